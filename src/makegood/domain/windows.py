@@ -1,0 +1,248 @@
+"""Time windows: half-open ``[start, end)`` intervals of timezone-aware UTC instants.
+
+The algebra every rule builds on: union (merging), intersection, clipping to a period, total
+duration, the longest continuous stretch, and splitting into local calendar days or working days.
+A naive timestamp is an input error, never silently assumed to be UTC or local.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+
+from makegood.domain.errors import InputError
+
+ZERO = timedelta(0)
+
+
+def require_aware(value: datetime, *, field: str = "timestamp") -> datetime:
+    """Return ``value`` in UTC; raise :class:`InputError` if it carries no time zone."""
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise InputError(
+            f"timestamp {value.isoformat()} has no time zone; write it with an offset "
+            "such as +09:00 or Z",
+            field=field,
+        )
+    return value.astimezone(UTC)
+
+
+def parse_timestamp(text: str, *, field: str = "timestamp") -> datetime:
+    """Parse an ISO 8601 timestamp with an offset (``Z`` allowed) into an aware UTC datetime."""
+    raw = text.strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"{raw!r} is not an ISO 8601 timestamp", field=field) from None
+    return require_aware(value, field=field)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Window:
+    """A half-open interval ``[start, end)`` of UTC instants; ``start < end``."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        start = require_aware(self.start, field="start")
+        end = require_aware(self.end, field="end")
+        if end <= start:
+            raise InputError(
+                f"window ends ({end.isoformat()}) at or before it starts ({start.isoformat()})",
+                field="end",
+            )
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def intersection(self, other: Window) -> Window | None:
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Window(start, end) if start < end else None
+
+    def contains(self, instant: datetime) -> bool:
+        return self.start <= instant < self.end
+
+
+def union(windows: Iterable[Window]) -> tuple[Window, ...]:
+    """Merge overlapping and touching windows; the result is sorted and disjoint."""
+    merged: list[Window] = []
+    for window in sorted(windows):
+        if merged and window.start <= merged[-1].end:
+            if window.end > merged[-1].end:
+                merged[-1] = Window(merged[-1].start, window.end)
+        else:
+            merged.append(window)
+    return tuple(merged)
+
+
+def intersect(a: Iterable[Window], b: Iterable[Window]) -> tuple[Window, ...]:
+    """The instants covered by both ``a`` and ``b``, merged."""
+    left, right = union(a), union(b)
+    out: list[Window] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        piece = left[i].intersection(right[j])
+        if piece is not None:
+            out.append(piece)
+        if left[i].end < right[j].end:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def subtract(a: Iterable[Window], b: Iterable[Window]) -> tuple[Window, ...]:
+    """The instants of ``a`` not covered by ``b``, merged."""
+    out: list[Window] = []
+    cuts = union(b)
+    for window in union(a):
+        cursor = window.start
+        for cut in cuts:
+            if cut.end <= cursor or cut.start >= window.end:
+                continue
+            if cut.start > cursor:
+                out.append(Window(cursor, cut.start))
+            cursor = max(cursor, cut.end)
+        if cursor < window.end:
+            out.append(Window(cursor, window.end))
+    return tuple(out)
+
+
+def clip(windows: Iterable[Window], start: datetime | None, end: datetime | None) -> tuple[Window, ...]:
+    """Clip windows to the period ``[start, end)``; ``None`` leaves that side open."""
+    lo = require_aware(start) if start is not None else None
+    hi = require_aware(end) if end is not None else None
+    out: list[Window] = []
+    for window in union(windows):
+        s = max(window.start, lo) if lo is not None else window.start
+        e = min(window.end, hi) if hi is not None else window.end
+        if s < e:
+            out.append(Window(s, e))
+    return tuple(out)
+
+
+def total(windows: Iterable[Window]) -> timedelta:
+    """Total covered time, counting overlaps once."""
+    return sum((w.duration for w in union(windows)), ZERO)
+
+
+def longest(windows: Iterable[Window]) -> timedelta:
+    """The longest continuous stretch after merging."""
+    return max((w.duration for w in union(windows)), default=ZERO)
+
+
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def split_days(windows: Iterable[Window], tz: tzinfo) -> dict[date, timedelta]:
+    """Covered time per local calendar day in ``tz`` (days with no coverage are omitted)."""
+    out: dict[date, timedelta] = {}
+    for window in union(windows):
+        day = window.start.astimezone(tz).date()
+        while True:
+            day_start = _local_midnight(day, tz)
+            day_end = _local_midnight(day + timedelta(days=1), tz)
+            piece = window.intersection(Window(day_start, day_end))
+            if piece is not None:
+                out[day] = out.get(day, ZERO) + piece.duration
+            if day_end >= window.end:
+                break
+            day += timedelta(days=1)
+    return out
+
+
+def split_working_days(
+    windows: Iterable[Window], tz: tzinfo, calendar: WorkingCalendar
+) -> dict[date, timedelta]:
+    """Covered time per local working day (weekends and holidays of ``calendar`` dropped)."""
+    return {d: t for d, t in split_days(windows, tz).items() if calendar.is_working_day(d)}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingCalendar:
+    """Which local days are working days: not a weekend day, not a public holiday.
+
+    ``weekend`` holds ISO weekday numbers minus one (Monday 0 ... Sunday 6), as ``date.weekday()``.
+    Holidays are data (from the ``holidays`` package through an adapter, or passed in by tests).
+    """
+
+    country: str
+    holidays: frozenset[date] = frozenset()
+    weekend: frozenset[int] = frozenset({5, 6})
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+    def working_days(self, first: date, last: date) -> list[date]:
+        """Working days from ``first`` to ``last`` inclusive."""
+        days: list[date] = []
+        day = first
+        while day <= last:
+            if self.is_working_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+# Durations as people write them in policies and read them in explanations.
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|s)", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
+
+
+def parse_duration(text: str, *, field: str = "duration") -> timedelta:
+    """Parse ``"2h"``, ``"89min"``, ``"1h30min"``, ``"3d"``, ``"72h"`` into a timedelta."""
+    raw = str(text).strip()
+    pos = 0
+    seconds = Decimal(0)
+    for match in _DURATION_PART.finditer(raw):
+        if raw[pos : match.start()].strip():
+            break
+        seconds += Decimal(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+        pos = match.end()
+    if pos == 0 or raw[pos:].strip():
+        raise InputError(
+            f"{raw!r} is not a duration; write e.g. '2h', '89min', '1h30min' or '3d'", field=field
+        )
+    return timedelta(seconds=int(seconds))
+
+
+def format_duration(value: timedelta) -> str:
+    """``10 h 30 min``, ``3 d 2 h``, ``45 s``: what a person reads in an explanation."""
+    seconds = int(value.total_seconds())
+    if seconds == 0:
+        return "0 min"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} d")
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes:
+        parts.append(f"{minutes} min")
+    if secs:
+        parts.append(f"{secs} s")
+    return " ".join(parts)
+
+
+def format_local(instant: datetime, tz: tzinfo) -> str:
+    """``15 Oct 15:30`` in the given zone."""
+    return instant.astimezone(tz).strftime("%d %b %H:%M").lstrip("0")
+
+
+def format_windows(windows: Sequence[Window], tz: tzinfo) -> str:
+    """``15 Oct 15:30 - 16 Oct 02:00 KST`` (several windows joined by commas)."""
+    if not windows:
+        return "no outage"
+    zone = windows[0].start.astimezone(tz).tzname() or str(tz)
+    text = ", ".join(f"{format_local(w.start, tz)} - {format_local(w.end, tz)}" for w in windows)
+    return f"{text} {zone}"
