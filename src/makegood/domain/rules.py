@@ -473,9 +473,11 @@ class Fixed(Rule):
     def parse(cls, t: Table, common: dict[str, object]) -> Rule:
         extension = None
         if t.has("extension"):
+            # "3d" stays in days and "72h" in hours, as the remedy was announced.
             duration: timedelta = t.duration("extension")
             seconds = int(duration.total_seconds())
-            extension = ((Decimal(seconds // 86400), "day") if seconds % 86400 == 0
+            in_days = str(t.data["extension"]).strip().lower().endswith("d") and seconds % 86400 == 0
+            extension = ((Decimal(seconds // 86400), "day") if in_days
                          else (Decimal(seconds) / 3600, "hour"))
         fee_time = t.duration("fee_time", None)
         amount = t.decimal("amount", None)

@@ -25,7 +25,7 @@ EXIT_CODES: dict[type[MakegoodError], int] = {
 def exit_code(exc: MakegoodError) -> int:
     for cls in type(exc).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]
     return 1
 
 

@@ -1,0 +1,212 @@
+"""The compensation ledger on disk: one row per award, Parquet by default or CSV.
+
+Columns (docs/formats.md)::
+
+    account_id, subscription_id, segment, service, policy_id, rule_id, counted_seconds,
+    kind, amount, unit, currency, code
+
+Rows are sorted by (account_id, subscription_id, policy_id, rule_id) so that every engine writes the same
+bytes for the same inputs. Files are written to a temporary name beside the target and renamed
+into place, so an interrupted run leaves nothing under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from makegood.domain.awards import Award
+from makegood.domain.errors import DataError
+
+AMOUNT_TYPE = pa.decimal128(24, 6)
+LEDGER_SCHEMA = pa.schema([
+    ("account_id", pa.string()),
+    ("subscription_id", pa.string()),
+    ("segment", pa.string()),
+    ("service", pa.string()),
+    ("policy_id", pa.string()),
+    ("rule_id", pa.string()),
+    ("counted_seconds", pa.int64()),
+    ("kind", pa.string()),
+    ("amount", AMOUNT_TYPE),
+    ("unit", pa.string()),
+    ("currency", pa.string()),
+    ("code", pa.string()),
+])
+LEDGER_COLUMNS = tuple(LEDGER_SCHEMA.names)
+SORT_KEYS = [("account_id", "ascending"), ("subscription_id", "ascending"),
+             ("policy_id", "ascending"), ("rule_id", "ascending")]
+QUANTUM = Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    account_id: str
+    subscription_id: str
+    segment: str
+    service: str
+    policy_id: str
+    rule_id: str
+    counted_seconds: int
+    kind: str
+    amount: Decimal
+    unit: str
+    currency: str | None
+    code: str
+
+    @classmethod
+    def from_award(cls, award: Award, segment: str, policy_id: str) -> LedgerRow:
+        return cls(award.account_id, award.subscription_id, segment, award.service, policy_id,
+                   award.rule_id,
+                   award.counted_seconds, award.kind.value, award.amount, award.unit,
+                   award.currency, award.code)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in LEDGER_COLUMNS}
+
+
+def rows_to_table(rows: Iterable[LedgerRow]) -> pa.Table:
+    data: dict[str, list[Any]] = {name: [] for name in LEDGER_COLUMNS}
+    for row in rows:
+        for name in LEDGER_COLUMNS:
+            value = getattr(row, name)
+            data[name].append(value.quantize(QUANTUM) if name == "amount" else value)
+    table = pa.Table.from_pydict(data, schema=LEDGER_SCHEMA)
+    return table.sort_by(SORT_KEYS)
+
+
+def ledger_format(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        return fmt
+    return "csv" if path.suffix.lower() == ".csv" else "parquet"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that is renamed onto it only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        yield tmp
+        with contextlib.suppress(OSError):
+            fd = os.open(tmp, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_table(table: pa.Table, path: Path, fmt: str | None = None) -> None:
+    """Write a ledger table (already sorted) atomically as Parquet or CSV."""
+    table = table.cast(LEDGER_SCHEMA)
+    with atomic_path(path) as tmp:
+        if ledger_format(path, fmt) == "csv":
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(LEDGER_COLUMNS)
+                for batch in table.to_batches(max_chunksize=65536):
+                    cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                    for values in zip(*cols, strict=True):
+                        writer.writerow(_csv_value(v) for v in values)
+        else:
+            pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return str(value)
+
+
+def format_decimal(value: Decimal) -> str:
+    """A plain decimal string without exponent or trailing zeros (``7550``, ``10.34``)."""
+    text = f"{value.normalize():f}"
+    return text
+
+
+def write_rows(rows: Iterable[LedgerRow], path: Path, fmt: str | None = None) -> None:
+    write_table(rows_to_table(rows), path, fmt)
+
+
+def read_ledger(path: str | Path) -> pa.Table:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError("ledger file does not exist", file=str(p))
+    try:
+        if p.suffix.lower() == ".csv":
+            import pyarrow.csv as pacsv
+
+            types = {name: LEDGER_SCHEMA.field(name).type for name in LEDGER_COLUMNS}
+            table = pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(column_types=types,
+                                                                          strings_can_be_null=True))
+        else:
+            table = pq.read_table(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"not a readable ledger: {exc}", file=str(p)) from None
+    missing = [c for c in LEDGER_COLUMNS if c not in table.column_names]
+    if missing:
+        raise DataError(f"not a makegood ledger: missing column(s) {', '.join(missing)}",
+                        file=str(p), field=missing[0])
+    return table.select(list(LEDGER_COLUMNS)).cast(LEDGER_SCHEMA)
+
+
+def write_json(data: Mapping[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                       encoding="utf-8")
+
+
+def summarize(table: pa.Table) -> dict[str, Any]:
+    """Counts and totals by service, rule, award kind and segment (JSON-ready; amounts as text)."""
+
+    def group(keys: list[str]) -> list[dict[str, Any]]:
+        if table.num_rows == 0:
+            return []
+        grouped = table.group_by([*keys, "kind", "unit"]).aggregate(
+            [("amount", "sum"), ("account_id", "count"), ("account_id", "count_distinct")]
+        ).sort_by([(k, "ascending") for k in [*keys, "kind", "unit"]])
+        out = []
+        for row in grouped.to_pylist():
+            out.append({
+                **{k: row[k] for k in keys},
+                "kind": row["kind"],
+                "unit": row["unit"],
+                "awards": row["account_id_count"],
+                "accounts": row["account_id_count_distinct"],
+                "total": format_decimal(row["amount_sum"]),
+            })
+        return out
+
+    accounts = table.column("account_id").unique() if table.num_rows else pa.array([], pa.string())
+    money: dict[str, Decimal] = {}
+    review: dict[str, Decimal] = {}
+    if table.num_rows:
+        priced = table.filter(pc.is_valid(table.column("currency")))
+        for row in priced.group_by(["currency", "kind"]).aggregate([("amount", "sum")]).to_pylist():
+            target = review if row["kind"] == "review" else money
+            target[row["currency"]] = target.get(row["currency"], Decimal(0)) + row["amount_sum"]
+    return {
+        "accounts_awarded": len(accounts),
+        "awards": table.num_rows,
+        "liability": {cur: format_decimal(v) for cur, v in sorted(money.items())},
+        "under_review": {cur: format_decimal(v) for cur, v in sorted(review.items())},
+        "by_service": group(["service"]),
+        "by_rule": group(["policy_id", "rule_id"]),
+        "by_kind": group([]),
+        "by_segment": group(["segment"]),
+    }

@@ -1,0 +1,455 @@
+"""Claims: what a person files after an outage, the checks it gets, and the states it moves through.
+
+A claim names a claimant (individual, small business, enterprise), an operator account, a service,
+a category of damage, a time range and an amount. Verification turns the facts we hold (accounts
+and their subscriptions, the incident's windows, the automatic-compensation ledger, the policy's
+loss brackets) into a list of :class:`Check` results, each with a reason code a claimant or a
+court can read. Staff then decide: approve, deny (with a reason code) or request information
+(with a cure deadline); a denied claimant may appeal once, and a supervisor decides the appeal.
+
+The state machine::
+
+    submitted ──approve──▶ approved                   (amount <= second-approval threshold)
+        │     ──approve──▶ pending_second_approval ──approve (another person)──▶ approved
+        │                                            ──deny──▶ denied
+        │     ──deny─────▶ denied ──appeal (once)──▶ appealed ──approve/deny (supervisor)──▶ ...
+        └─────request_info──▶ info_requested ──answer (before the deadline)──▶ submitted
+                                              ──approve / deny──▶ ...
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from makegood.domain.accounts import Account, Segment, Subscription, WeeklySales
+from makegood.domain.errors import Conflict, InputError
+from makegood.domain.money import format_amount
+from makegood.domain.rules import LossBrackets
+from makegood.domain.windows import Window, intersect, total
+
+
+class ClaimantKind(StrEnum):
+    INDIVIDUAL = "individual"
+    SMALL_BUSINESS = "small_business"
+    ENTERPRISE = "enterprise"
+
+
+class Category(StrEnum):
+    """The kinds of damage reported in 2022 (DOMAIN.md), plus "not a damage claim" (67.8 %)."""
+
+    PAID_SERVICE = "paid_service"  # a paid service was interrupted
+    FREE_SERVICE_LOSS = "free_service_loss"  # money lost through a free service
+    BUSINESS_SALES = "business_sales"  # a business lost sales
+    MISSED_COMMUNICATION = "missed_communication"  # a missed interview invitation, bounced mail
+    PAYMENT_FAILED = "payment_failed"
+    PARTNER_LOGIN = "partner_login"  # a partner site's login through the operator failed
+    OTHER = "other"  # other, or not a damage claim (a question, a complaint)
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    INFO_REQUESTED = "info_requested"
+    PENDING_SECOND_APPROVAL = "pending_second_approval"
+    APPROVED = "approved"
+    DENIED = "denied"
+    APPEALED = "appealed"
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+    REQUEST_INFO = "request_info"
+
+
+class DenyReason(StrEnum):
+    """Why a claim is denied; the code goes on the notice and in the audit trail."""
+
+    NOT_A_CUSTOMER = "NOT_A_CUSTOMER"
+    SERVICE_NOT_HELD = "SERVICE_NOT_HELD"
+    OUTSIDE_OUTAGE = "OUTSIDE_OUTAGE"
+    ALREADY_COMPENSATED = "ALREADY_COMPENSATED"
+    NO_PROOF_OF_LOSS = "NO_PROOF_OF_LOSS"
+    CURE_EXPIRED = "CURE_EXPIRED"
+    DUPLICATE = "DUPLICATE"
+    FRAUD = "FRAUD"
+    NOT_A_CLAIM = "NOT_A_CLAIM"
+    OTHER = "OTHER"
+
+
+class Stage(StrEnum):
+    REVIEW = "review"
+    SECOND_APPROVAL = "second_approval"
+    APPEAL = "appeal"
+
+
+class IntakeClosed(InputError):
+    """A claim arrived outside its incident's intake window."""
+
+
+class LegalBasis(StrEnum):
+    """How counsel groups claimants (DOMAIN.md, lawyers' view in 2022)."""
+
+    PAID_CONTRACT = "paid_contract"  # paid users: a contract claim
+    FREE_PROVEN_LOSS = "free_service_proven_loss"  # free users: only with proof of damage
+    BUSINESS_SPECIAL_DAMAGES = "business_special_damages"  # needs proof of foreseeability
+    NONE = "none"  # not a damage claim, or no basis found
+
+
+# ---------------------------------------------------------------------------------------------
+# Transitions
+
+_TRANSITIONS: dict[tuple[Status, Action], Stage] = {
+    (Status.SUBMITTED, Action.APPROVE): Stage.REVIEW,
+    (Status.SUBMITTED, Action.DENY): Stage.REVIEW,
+    (Status.SUBMITTED, Action.REQUEST_INFO): Stage.REVIEW,
+    (Status.INFO_REQUESTED, Action.APPROVE): Stage.REVIEW,
+    (Status.INFO_REQUESTED, Action.DENY): Stage.REVIEW,
+    (Status.PENDING_SECOND_APPROVAL, Action.APPROVE): Stage.SECOND_APPROVAL,
+    (Status.PENDING_SECOND_APPROVAL, Action.DENY): Stage.SECOND_APPROVAL,
+    (Status.APPEALED, Action.APPROVE): Stage.APPEAL,
+    (Status.APPEALED, Action.DENY): Stage.APPEAL,
+}
+
+
+def decision_stage(status: Status, action: Action) -> Stage:
+    """The stage a decision belongs to, or :class:`Conflict` when the claim's state forbids it."""
+    try:
+        return _TRANSITIONS[(status, action)]
+    except KeyError:
+        raise Conflict(f"a claim in state {status.value!r} cannot take the action {action.value!r}"
+                       ) from None
+
+
+def status_after(action: Action, *, stage: Stage, amount: Decimal | None,
+                 second_approval_above: Decimal | None) -> Status:
+    """The new status after a permitted decision."""
+    if action is Action.DENY:
+        return Status.DENIED
+    if action is Action.REQUEST_INFO:
+        return Status.INFO_REQUESTED
+    if (stage is Stage.REVIEW and second_approval_above is not None and amount is not None
+            and amount > second_approval_above):
+        return Status.PENDING_SECOND_APPROVAL
+    return Status.APPROVED
+
+
+def check_appeal(status: Status, *, appealed_before: bool) -> None:
+    if status is not Status.DENIED:
+        raise Conflict(f"only a denied claim can be appealed; this claim is {status.value!r}")
+    if appealed_before:
+        raise Conflict("this claim was already appealed once; a second appeal is not possible")
+
+
+def check_answer(status: Status, *, deadline: datetime | None, now: datetime) -> None:
+    if status is not Status.INFO_REQUESTED:
+        raise Conflict(f"no information was requested; this claim is {status.value!r}")
+    if deadline is not None and now >= deadline:
+        raise Conflict(f"the deadline to answer passed on {deadline.isoformat()}")
+
+
+def check_intake(now: datetime, *, opens: datetime | None, closes: datetime | None,
+                 incident_id: str) -> None:
+    if opens is not None and now < opens:
+        raise IntakeClosed(f"claims for incident {incident_id!r} are accepted from "
+                           f"{opens.isoformat()}", field="incident_id")
+    if closes is not None and now >= closes:
+        raise IntakeClosed(f"claims for incident {incident_id!r} closed on {closes.isoformat()}; "
+                           "late claims are not accepted", field="incident_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking
+
+
+def mask_account(number: str) -> str:
+    """A payout account shown to anyone: all but the last four digits/letters hidden."""
+    chars = [c for c in number if c.isalnum()]
+    if len(chars) <= 4:
+        return "*" * len(chars)
+    return "*" * (len(chars) - 4) + "".join(chars[-4:])
+
+
+_PAYOUT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z \-]{4,40}$")
+
+
+def check_payout(text: str) -> str:
+    value = text.strip()
+    if not _PAYOUT.match(value) or sum(c.isdigit() for c in value) < 5:
+        raise InputError("is not a bank account number (digits, letters, spaces or dashes)",
+                         field="payout_account")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One verification check: what was checked, the result, a reason code and a sentence."""
+
+    name: str
+    outcome: Outcome
+    code: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "outcome": self.outcome.value, "code": self.code,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One row of the automatic-compensation ledger for this account."""
+
+    subscription_id: str
+    service: str
+    rule_id: str
+    kind: str
+    amount: Decimal
+    unit: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class SalesReport:
+    """Weekly sales a small business reports: the outage week and weeks of a baseline range."""
+
+    outage_week: Decimal
+    baseline: tuple[WeeklySales, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LossAssessment:
+    loss: Decimal
+    award: Decimal | None  # None: above the top bracket, individual review
+    code: str
+    detail: str
+
+
+def assess_loss(rule: LossBrackets, sales: SalesReport, *, account_id: str = "claimant"
+                ) -> LossAssessment | None:
+    """The loss from reported sales and its bracket under the policy's :class:`LossBrackets` rule.
+
+    The outage-week figure is taken for the rule's outage week; baseline weeks outside the rule's
+    baseline range are ignored. Worked example (2022): best baseline week 1,200,000 KRW, outage
+    week 950,000 -> loss 250,000 <= 300,000 -> 30,000 KRW. ``None`` when no baseline week counts.
+    """
+    if rule.source != "computed" or rule.outage_week is None:
+        return None
+    weeks = (*sales.baseline, WeeklySales(rule.outage_week, sales.outage_week))
+    account = Account(id=account_id, segment=Segment.SMALL_BUSINESS, subscriptions=(),
+                      weekly_sales=weeks)
+    found = rule.loss(account)
+    if found is None:
+        return None
+    loss, text = found
+    if loss <= 0:
+        return LossAssessment(loss, Decimal(0), "LOSS_NONE", f"{text}: no loss")
+    for bracket in rule.brackets:
+        if loss <= bracket.up_to:
+            return LossAssessment(
+                loss, bracket.amount, "LOSS_BRACKET",
+                f"{text} <= {format_amount(bracket.up_to)} -> {format_amount(bracket.amount)}")
+    return LossAssessment(loss, None, "LOSS_REVIEW",
+                          f"{text} > {format_amount(rule.brackets[-1].up_to)} -> individual review")
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    checks: tuple[Check, ...]
+    paid: bool | None
+    suggested_award: Decimal | None
+    loss: Decimal | None
+
+    @property
+    def result(self) -> str:
+        """``verified`` when no check failed, else ``flagged``."""
+        return "flagged" if any(c.outcome is Outcome.FAIL for c in self.checks) else "verified"
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.checks)
+
+
+def verify(
+    *,
+    account_id: str,
+    service: str,
+    claimed: Window,
+    kind: ClaimantKind,
+    category: Category,
+    subscriptions: Sequence[Subscription] | None,
+    service_windows: Sequence[Window],
+    incident_services: Iterable[str],
+    ledger: Sequence[LedgerLine] | None,
+    loss_rule: LossBrackets | None,
+    sales: SalesReport | None,
+) -> Verification:
+    """Every check for one claim, from facts gathered by the caller.
+
+    ``subscriptions`` is ``None`` when the account does not exist; ``ledger`` is ``None`` when the
+    incident has no ledger to compare against.
+    """
+    checks: list[Check] = []
+    held: list[Subscription] = []
+    if subscriptions is None:
+        checks.append(Check("account", Outcome.FAIL, "ACCOUNT_UNKNOWN",
+                            f"no account {account_id!r} in the operator's records"))
+    else:
+        checks.append(Check("account", Outcome.PASS, "ACCOUNT_FOUND",
+                            f"account {account_id!r} exists"))
+        held = [s for s in subscriptions if s.service == service
+                and s.start < claimed.end and (s.end is None or s.end > claimed.start)]
+        if held:
+            checks.append(Check("service", Outcome.PASS, "SERVICE_HELD",
+                                f"the account held {service!r} during the claimed time "
+                                f"(subscription {held[0].id})"))
+        else:
+            checks.append(Check("service", Outcome.FAIL, "SERVICE_NOT_HELD",
+                                f"the account held no subscription to {service!r} during the "
+                                "claimed time"))
+    if service not in set(incident_services):
+        checks.append(Check("overlap", Outcome.FAIL, "SERVICE_NOT_AFFECTED",
+                            f"the incident did not affect {service!r}"))
+    else:
+        overlap = total(intersect([claimed], service_windows))
+        if overlap.total_seconds() > 0:
+            checks.append(Check("overlap", Outcome.PASS, "OVERLAP",
+                                f"the claimed time overlaps the outage by "
+                                f"{int(overlap.total_seconds()) // 60} min"))
+        else:
+            checks.append(Check("overlap", Outcome.FAIL, "NO_OVERLAP",
+                                "the claimed time does not overlap the service's outage"))
+    paid: bool | None = None
+    if held:
+        paid = any(s.paid for s in held)
+        checks.append(Check("paid", Outcome.INFO, "PAID" if paid else "FREE",
+                            "a paid subscription" if paid else "a free service"))
+    if ledger is None:
+        checks.append(Check("ledger", Outcome.INFO, "LEDGER_UNAVAILABLE",
+                            "no automatic-compensation ledger for this incident"))
+    else:
+        lines = [line for line in ledger if line.service == service and line.kind != "review"]
+        if lines:
+            given = ", ".join(f"{line.kind} {format_amount(line.amount)} {line.unit} "
+                              f"(rule {line.rule_id})" for line in lines)
+            outcome = Outcome.FAIL if category is Category.PAID_SERVICE else Outcome.INFO
+            checks.append(Check("ledger", outcome, "LEDGER_COVERED",
+                                f"already compensated automatically: {given}"))
+        else:
+            checks.append(Check("ledger", Outcome.PASS, "LEDGER_NOT_COVERED",
+                                "no automatic compensation for this service"))
+    suggested: Decimal | None = None
+    loss: Decimal | None = None
+    if kind is ClaimantKind.SMALL_BUSINESS:
+        if loss_rule is None:
+            checks.append(Check("loss", Outcome.INFO, "LOSS_NO_RULE",
+                                "the policy has no loss brackets"))
+        elif sales is None:
+            checks.append(Check("loss", Outcome.FAIL, "LOSS_NO_SALES",
+                                "no weekly sales were submitted"))
+        else:
+            assessment = assess_loss(loss_rule, sales, account_id=account_id)
+            if assessment is None:
+                checks.append(Check("loss", Outcome.FAIL, "LOSS_NO_BASELINE",
+                                    "no submitted week falls in the policy's baseline range"))
+            else:
+                loss = assessment.loss
+                suggested = assessment.award
+                outcome = Outcome.FAIL if assessment.code == "LOSS_NONE" else Outcome.PASS
+                if assessment.code == "LOSS_REVIEW":
+                    outcome = Outcome.INFO
+                checks.append(Check("loss", outcome, assessment.code, assessment.detail))
+    return Verification(tuple(checks), paid, suggested, loss)
+
+
+def legal_basis(*, category: Category, kind: ClaimantKind, paid: bool | None,
+                has_proof: bool) -> LegalBasis:
+    """Group a claim for counsel: paid contract, free service with proven loss, business damages."""
+    if category is Category.OTHER:
+        return LegalBasis.NONE
+    if kind is not ClaimantKind.INDIVIDUAL and category is Category.BUSINESS_SALES:
+        return LegalBasis.BUSINESS_SPECIAL_DAMAGES
+    if paid:
+        return LegalBasis.PAID_CONTRACT
+    if has_proof:
+        return LegalBasis.FREE_PROVEN_LOSS
+    return LegalBasis.NONE
+
+
+def parse_week(text: str, *, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff roles
+
+
+class Role(StrEnum):
+    REVIEWER = "reviewer"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"  # reads everything, changes nothing
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    READ = "read"  # the queue, claims, the audit trail, exports
+    REVIEW = "review"  # assign to oneself, verify, approve, deny, request information
+    SUPERVISE = "supervise"  # appeals, second approvals, assigning others, bulk import
+    ADMIN = "admin"  # users, incidents, policies, accounts, intake windows
+
+
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.AUDITOR: frozenset({Permission.READ}),
+    Role.REVIEWER: frozenset({Permission.READ, Permission.REVIEW}),
+    Role.SUPERVISOR: frozenset({Permission.READ, Permission.REVIEW, Permission.SUPERVISE}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in _GRANTS[role]
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence files
+
+EVIDENCE_TYPES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+
+
+def sniff_evidence(data: bytes, *, max_bytes: int) -> str:
+    """The content type of an evidence file judged by its first bytes; PDF and images only."""
+    if not data:
+        raise InputError("the file is empty", field="file")
+    if len(data) > max_bytes:
+        raise InputError(f"the file has {len(data):,} bytes; the limit is {max_bytes:,}",
+                         field="file")
+    for magic, content_type in EVIDENCE_TYPES.items():
+        if data.startswith(magic):
+            return content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise InputError("only PDF, PNG, JPEG, GIF and WebP files are accepted", field="file")
