@@ -13,7 +13,11 @@ YEARS = range(2000, 2041)
 
 
 class HolidayCalendars:
-    """Weekends (Saturday, Sunday) and the public holidays of a country, 2000 to 2040."""
+    """Weekends (Saturday, Sunday) and the public holidays of a country, 2000 to 2040.
+
+    ``"KR"``, ``"GB"``, ... name a country; ``"GB-ENG"`` a subdivision (England's bank holidays
+    include Easter Monday, which the GB-wide list does not).
+    """
 
     def get(self, country: str) -> WorkingCalendar:
         return _calendar(country.upper())
@@ -21,8 +25,9 @@ class HolidayCalendars:
 
 @cache
 def _calendar(country: str) -> WorkingCalendar:
+    code, _, subdiv = country.partition("-")
     try:
-        days = holidays.country_holidays(country, years=YEARS)
+        days = holidays.country_holidays(code, subdiv=subdiv or None, years=YEARS)
     except NotImplementedError:
         raise InputError(f"no public-holiday calendar for country {country!r}",
                          field="calendar") from None

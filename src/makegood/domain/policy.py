@@ -155,7 +155,7 @@ def load_policy(text: str, *, file: str = "<policy>") -> Policy:
     seen: set[str] = set()
     for index, t in enumerate(root.tables("rules", required=True)):
         rule_id = t.text("id")
-        t.rule = rule_id
+        t.rule, t.prefix = rule_id, ""
         if rule_id in seen:
             raise t.fail("duplicate rule id", "id")
         seen.add(rule_id)

@@ -215,16 +215,13 @@ def parse_duration(text: str, *, field: str = "duration") -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """``10 h 30 min``, ``3 d 2 h``, ``45 s``: what a person reads in an explanation."""
+    """``10 h 30 min``, ``127 h 30 min``, ``45 s``: hours and minutes, as outages are reported."""
     seconds = int(value.total_seconds())
     if seconds == 0:
         return "0 min"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
+    hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     parts = []
-    if days:
-        parts.append(f"{days} d")
     if hours:
         parts.append(f"{hours} h")
     if minutes:
