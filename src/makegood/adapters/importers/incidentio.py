@@ -55,21 +55,30 @@ def parse(data: Any, *, file: str) -> list[SourceWindow]:
         raise IncidentError(
             "not an incident.io status page incident: expected 'incidents', 'incident' or "
             "'component_impacts'", file=file)
+    names = _names(incidents)
     windows: list[SourceWindow] = []
     for raw, at in zip(incidents, fields, strict=True):
-        windows.extend(_incident(raw, file=file, at=at))
+        windows.extend(_incident(raw, names, file=file, at=at))
     return windows
 
 
-def _incident(raw: Any, *, file: str, at: str) -> list[SourceWindow]:
+def _names(incidents: list[Any]) -> dict[str, str]:
+    """Component names, from any incident of the file that gives them."""
+    names: dict[str, str] = {}
+    for incident in incidents:
+        comps = incident.get("affected_components") if isinstance(incident, dict) else None
+        for comp in comps if isinstance(comps, list) else []:
+            if isinstance(comp, dict):
+                ident = comp.get("component_id") or comp.get("id")
+                name = comp.get("name")
+                if isinstance(ident, str) and isinstance(name, str) and name.strip():
+                    names.setdefault(ident, name)
+    return names
+
+
+def _incident(raw: Any, names: dict[str, str], *, file: str, at: str) -> list[SourceWindow]:
     incident = mapping(raw, file=file, field=at or "incident", what="an incident")
     dot = f"{at}." if at else ""
-    names: dict[str, str] = {}
-    for comp in incident.get("affected_components") or []:
-        if isinstance(comp, dict):
-            ident = comp.get("component_id") or comp.get("id")
-            if isinstance(ident, str) and isinstance(comp.get("name"), str) and comp["name"].strip():
-                names[ident] = comp["name"]
     impacts = array(incident.get("component_impacts"), file=file, field=f"{dot}component_impacts",
                     what="a list of component impacts")
     windows: list[SourceWindow] = []

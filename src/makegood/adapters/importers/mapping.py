@@ -49,6 +49,7 @@ from makegood.domain.timeline import Observation, SourceWindow, Target, place
 
 KINDS = ("statuspage", "incidentio", "uptime_kuma", "prometheus", "alertmanager")
 DEFAULT_LABEL = {"prometheus": "job", "alertmanager": "alertname"}
+ENTRY_KEYS = ("service", "feature", "severity", "ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,9 @@ def _entries(table: Table | None) -> dict[str, Entry]:
         name = nfc(key)
         if not name:
             raise table.fail("a source name is empty", key)
+        unknown = sorted(set(sub.data) - set(ENTRY_KEYS))
+        if unknown:  # a typo such as 'servic' should be named, not reported as a missing 'service'
+            raise sub.fail(f"unknown option; known here: {', '.join(ENTRY_KEYS)}", unknown[0])
         if sub.flag("ignore", False):
             sub.finish()
             out[name] = IGNORE
