@@ -142,3 +142,30 @@ def test_demo_runs_the_2022_scenario(tmp_path):
     assert ledger.num_rows > 1000
     assert set(ledger.column("policy_id").to_pylist()) == {
         "kakao-2022-paid", "kakao-2022-free-goodwill", "kakao-2022-small-business"}
+
+
+def test_policy_naming_a_service_nobody_knows_exits_2(inputs, tmp_path):
+    policy = tmp_path / "typo.toml"
+    policy.write_text('[policy]\nid = "t"\nversion = 1\nname = "t"\ncurrency = "KRW"\n'
+                      '[[rules]]\nid = "r"\nkind = "fixed"\namount = "1"\n'
+                      'when = { services = ["musik"] }\n', encoding="utf-8")
+    out = tmp_path / "l.parquet"
+    result = runner.invoke(app, ["compensate", "--incident", str(inputs["incident"]), "--policy",
+                                 str(policy), "--accounts", str(inputs["accounts"]), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "rule 'r', field 'when.services': unknown service 'musik'" in result.output
+    assert not out.exists()
+
+
+def test_incident_window_ending_before_it_starts_exits_2(inputs, tmp_path):
+    incident = tmp_path / "bad-incident.toml"
+    incident.write_text('[incident]\nid = "x"\n\n[[windows]]\nservice = "music"\n'
+                        'start = "2022-10-16T02:00:00+09:00"\nend = "2022-10-15T15:30:00+09:00"\n',
+                        encoding="utf-8")
+    out = tmp_path / "l.parquet"
+    result = runner.invoke(app, ["compensate", "--incident", str(incident), "--policy",
+                                 str(inputs["paid"]), "--accounts", str(inputs["accounts"]),
+                                 "--out", str(out)])
+    assert result.exit_code == 2
+    assert "bad-incident.toml, field 'windows[0].end'" in result.output
+    assert not out.exists()
