@@ -45,11 +45,11 @@ def test_compensate_writes_a_ledger_with_one_row_per_award(inputs):
     result = runner.invoke(app, compensate_args(inputs, out))
     assert result.exit_code == 0, result.output
     rows = pq.read_table(out).to_pylist()
-    got = {(r["account_id"], r["rule_id"], str(r["amount"].normalize()), r["unit"]) for r in rows}
+    got = {(r["account_id"], r["rule_id"], f"{r['amount'].normalize():f}", r["unit"]) for r in rows}
     assert got == {
         ("A1", "music-web", "3", "day"),
         ("A1", "emoticon-pack", "1", "emoticon-pack-3"),
-        ("A2", "taxi-pro", "7.55E+3", "KRW"),
+        ("A2", "taxi-pro", "7550", "KRW"),
         ("A3", "emoticon-app-store", "377", "KRW"),
     }
     assert (inputs["dir"] / "ledger.parquet.summary.json").is_file()

@@ -60,7 +60,7 @@ class Rounding:
 
     def apply(self, amount: Decimal) -> Decimal:
         units = (amount / self.step).quantize(Decimal(1), rounding=_MODES[self.mode])
-        return (units * self.step).normalize() if units else Decimal(0)
+        return units * self.step if units else Decimal(0)
 
     def describe(self) -> str:
         return f"rounded {self.mode.replace('_', ' ')} to {format_amount(self.step)}"
