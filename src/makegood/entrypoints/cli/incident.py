@@ -89,8 +89,7 @@ def import_(
     allow_unmapped: bool = typer.Option(False, "--allow-unmapped",
                                         help="write the incident even if some names are not mapped"),
 ) -> None:
-    """Import an incident timeline from Statuspage, incident.io, Uptime Kuma, Prometheus,
-    Alertmanager or CSV sources into the incident format."""
+    """Import a timeline from Statuspage, incident.io, Uptime Kuma, Prometheus, Alertmanager or CSV."""
     if from_ is not None and from_ not in KINDS:
         raise IncidentError(f"unknown source kind {from_!r}; use one of: {', '.join(KINDS)}",
                             field="from")
