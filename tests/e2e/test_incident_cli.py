@@ -255,3 +255,24 @@ def test_show_reports_a_broken_incident_file(runner: CliRunner, tmp_path: Path):
     result = runner.invoke(app, ["show", str(bad)])
     assert result.exit_code == 2
     assert "no time zone" in result.stderr
+
+
+def test_an_output_folder_that_does_not_exist_is_an_error(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "missing" / "kakao.toml"
+    result = runner.invoke(app, ["import", "--from", "csv", str(IMPORTERS / "kakao-2022.csv"),
+                                 "--out", str(out), "--as-of", "2022-10-20T23:00:00+09:00"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+    assert not out.parent.exists()
+
+
+def test_the_declared_official_window_is_written(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "kakao.toml"
+    result = runner.invoke(app, ["import", "--from", "csv", str(IMPORTERS / "kakao-2022.csv"),
+                                 "--out", str(out), "--as-of", "2022-10-20T23:00:00+09:00",
+                                 "--official-start", "2022-10-15T15:30:00+09:00",
+                                 "--official-end", "2022-10-20T23:00:00+09:00"])
+    assert result.exit_code == 0, result.output
+    official = read_incident(out).official_window
+    assert official is not None
+    assert official.duration.total_seconds() == 127.5 * 3600
