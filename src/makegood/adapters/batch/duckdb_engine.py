@@ -1,0 +1,461 @@
+"""The DuckDB engine: every policy as SQL over the subscriptions table, embedded, no server.
+
+One run, in one DuckDB connection (spilling to a temporary directory, never holding the input):
+
+1. ``inputs.register`` puts views over the files and checks them (missing columns, wrong
+   types, naive timestamps, duplicate subscriptions, two segments for one account).
+2. Per policy, one hash join of the subscriptions with the small constant table of the rules'
+   windows (per rule and service) gives every matching (subscription, rule) pair with its
+   counted outage and the integer *slots* its rule needs (:mod:`makegood.adapters.batch.sql`).
+3. The distinct (rule, fee, slots) keys are priced once each in Python with ``Decimal``, as the
+   reference prices them, and joined back; account-scoped rules keep the lowest subscription id
+   per account; then the rule caps, the per-account cap (a running sum in rule, service,
+   subscription order) and the pro-rata fund cap (one factor, computed in Python from the exact
+   SQL total) apply.
+4. The awards, sorted as the ledger is sorted, stream into the ledger file (Parquet row groups of
+   the same size ``pyarrow.parquet.write_table`` uses, so the bytes are the reference's), or come
+   back as an Arrow table.
+
+Nothing is written under the final name until the file is complete
+(:func:`makegood.adapters.ledger.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from makegood.adapters.batch import inputs
+from makegood.adapters.batch.inputs import first, quote
+from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template, compile_policy, monthly_fee
+from makegood.adapters.ledger import (
+    LEDGER_COLUMNS,
+    LEDGER_SCHEMA,
+    atomic_path,
+    format_decimal,
+    ledger_format,
+)
+from makegood.adapters.tables import AccountsSource
+from makegood.domain.awards import AwardKind
+from makegood.domain.incident import Incident
+from makegood.domain.policy import Policy
+from makegood.domain.rules import Calendars, LossBrackets
+from makegood.services.compensation import Progress, RunResult, check_policies
+
+AMOUNT = "DECIMAL(38, 10)"
+ROW_GROUP = 1024 * 1024  # pyarrow.parquet.write_table's default row group length
+FLAGS = ((1, "CAP_RULE"), (2, "CAP_ACCOUNT"), (4, "FUND_SCALED"))
+
+
+class DuckDBEngine:
+    """Batch compensation on DuckDB (the default engine)."""
+
+    name = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str = "3GB",
+                 temp_dir: str | Path | None = None, **_: Any) -> None:
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self.temp_dir = Path(temp_dir) if temp_dir else None
+
+    # -- the Engine protocol -------------------------------------------------------------------
+
+    def run(self, *, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
+            calendars: Calendars, progress: Progress | None = None) -> RunResult:
+        with self.session() as run:
+            counts = run.compute(incident, policies, source, calendars, progress)
+            ledger = run.arrow()
+            return RunResult(ledger=ledger, **counts)
+
+    # -- streaming to a file -------------------------------------------------------------------
+
+    def run_to_file(self, *, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
+                    calendars: Calendars, out: Path, fmt: str | None = None,
+                    progress: Progress | None = None) -> dict[str, Any]:
+        """Compute and write the ledger to ``out`` without holding it in memory; the summary."""
+        with self.session() as run:
+            counts = run.compute(incident, policies, source, calendars, progress)
+            summary = {**counts, **run.summary()}
+            run.write(out, fmt)
+            return summary
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Run]:
+        tmp = Path(tempfile.mkdtemp(prefix="makegood-duckdb-", dir=self.temp_dir))
+        con = duckdb.connect(config={"memory_limit": self.memory_limit,
+                                     "temp_directory": str(tmp / "spill"),
+                                     "preserve_insertion_order": False,
+                                     })
+        try:
+            con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+            yield Run(con)
+        finally:
+            con.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Run:
+    """One connection's worth of work: the awards table and what can be read from it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.templates: list[Template] = []
+
+    # -- computing -------------------------------------------------------------------------------
+
+    def compute(self, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
+                calendars: Calendars, progress: Progress | None) -> dict[str, Any]:
+        steps = 2 + len(policies)
+
+        def tick(done: int) -> None:
+            if progress:
+                progress(done, steps)
+
+        tick(0)
+        tables = inputs.register(self.con, source)
+        check_policies(policies, incident, set(tables.services))
+        tick(1)
+        self.con.execute(f"""CREATE TABLE awards (aid VARCHAR, sid VARCHAR, segment VARCHAR,
+            service VARCHAR, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
+        self.con.execute("CREATE TABLE affected (aid VARCHAR)")
+        factors: dict[str, str] = {}
+        for i, policy in enumerate(policies):
+            factor = self._policy(compile_policy(policy, incident, calendars))
+            if policy.caps.fund is not None:
+                factors[policy.id] = str(factor)
+            tick(2 + i)
+        affected, = first(self.con, "SELECT count(DISTINCT aid) FROM affected") or (0,)
+        self._templates_table()
+        tick(steps)
+        return {"accounts": tables.accounts, "subscriptions": tables.subscriptions,
+                "accounts_affected": int(affected), "fund_factors": factors}
+
+    def _template(self, template: Template) -> int:
+        self.templates.append(template)
+        return len(self.templates) - 1
+
+    def _policy(self, cp: CompiledPolicy) -> Decimal:
+        con = self.con
+        k, nslots = cp.k, cp.nslots
+        window_cols = ", ".join(f"ws{j} BIGINT, we{j} BIGINT" for j in range(k))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rw (ri INTEGER, service VARCHAR, {window_cols})")
+        rows = cp.rule_windows_rows()
+        if rows:
+            marks = ", ".join("?" for _ in range(2 + 2 * k))
+            con.executemany(f"INSERT INTO rw VALUES ({marks})", rows)
+        pieces = cp.pieces()
+        counted = " + ".join(d for _, _, d in pieces)
+        longest = f"greatest({', '.join(d for _, _, d in pieces)})" if k > 1 else pieces[0][2]
+        slots = ", ".join(f"{cp.slot_sql(i)} AS x{i}" for i in range(nslots))
+        wcols = ", ".join(f"rw.ws{j}, rw.we{j}" for j in range(k))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE pairs AS
+            SELECT aid, sid, segment, service, fee_text, bp, ri, is_first, counted_us
+                {', ' + slots if slots else ''}
+            FROM (
+                SELECT *, {counted} AS counted_us, {longest} AS longest_us,
+                    {cp.first_rule_sql()} = ri AS is_first FROM (
+                    SELECT sub.*, rw.ri, {wcols}
+                    FROM subs sub JOIN rw ON rw.service = sub.service
+                ) WHERE {cp.match_sql()}
+            ) WHERE counted_us > 0""")
+        con.execute("INSERT INTO affected SELECT DISTINCT aid FROM pairs WHERE is_first")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (aid VARCHAR, sid VARCHAR, segment VARCHAR, "
+                    f"service VARCHAR, tk INTEGER, ri INTEGER, counted_s BIGINT, amount {AMOUNT}, "
+                    "flags TINYINT)")
+        subscription_rules = [r for r in cp.rules if not r.account_scoped]
+        if subscription_rules:
+            self._subscription_awards(cp, subscription_rules, nslots)
+        for rule in cp.rules:
+            if rule.account_scoped:
+                self._account_awards(rule)
+        self._rule_caps(cp)
+        if cp.policy.caps.per_account is not None:
+            self._account_cap(cp.policy.caps.per_account)
+        factor = self._fund_cap(cp.policy)
+        con.execute("INSERT INTO awards SELECT aid, sid, segment, service, tk, counted_s, amount, flags "
+                    "FROM pawards")
+        con.execute("DROP TABLE pairs; DROP TABLE pawards; DROP TABLE rw")
+        return factor
+
+    def _subscription_awards(self, cp: CompiledPolicy, rules: list[CompiledRule], nslots: int) -> None:
+        con = self.con
+        xs = [f"x{i}" for i in range(nslots)]
+        priced = [r for r in rules if r.evaluate is not None]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lk (ri INTEGER, fk VARCHAR, bk VARCHAR, "
+                    f"{''.join(f'{x} BIGINT, ' for x in xs)}amount VARCHAR)")
+        if priced:
+            fee_rules = [r.rule.index for r in priced if r.needs_fee] or [-1]
+            keys = con.execute(f"""
+                SELECT DISTINCT ri, CASE WHEN ri IN {tuple_sql(fee_rules)} THEN fee_text ELSE '' END,
+                    CASE WHEN ri IN {tuple_sql(fee_rules)} THEN bp ELSE '' END {''.join(', ' + x for x in xs)}
+                FROM pairs WHERE ri IN {tuple_sql([r.rule.index for r in priced])}""").fetchall()
+            by_index = {r.rule.index: r for r in priced}
+            fees: dict[tuple[str, str], Decimal] = {}
+            out = []
+            for ri, fee_text, bp, *slot_values in keys:
+                rule = by_index[ri]
+                assert rule.evaluate is not None
+                fee = Decimal(0)
+                if rule.needs_fee:
+                    fee = fees.get((fee_text, bp)) or fees.setdefault(
+                        (fee_text, bp), monthly_fee(Decimal(fee_text), bp))
+                amount = rule.evaluate(fee, tuple(slot_values[: len(rule.slots)]))
+                out.append((ri, fee_text, bp, *slot_values,
+                            None if amount is None else format_decimal(amount)))
+            if out:
+                table = pa.table({name: [row[i] for row in out]
+                                  for i, name in enumerate(["ri", "fk", "bk", *xs, "amount"])})
+                con.register("lk_rows", table)
+                con.execute("INSERT INTO lk SELECT * FROM lk_rows")
+                con.unregister("lk_rows")
+        tk_of = {r.rule.index: self._template(r.template) for r in rules}
+        tk_case = " ".join(f"WHEN {ri} THEN {tk}" for ri, tk in tk_of.items())
+        consts = " ".join(f"WHEN {r.rule.index} THEN CAST({quote(format_decimal(r.constant))} AS {AMOUNT})"
+                          for r in rules if r.constant is not None)
+        fee_rules = [r.rule.index for r in priced if r.needs_fee] or [-1]
+        join_on = " AND ".join([
+            "lk.ri = p.ri",
+            f"lk.fk = CASE WHEN p.ri IN {tuple_sql(fee_rules)} THEN p.fee_text ELSE '' END",
+            f"lk.bk = CASE WHEN p.ri IN {tuple_sql(fee_rules)} THEN p.bp ELSE '' END",
+            *[f"lk.{x} = p.{x}" for x in xs]])
+        amount_sql = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
+                      else f"CAST(lk.amount AS {AMOUNT})")
+        con.execute(f"""
+            INSERT INTO pawards
+            SELECT * FROM (
+                SELECT p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
+                    p.counted_us // 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
+                FROM pairs p LEFT JOIN lk ON {join_on}
+                WHERE p.ri IN {tuple_sql(list(tk_of))}
+            ) WHERE amount IS NOT NULL""")
+        con.execute("DROP TABLE lk")
+
+    def _account_awards(self, rule: CompiledRule) -> None:
+        con = self.con
+        ri = rule.rule.index
+        chosen = f"""
+            SELECT aid, min(sid) AS sid, arg_min(segment, sid) AS segment,
+                arg_min(service, sid) AS service, arg_min(counted_us, sid) // 1000000 AS counted_s
+            FROM pairs WHERE ri = {ri} GROUP BY aid"""
+        tk = self._template(rule.template)
+        if rule.constant is not None:
+            con.execute(f"""INSERT INTO pawards SELECT aid, sid, segment, service, {tk}, {ri},
+                counted_s, CAST({quote(format_decimal(rule.constant))} AS {AMOUNT}), 0
+                FROM ({chosen})""")
+            return
+        loss_rule = rule.rule
+        assert isinstance(loss_rule, LossBrackets)
+        assert rule.review is not None
+        review = self._template(rule.review)
+        if loss_rule.source == "reported":
+            losses = "SELECT aid, loss FROM losses"
+        else:
+            losses = f"""
+                SELECT aid, max(amount) FILTER (WHERE week BETWEEN DATE '{loss_rule.baseline_from}'
+                    AND DATE '{loss_rule.baseline_to}') - max(amount) FILTER (WHERE week =
+                    DATE '{loss_rule.outage_week}') AS loss
+                FROM sales GROUP BY aid"""
+        brackets = " ".join(
+            f"WHEN l.loss <= CAST({quote(format_decimal(b.up_to))} AS {AMOUNT}) "
+            f"THEN CAST({quote(format_decimal(b.amount))} AS {AMOUNT})" for b in loss_rule.brackets)
+        top = format_decimal(loss_rule.brackets[-1].up_to)
+        con.execute(f"""
+            INSERT INTO pawards
+            SELECT c.aid, c.sid, c.segment, c.service,
+                CASE WHEN l.loss <= CAST({quote(top)} AS {AMOUNT}) THEN {tk} ELSE {review} END,
+                {ri}, c.counted_s, CASE {brackets} ELSE l.loss END, 0
+            FROM ({chosen}) c JOIN ({losses}) l ON l.aid = c.aid
+            WHERE l.loss > 0""")
+
+    def _rule_caps(self, cp: CompiledPolicy) -> None:
+        capped = [(i, r.rule.cap) for r in cp.rules if r.rule.cap is not None
+                  for i, t in enumerate(self.templates)
+                  if t.is_money and t.policy_id == cp.policy.id and t.rule_index == r.rule.index]
+        for tk, cap in capped:
+            assert cap is not None
+            value = f"CAST({quote(format_decimal(cap))} AS {AMOUNT})"
+            self.con.execute(f"UPDATE pawards SET amount = {value}, flags = flags | 1 "
+                             f"WHERE tk = {tk} AND amount > {value}")
+
+    def _account_cap(self, cap: Decimal) -> None:
+        money = self._money_tks_current()
+        if not money:
+            return
+        value = f"CAST({quote(format_decimal(cap))} AS {AMOUNT})"
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE pawards AS
+            SELECT aid, sid, segment, service, tk, ri, counted_s,
+                CASE WHEN amount > room THEN room ELSE amount END AS amount,
+                CASE WHEN amount > room THEN flags | 2 ELSE flags END AS flags
+            FROM (
+                SELECT *, {value} - least(coalesce(sum(amount) OVER (PARTITION BY aid ORDER BY ri,
+                    service, sid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), {value}) AS room
+                FROM pawards WHERE tk IN {tuple_sql(money)}
+            ) WHERE least(amount, room) > 0
+            UNION ALL
+            SELECT * FROM pawards WHERE tk NOT IN {tuple_sql(money)}""")
+
+    def _money_tks_current(self) -> list[int]:
+        rows = self.con.execute("SELECT DISTINCT tk FROM pawards").fetchall()
+        return [tk for tk, in rows if self.templates[tk].is_money]
+
+    def _fund_cap(self, policy: Policy) -> Decimal:
+        available = policy.caps.fund_available
+        if available is None:
+            return Decimal(1)
+        cash = [tk for tk, in self.con.execute("SELECT DISTINCT tk FROM pawards").fetchall()
+                if self.templates[tk].kind == AwardKind.CASH.value]
+        if not cash:
+            return Decimal(1)
+        total, = first(self.con, f"SELECT sum(amount) FROM pawards WHERE tk IN {tuple_sql(cash)}"
+                                  ) or (None,)
+        owed = Decimal(0) + (total or 0)
+        if owed <= available:
+            return Decimal(1)
+        factor = available / owed
+        amounts = [a for a, in self.con.execute(
+            f"SELECT DISTINCT amount FROM pawards WHERE tk IN {tuple_sql(cash)}").fetchall()]
+        rounding = policy.caps.fund_rounding
+        scaled = pa.table({"old": [format_decimal(Decimal(a)) for a in amounts],
+                           "new": [format_decimal(rounding.apply(Decimal(a) * factor)) for a in amounts]})
+        self.con.register("fund_rows", scaled)
+        self.con.execute(f"""
+            UPDATE pawards SET amount = CAST(f.new AS {AMOUNT}), flags = flags | 4
+            FROM fund_rows f WHERE pawards.tk IN {tuple_sql(cash)}
+                AND pawards.amount = CAST(f.old AS {AMOUNT})""")
+        self.con.unregister("fund_rows")
+        return factor
+
+    def _templates_table(self) -> None:
+        order = sorted(range(len(self.templates)),
+                       key=lambda i: (self.templates[i].policy_id, self.templates[i].rule_id))
+        rank = {tk: r for r, tk in enumerate(order)}
+        table = pa.table({
+            "tk": list(range(len(self.templates))),
+            "policy_id": [t.policy_id for t in self.templates],
+            "rule_id": [t.rule_id for t in self.templates],
+            "kind": [t.kind for t in self.templates],
+            "unit": [t.unit for t in self.templates],
+            "currency": pa.array([t.currency for t in self.templates], pa.string()),
+            "code": [t.code for t in self.templates],
+            "prank": [rank[i] for i in range(len(self.templates))],
+        }, schema=pa.schema([("tk", pa.int32()), ("policy_id", pa.string()),
+                             ("rule_id", pa.string()), ("kind", pa.string()),
+                             ("unit", pa.string()), ("currency", pa.string()),
+                             ("code", pa.string()), ("prank", pa.int32())]))
+        self.con.register("templates_rows", table)
+        self.con.execute("CREATE TABLE templates AS SELECT * FROM templates_rows")
+        self.con.unregister("templates_rows")
+
+    # -- reading the result --------------------------------------------------------------------
+
+    LEDGER_SQL = """
+        SELECT a.aid AS account_id, a.sid AS subscription_id, a.segment, a.service, t.policy_id,
+            t.rule_id, a.counted_s AS counted_seconds, t.kind, CAST(a.amount AS DECIMAL(24, 6))
+            AS amount, t.unit, t.currency,
+            t.code || (CASE WHEN a.flags & 1 <> 0 THEN '+CAP_RULE' ELSE '' END)
+                || (CASE WHEN a.flags & 2 <> 0 THEN '+CAP_ACCOUNT' ELSE '' END)
+                || (CASE WHEN a.flags & 4 <> 0 THEN '+FUND_SCALED' ELSE '' END) AS code, t.prank
+        FROM awards a JOIN templates t ON t.tk = a.tk"""
+
+    def ordered_sql(self) -> str:
+        return (f"SELECT * EXCLUDE (prank) FROM ({self.LEDGER_SQL}) "
+                "ORDER BY account_id, subscription_id, prank")
+
+    def batches(self, size: int = ROW_GROUP) -> Iterator[pa.Table]:
+        """The sorted ledger in tables of exactly ``size`` rows (the last one shorter)."""
+        reader = self.con.sql(self.ordered_sql()).to_arrow_reader(65_536)
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        for batch in reader:
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= size:
+                table = pa.Table.from_batches(pending).cast(LEDGER_SCHEMA)
+                yield table.slice(0, size)
+                rest = table.slice(size)
+                pending = rest.to_batches()
+                count = rest.num_rows
+        if count or not pending:
+            yield (pa.Table.from_batches(pending).cast(LEDGER_SCHEMA) if pending
+                   else LEDGER_SCHEMA.empty_table())
+
+    def arrow(self) -> pa.Table:
+        tables = list(self.batches())
+        return pa.concat_tables(tables).combine_chunks() if tables else LEDGER_SCHEMA.empty_table()
+
+    def write(self, out: Path, fmt: str | None = None) -> None:
+        with atomic_path(out) as tmp:
+            if ledger_format(out, fmt) == "csv":
+                with tmp.open("w", newline="", encoding="utf-8") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(LEDGER_COLUMNS)
+                    for table in self.batches():
+                        cols = [c.to_pylist() for c in table.columns]
+                        for values in zip(*cols, strict=True):
+                            writer.writerow(_csv_value(v) for v in values)
+                return
+            with pq.ParquetWriter(tmp, LEDGER_SCHEMA, compression="zstd",
+                                  write_statistics=True) as writer:
+                for table in self.batches():
+                    writer.write_table(table, row_group_size=ROW_GROUP)
+
+    def summary(self) -> dict[str, Any]:
+        """As :func:`makegood.adapters.ledger.summarize`, computed in SQL over the awards."""
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP VIEW ledger AS {self.LEDGER_SQL}")
+
+        def group(keys: list[str]) -> list[dict[str, Any]]:
+            cols = [*keys, "kind", "unit"]
+            rows = con.execute(f"""
+                SELECT {', '.join(cols)}, count(*), count(DISTINCT account_id), sum(amount)
+                FROM ledger GROUP BY {', '.join(cols)} ORDER BY {', '.join(cols)}""").fetchall()
+            return [{**{k: r[i] for i, k in enumerate(keys)}, "kind": r[len(keys)],
+                     "unit": r[len(keys) + 1], "awards": r[-3], "accounts": r[-2],
+                     "total": format_decimal(r[-1])} for r in rows]
+
+        accounts, awards = first(con, "SELECT count(DISTINCT account_id), count(*) FROM ledger"
+                                       ) or (0, 0)
+        money: dict[str, Decimal] = {}
+        review: dict[str, Decimal] = {}
+        for currency, kind, total in con.execute(
+                "SELECT currency, kind, sum(amount) FROM ledger WHERE currency IS NOT NULL "
+                "GROUP BY currency, kind").fetchall():
+            target = review if kind == AwardKind.REVIEW.value else money
+            target[currency] = target.get(currency, Decimal(0)) + total
+        return {
+            "accounts_awarded": accounts,
+            "awards": awards,
+            "liability": {c: format_decimal(v) for c, v in sorted(money.items())},
+            "under_review": {c: format_decimal(v) for c, v in sorted(review.items())},
+            "by_service": group(["service"]),
+            "by_rule": group(["policy_id", "rule_id"]),
+            "by_kind": group([]),
+            "by_segment": group(["segment"]),
+        }
+
+
+def tuple_sql(values: Sequence[int]) -> str:
+    return "(" + ", ".join(str(v) for v in values) + ")" if values else "(NULL)"
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return str(value)
+

@@ -1,0 +1,322 @@
+"""The subscriptions and sales tables as DuckDB views, checked the way the reference reads them.
+
+DuckDB scans the files where they lie (CSV, Parquet, a directory of parts or a glob), so memory
+does not grow with the number of rows. The views normalize what the reference parser
+(:mod:`makegood.adapters.tables`) normalizes: trimmed text, NFC service and plan names, ``paid``
+as a boolean, ``fee`` kept as its exact decimal text (money is computed from it in Python, see
+:mod:`makegood.adapters.batch.sql`), timestamps as UTC epoch microseconds.
+
+Checking is split in two. One scan finds *whether* and *where* a row is bad (a missing value, a
+wrong type, a timestamp without a zone, a negative fee, an end before the start ...); only then
+is that one row (or, for CSV, that one file) read again by the reference parser, so the user gets
+exactly the reference's one-line error: file, line or row, field and the value.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from makegood.adapters.tables import (
+    SALES_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    AccountsSource,
+    iter_rows,
+    parse_subscription,
+)
+from makegood.domain.accounts import BillingPeriod, Channel, Segment
+from makegood.domain.errors import DataError, InputError
+
+MAX_US = 9_223_372_036_854_775_807  # "no end": later than any window
+
+
+def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+          ) -> tuple[Any, ...] | None:
+    """The first row of a query (the result is read to its end, as DuckDB wants)."""
+    rows = con.execute(sql, params).fetchall()
+    return rows[0] if rows else None
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(quote(v) for v in values) + ")"
+
+
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def _header(path: Path) -> list[str]:
+    if _is_csv(path):
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                return next(csv.reader(fh), [])
+        except UnicodeDecodeError:
+            raise DataError("not UTF-8 text", file=str(path)) from None
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"not a readable Parquet file: {exc}", file=str(path)) from None
+
+
+def check_columns(files: Sequence[Path], required: Sequence[str]) -> None:
+    """Every file has every required column (checked per file, from its header or schema)."""
+    for path in files:
+        present = _header(path)
+        missing = [c for c in required if c not in present]
+        if missing:
+            raise DataError(
+                f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}",
+                file=str(path), field=missing[0],
+            )
+
+
+def scan(files: Sequence[Path]) -> str:
+    """A table function reading the files (all of one format) with their file name."""
+    paths = "[" + ", ".join(quote(str(p)) for p in files) + "]"
+    if all(_is_csv(p) for p in files):
+        return (f"read_csv({paths}, header = true, all_varchar = true, filename = true, "
+                "union_by_name = true, delim = ',', quote = '\"', escape = '\"')")
+    if any(_is_csv(p) for p in files):
+        raise DataError("mix of CSV and Parquet files; use one format per table",
+                        file=str(files[0]))
+    return f"read_parquet({paths}, filename = true, file_row_number = true, union_by_name = true)"
+
+
+def _text(col: str) -> str:
+    return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+
+
+def _decimal_text(col: str, ctype: str) -> str:
+    if ctype.startswith(("DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
+                         "UINTEGER", "USMALLINT", "UTINYINT")):
+        return f"CAST({col} AS VARCHAR)"
+    if ctype in ("DOUBLE", "FLOAT", "REAL"):
+        return "CAST(NULL AS VARCHAR)"  # floats are refused, as the reference refuses them
+    return f"nullif(replace(replace(trim(CAST({col} AS VARCHAR)), ',', ''), '_', ''), '')"
+
+
+def _timestamp_us(col: str, ctype: str) -> str:
+    if ctype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"epoch_us({col})"
+    if ctype.startswith(("TIMESTAMP", "DATE")):
+        return "CAST(NULL AS BIGINT)"  # a naive timestamp: an input error
+    text = _text(col)
+    zoned = f"regexp_matches({text}, '(Z|z|[+-]\\d\\d(:?\\d\\d(:?\\d\\d(\\.\\d+)?)?)?)$')"
+    return f"CASE WHEN {zoned} THEN epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)) END"
+
+
+def _bool(col: str, ctype: str) -> str:
+    if ctype == "BOOLEAN":
+        return col
+    text = f"lower(trim(CAST({col} AS VARCHAR)))"
+    return (f"CASE WHEN {text} IN ('true', '1', 'yes', 't') THEN true "
+            f"WHEN {text} IN ('false', '0', 'no', 'f') THEN false END")
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The names of the normalized views and what was found while building them."""
+
+    subscriptions: int
+    accounts: int
+    services: frozenset[str]
+    has_sales: bool
+    has_reported_loss: bool
+
+
+def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    return {name: ctype for name, ctype, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}")
+            .fetchall()}
+
+
+def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
+    """Create the views ``subs`` and ``sales`` over the source, check them, and count.
+
+    Raises :class:`DataError` naming the file, the row or line, the column and the value.
+    """
+    check_columns(source.subscriptions, SUBSCRIPTION_COLUMNS)
+    con.execute(f"CREATE OR REPLACE VIEW raw_subs AS SELECT * FROM {scan(source.subscriptions)}")
+    types = _types(con, "raw_subs")
+    csv_input = "file_row_number" not in types
+    rownum = "NULL" if csv_input else "file_row_number + 1"
+    loss = "reported_loss" in types
+    loss_text = _decimal_text("reported_loss", types["reported_loss"]) if loss else "NULL"
+    con.execute(f"""
+        CREATE OR REPLACE VIEW norm_subs AS SELECT
+            filename AS _file, {rownum} AS _row,
+            {_text('subscription_id')} AS sid,
+            {_text('account_id')} AS aid,
+            {_text('segment')} AS segment,
+            nfc_normalize({_text('service')}) AS service,
+            nfc_normalize({_text('plan')}) AS plan,
+            {_bool('paid', types['paid'])} AS paid,
+            {_decimal_text('fee', types['fee'])} AS fee_text,
+            {_text('currency')} AS currency,
+            {_text('billing_period')} AS bp,
+            {_text('channel')} AS channel,
+            {_timestamp_us('start', types['start'])} AS s,
+            {_text('"end"')} IS NOT NULL AS has_end,
+            {_timestamp_us('"end"', types['end'])} AS e,
+            {loss_text} AS loss_text
+        FROM raw_subs""")
+    con.execute("""
+        CREATE OR REPLACE VIEW subs AS SELECT sid, aid, segment, service, plan, paid, fee_text,
+            bp, channel, s, e FROM norm_subs""")
+    _check_rows(con, source, csv_input)
+    _check_unique(con, csv_input)
+    accounts, conflict = first(con, """
+        SELECT count(*), arg_min(aid, aid) FILTER (WHERE lo <> hi)
+        FROM (SELECT aid, min(segment) AS lo, max(segment) AS hi FROM subs GROUP BY aid)""") \
+        or (0, None)
+    if conflict is not None:
+        where = con.execute("SELECT _file, _row FROM norm_subs WHERE aid = ? ORDER BY _file, _row",
+                            [conflict]).fetchall()
+        raise DataError(f"account {conflict!r} has two segments", file=where[-1][0],
+                        row=where[-1][1], field="segment")
+    count, = first(con, "SELECT count(*) FROM subs") or (0,)
+    services = frozenset(r[0] for r in con.execute("SELECT DISTINCT service FROM subs").fetchall())
+    if loss:
+        con.execute("""CREATE OR REPLACE VIEW losses AS SELECT aid, arg_max(CAST(loss_text AS
+            DECIMAL(38, 10)), struct_pack(f := _file, r := _row)) AS loss FROM norm_subs
+            WHERE loss_text IS NOT NULL GROUP BY aid""")
+    else:
+        con.execute("CREATE OR REPLACE VIEW losses AS SELECT CAST(NULL AS VARCHAR) AS aid, "
+                    "CAST(NULL AS DECIMAL(38, 10)) AS loss WHERE false")
+    _register_sales(con, source)
+    return Tables(subscriptions=int(count), accounts=int(accounts), services=services,
+                  has_sales=bool(source.sales), has_reported_loss=loss)
+
+
+def _bad_row_sql() -> str:
+    bps = _in_list([b.value for b in BillingPeriod])
+    channels = _in_list([c.value for c in Channel])
+    segments = _in_list([s.value for s in Segment])
+    # The order of the checks is the order in which the reference parser meets the fields.
+    return f"""
+        SELECT _file, _row, sid, CASE
+            WHEN sid IS NULL THEN 'subscription_id'
+            WHEN aid IS NULL THEN 'account_id'
+            WHEN service IS NULL THEN 'service'
+            WHEN plan IS NULL THEN 'plan'
+            WHEN paid IS NULL THEN 'paid'
+            WHEN fee_text IS NULL OR TRY_CAST(fee_text AS DECIMAL(38, 10)) IS NULL THEN 'fee'
+            WHEN currency IS NULL THEN 'currency'
+            WHEN bp IS NULL OR bp NOT IN {bps} THEN 'billing_period'
+            WHEN channel IS NULL OR channel NOT IN {channels} THEN 'channel'
+            WHEN s IS NULL THEN 'start'
+            WHEN has_end AND e IS NULL THEN 'end'
+            WHEN CAST(fee_text AS DECIMAL(38, 10)) < 0 THEN 'fee'
+            WHEN NOT paid AND CAST(fee_text AS DECIMAL(38, 10)) <> 0 THEN 'fee'
+            WHEN e IS NOT NULL AND e <= s THEN 'end'
+            WHEN segment IS NULL OR segment NOT IN {segments} THEN 'segment'
+            WHEN loss_text IS NOT NULL AND TRY_CAST(loss_text AS DECIMAL(38, 10)) IS NULL
+                THEN 'reported_loss'
+        END AS bad
+        FROM norm_subs"""
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
+    found = first(con, f"SELECT * FROM ({_bad_row_sql()}) WHERE bad IS NOT NULL LIMIT 1")
+    if found is None:
+        return
+    file, row, sid, field = found
+    path = Path(file)
+    if csv_input:
+        # CSV has no row numbers in DuckDB: let the reference parser find and word the error.
+        for number, row_values in iter_rows(path, SUBSCRIPTION_COLUMNS):
+            _reparse(row_values, path, line=number)
+        raise DataError(f"bad value (subscription_id {sid!r})", file=file, field=field)
+    result = con.execute("SELECT * EXCLUDE (filename, file_row_number) FROM raw_subs "
+                         "WHERE filename = ? AND file_row_number = ?", [file, row - 1])
+    names = [d[0] for d in result.description or []]
+    for values in result.fetchall():
+        _reparse(dict(zip(names, values, strict=True)), path, row=row)
+    raise DataError(f"bad value (subscription_id {sid!r})", file=file, row=row, field=field)
+
+
+def _reparse(values: dict[str, Any], path: Path, *, line: int | None = None,
+             row: int | None = None) -> None:
+    if isinstance(values.get("fee"), float):
+        raise DataError(f"{values['fee']!r} must be written as a string or integer (e.g. \"0.10\"), "
+                        "not a float", file=str(path), line=line, row=row, field="fee")
+    try:
+        parse_subscription(values)
+    except InputError as exc:
+        raise DataError(exc.problem + (f" (subscription_id {values.get('subscription_id')!r})"
+                                       if exc.field != "subscription_id" else ""),
+                        file=str(path), line=line, row=row, field=exc.field) from None
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, csv_input: bool) -> None:
+    dup = first(con, "SELECT sid, count(*) FROM subs GROUP BY sid HAVING count(*) > 1 "
+                      "ORDER BY sid LIMIT 1")
+    if dup is None:
+        return
+    where = con.execute("SELECT _file, _row FROM norm_subs WHERE sid = ? ORDER BY _file, _row",
+                        [dup[0]]).fetchall()
+    origin = f"first in {where[0][0]}" + ("" if csv_input else f", row {where[0][1]}")
+    raise DataError(f"duplicate subscription_id {dup[0]!r}: {dup[1]} rows ({origin})",
+                    file=where[-1][0], row=None if csv_input else where[-1][1],
+                    field="subscription_id")
+
+
+def _register_sales(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> None:
+    if not source.sales:
+        con.execute("CREATE OR REPLACE VIEW sales AS SELECT CAST(NULL AS VARCHAR) AS aid, "
+                    "CAST(NULL AS DATE) AS week, CAST(NULL AS DECIMAL(38, 10)) AS amount WHERE false")
+        return
+    check_columns(source.sales, SALES_COLUMNS)
+    con.execute(f"CREATE OR REPLACE VIEW raw_sales AS SELECT * FROM {scan(source.sales)}")
+    types = _types(con, "raw_sales")
+    week = ("week_start" if types["week_start"] == "DATE"
+            else f"TRY_CAST({_text('week_start')} AS DATE)")
+    rownum = "NULL" if "file_row_number" not in types else "file_row_number + 1"
+    con.execute(f"""
+        CREATE OR REPLACE VIEW norm_sales AS SELECT filename AS _file, {rownum} AS _row,
+            {_text('account_id')} AS aid, {week} AS week,
+            TRY_CAST({_decimal_text('amount', types['amount'])} AS DECIMAL(38, 10)) AS amount,
+            CAST(week_start AS VARCHAR) AS week_raw, CAST(amount AS VARCHAR) AS amount_raw
+        FROM raw_sales""")
+    bad = first(con, """
+        SELECT _file, _row, CASE WHEN week IS NULL THEN 'week_start' WHEN aid IS NULL THEN
+            'account_id' WHEN amount IS NULL THEN 'amount' END AS field, week_raw, amount_raw
+        FROM norm_sales WHERE week IS NULL OR aid IS NULL OR amount IS NULL LIMIT 1""")
+    if bad is not None:
+        file, row, field, week_raw, amount_raw = bad
+        value = {"week_start": week_raw, "amount": amount_raw}.get(field)
+        problem = {"week_start": f"{week_raw!r} is not a date (YYYY-MM-DD)",
+                   "account_id": "is empty",
+                   "amount": f"{amount_raw!r} is not a number"}[field]
+        line = _csv_line(Path(file), field, value) if row is None else None
+        raise DataError(problem, file=file, row=row, line=line, field=field)
+    dup = first(con, "SELECT aid, week FROM norm_sales GROUP BY aid, week HAVING count(*) > 1 "
+                      "ORDER BY aid, week LIMIT 1")
+    if dup is not None:
+        file, row = first(con, "SELECT _file, max(_row) FROM norm_sales WHERE aid = ? AND week = ? "
+                                "GROUP BY _file ORDER BY _file DESC LIMIT 1", list(dup)) \
+            or (None, None)
+        raise DataError(f"duplicate sales row for account {dup[0]!r}, week {dup[1]}",
+                        file=file, row=row, field="week_start")
+    con.execute("CREATE OR REPLACE VIEW sales AS SELECT aid, week, amount FROM norm_sales")
+
+
+def _csv_line(path: Path, field: str, value: str | None) -> int | None:
+    """The line of the first CSV row whose ``field`` holds ``value`` (only on the error path)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            cell = row.get(field)
+            if (cell or "").strip() == (value or "").strip():
+                return reader.line_num
+    return None
