@@ -1,1 +1,1 @@
-"""entrypoints/api"""
+"""The HTTP API (FastAPI): claimant intake, staff review, exports. See docs/claims.md."""

@@ -1,0 +1,51 @@
+"""The API's app factory: wires settings to the database, the cipher and the evidence store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+import makegood
+from makegood.adapters.db.config import Settings
+from makegood.adapters.db.crypto import Cipher, load_key
+from makegood.adapters.db.engine import make_engine
+from makegood.adapters.db.evidence import EvidenceStore
+from makegood.entrypoints.api import claims, errors, exports, staff
+from makegood.entrypoints.api.deps import Context, RateLimiter
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """The API for ``settings`` (from the environment by default); the database must be migrated
+    (``makegood db upgrade``)."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="makegood claims",
+        version=getattr(makegood, "__version__", "0.1.0"),
+        description="Claims after a mass service outage: intake, verification, review, exports.",
+    )
+    app.state.ctx = Context(
+        engine=engine or make_engine(settings.database_url),
+        settings=settings,
+        cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
+        evidence=EvidenceStore(settings.evidence_dir),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        clock=clock,
+    )
+    errors.install(app)
+    app.include_router(claims.router)
+    app.include_router(staff.router)
+    app.include_router(exports.router)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

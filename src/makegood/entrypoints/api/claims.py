@@ -1,0 +1,105 @@
+"""Claimant routes: submit a claim, and with the receipt token read it, add evidence, answer a
+request for information and appeal a denial."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile, status
+
+from makegood.domain.accounts import WeeklySales
+from makegood.domain.claims import SalesReport
+from makegood.domain.errors import InputError
+from makegood.entrypoints.api import schemas
+from makegood.entrypoints.api.deps import Context, client_address, context
+from makegood.services import claims as service
+
+router = APIRouter(tags=["claims"])
+
+Token = Annotated[str | None, Header(alias="X-Receipt-Token", description="the receipt token")]
+
+
+def to_input(body: schemas.ClaimIn) -> service.ClaimInput:
+    sales = None
+    if body.sales is not None:
+        sales = SalesReport(body.sales.outage_week, tuple(
+            WeeklySales(w.week_start, w.amount) for w in body.sales.baseline))
+    return service.ClaimInput(
+        incident_id=body.incident_id, claimant_kind=body.claimant_kind, name=body.name,
+        email=body.email, phone=body.phone, account_id=body.account_id, service=body.service,
+        feature=body.feature, category=body.category, start=body.start, end=body.end,
+        description=body.description, amount=body.amount, currency=body.currency,
+        consent=body.consent, payout_account=body.payout_account, sales=sales)
+
+
+@router.post("/claims", status_code=status.HTTP_201_CREATED, response_model=schemas.ReceiptOut,
+             responses={409: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut},
+                        429: {"model": schemas.ErrorOut}})
+def submit_claim(
+    body: schemas.ClaimIn,
+    request: Request,
+    response: Response,
+    ctx: Annotated[Context, Depends(context)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    """File a claim. A retry with the same ``Idempotency-Key`` returns the first answer."""
+    client = client_address(request)
+    ctx.limiter.take(client)
+    receipt = service.submit(uow=ctx.uow(), claim=to_input(body), cipher=ctx.cipher,
+                             now=ctx.clock(), client=client,
+                             idempotency_key=idempotency_key or None)
+    if receipt.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return {"claim_id": receipt.claim_id, "receipt_token": receipt.receipt_token,
+            "status": receipt.status, "verification": receipt.verification,
+            "checks": receipt.checks, "submitted_at": receipt.submitted_at}
+
+
+@router.get("/claims/{claim_id}", response_model=schemas.ClaimOut,
+            responses={404: {"model": schemas.ErrorOut}})
+def read_claim(claim_id: str, ctx: Annotated[Context, Depends(context)], token: Token = None
+               ) -> dict[str, Any]:
+    """The claim's status, checks and decisions; only with its receipt token."""
+    return service.get_by_token(uow=ctx.uow(), claim_id=claim_id, token=token)
+
+
+@router.post("/claims/{claim_id}/evidence", status_code=status.HTTP_201_CREATED,
+             response_model=schemas.EvidenceOut,
+             responses={404: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}})
+def add_evidence(claim_id: str, request: Request, ctx: Annotated[Context, Depends(context)],
+                 file: Annotated[UploadFile, File()], token: Token = None) -> dict[str, Any]:
+    """Attach a PDF or an image (size limit: ``MAKEGOOD_EVIDENCE_MAX_BYTES``)."""
+    ctx.limiter.take(client_address(request))
+    data = file.file.read(ctx.settings.evidence_max_bytes + 1)
+    if len(data) > ctx.settings.evidence_max_bytes:
+        raise InputError(f"the file is larger than the limit of "
+                         f"{ctx.settings.evidence_max_bytes:,} bytes", field="file")
+    return service.add_evidence(uow=ctx.uow(), store=ctx.evidence, claim_id=claim_id,
+                                token=token, filename=file.filename or "evidence", data=data,
+                                max_bytes=ctx.settings.evidence_max_bytes, now=ctx.clock())
+
+
+@router.post("/claims/{claim_id}/answer", response_model=schemas.ClaimOut,
+             responses={404: {"model": schemas.ErrorOut}, 409: {"model": schemas.ErrorOut}})
+def answer(claim_id: str, body: schemas.AnswerIn, ctx: Annotated[Context, Depends(context)],
+           token: Token = None) -> dict[str, Any]:
+    """Answer a request for information before its cure deadline."""
+    return service.answer(uow=ctx.uow(), claim_id=claim_id, token=token, text=body.text,
+                          now=ctx.clock())
+
+
+@router.post("/claims/{claim_id}/appeal", response_model=schemas.ClaimOut,
+             responses={404: {"model": schemas.ErrorOut}, 409: {"model": schemas.ErrorOut}})
+def appeal(claim_id: str, body: schemas.AppealIn, ctx: Annotated[Context, Depends(context)],
+           token: Token = None) -> dict[str, Any]:
+    """Appeal a denial, once."""
+    return service.appeal(uow=ctx.uow(), claim_id=claim_id, token=token, reason=body.reason,
+                          now=ctx.clock())
+
+
+@router.get("/incidents")
+def open_incidents(ctx: Annotated[Context, Depends(context)]) -> list[dict[str, Any]]:
+    """Incidents and their intake windows (what a claim form offers)."""
+    with ctx.uow() as uow:
+        return [{"id": r["id"], "title": r["title"], "intake_opens": r["intake_opens"],
+                 "intake_closes": r["intake_closes"]} for r in uow.incidents.list_()]

@@ -1,0 +1,190 @@
+"""Staff routes: sign-in, users, incidents and policies, the queue, assignment, decisions,
+verification on demand, bulk import, evidence and the audit trail. Every route checks the role."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+
+from makegood.adapters.db.repository import ClaimFilter
+from makegood.adapters.tables import load_accounts, resolve
+from makegood.domain.claims import Category, Permission, Status
+from makegood.domain.errors import InputError, NotFound
+from makegood.entrypoints.api import schemas
+from makegood.entrypoints.api.deps import Context, context, current_staff
+from makegood.services import claims_import
+from makegood.services import staff as service
+from makegood.services.staff import StaffUser
+
+router = APIRouter(prefix="/staff", tags=["staff"])
+Ctx = Annotated[Context, Depends(context)]
+Me = Annotated[StaffUser, Depends(current_staff)]
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+@router.post("/login", response_model=schemas.LoginOut)
+def login(body: schemas.LoginIn, ctx: Ctx) -> dict[str, Any]:
+    token = service.login(uow=ctx.uow(), username=body.username, password=body.password,
+                          now=ctx.clock(), hours=ctx.settings.session_hours)
+    user = service.get_user(uow=ctx.uow(), username=body.username)
+    return {"token": token, "username": user.username, "role": user.role.value}
+
+
+@router.post("/users", status_code=201, response_model=schemas.UserOut)
+def add_user(body: schemas.UserIn, ctx: Ctx, me: Me) -> dict[str, Any]:
+    user = service.add_user(uow=ctx.uow(), username=body.username, password=body.password,
+                            role=body.role, actor=me, now=ctx.clock())
+    return {"id": user.id, "username": user.username, "role": user.role.value}
+
+
+@router.get("/users", response_model=list[schemas.UserOut])
+def list_users(ctx: Ctx, me: Me) -> list[dict[str, Any]]:
+    return service.list_users(uow=ctx.uow(), actor=me)
+
+
+@router.put("/policies")
+def put_policy(body: schemas.PolicyIn, ctx: Ctx, me: Me) -> dict[str, str]:
+    return {"id": service.put_policy(uow=ctx.uow(), document=body.document, actor=me,
+                                     now=ctx.clock())}
+
+
+@router.put("/incidents")
+def put_incident(body: schemas.IncidentIn, ctx: Ctx, me: Me) -> dict[str, str]:
+    return {"id": service.put_incident(
+        uow=ctx.uow(), document=body.document, policy_id=body.policy_id,
+        ledger_path=body.ledger_path, intake_opens=body.intake_opens,
+        intake_closes=body.intake_closes, actor=me, now=ctx.clock())}
+
+
+@router.patch("/incidents/{incident_id}/intake")
+def set_intake(incident_id: str, body: schemas.IntakeIn, ctx: Ctx, me: Me) -> dict[str, Any]:
+    """Set or extend the intake window (the 2022 deadline was extended once)."""
+    service.set_intake(uow=ctx.uow(), incident_id=incident_id, opens=body.opens,
+                       closes=body.closes, actor=me, now=ctx.clock())
+    with ctx.uow() as uow:
+        record = uow.incidents.get_or_raise(incident_id)
+    return {"id": incident_id, "intake_opens": record.intake_opens,
+            "intake_closes": record.intake_closes}
+
+
+@router.post("/accounts/import")
+def import_accounts(ctx: Ctx, me: Me, subscriptions: Annotated[UploadFile, File()],
+                    sales: Annotated[UploadFile | None, File()] = None) -> dict[str, int]:
+    """Import accounts from a subscriptions table (CSV) and optionally a sales table."""
+    me.require(Permission.ADMIN)
+    with tempfile.TemporaryDirectory() as tmp:
+        subs_path = Path(tmp) / "subscriptions.csv"
+        subs_path.write_bytes(subscriptions.file.read(MAX_UPLOAD))
+        sales_path = None
+        if sales is not None:
+            sales_path = Path(tmp) / "sales.csv"
+            sales_path.write_bytes(sales.file.read(MAX_UPLOAD))
+        accounts = load_accounts(resolve(subs_path, sales_path))
+    count = service.import_accounts(uow=ctx.uow(), accounts=accounts, actor=me, now=ctx.clock())
+    return {"accounts": count}
+
+
+@router.get("/claims", response_model=schemas.QueueOut)
+def queue(
+    ctx: Ctx,
+    me: Me,
+    incident: str | None = None,
+    service_name: Annotated[str | None, Query(alias="service")] = None,
+    category: Category | None = None,
+    status: Status | None = None,
+    verification: Annotated[str | None, Query(pattern="^(verified|flagged)$")] = None,
+    amount_min: Annotated[Decimal | None, Query(ge=0)] = None,
+    amount_max: Annotated[Decimal | None, Query(ge=0)] = None,
+    assigned: Annotated[str | None, Query(description="me, none, or a user name")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The review queue, oldest first, with filters."""
+    assigned_to: int | None = None
+    if assigned not in (None, "none"):
+        assigned_to = me.id if assigned == "me" else \
+            service.get_user(uow=ctx.uow(), username=str(assigned)).id
+    filters = ClaimFilter(incident_id=incident, service=service_name,
+                          category=category.value if category else None,
+                          status=status.value if status else None, verification=verification,
+                          amount_min=amount_min, amount_max=amount_max, assigned_to=assigned_to,
+                          unassigned=assigned == "none")
+    rows, total = service.queue(uow=ctx.uow(), actor=me, filters=filters, limit=limit,
+                                offset=offset)
+    return {"total": total, "limit": limit, "offset": offset, "claims": rows}
+
+
+@router.get("/claims/{claim_id}", response_model=schemas.StaffClaimDetail)
+def read_claim(claim_id: str, ctx: Ctx, me: Me) -> dict[str, Any]:
+    detail = service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)
+    detail["messages"] = [{"kind": m["kind"], "text": m["text"], "at": m["created_at"]}
+                          for m in detail["messages"]]
+    return detail
+
+
+@router.post("/claims/{claim_id}/assign", response_model=schemas.StaffClaimOut)
+def assign(claim_id: str, body: schemas.AssignIn, ctx: Ctx, me: Me) -> dict[str, Any]:
+    service.assign(uow=ctx.uow(), actor=me, claim_id=claim_id, username=body.username,
+                   now=ctx.clock())
+    claim: dict[str, Any] = service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)["claim"]
+    return claim
+
+
+@router.post("/claims/{claim_id}/verify", response_model=schemas.StaffClaimOut)
+def verify(claim_id: str, ctx: Ctx, me: Me) -> dict[str, Any]:
+    """Run verification again and record the result."""
+    return service.reverify(uow=ctx.uow(), actor=me, claim_id=claim_id, now=ctx.clock())
+
+
+@router.post("/claims/{claim_id}/decision", response_model=schemas.StaffClaimOut)
+def decide(claim_id: str, body: schemas.DecisionIn, ctx: Ctx, me: Me) -> dict[str, Any]:
+    """Approve (the policy's award or an amount), deny (a reason code) or request information."""
+    return service.decide(uow=ctx.uow(), actor=me, claim_id=claim_id, action=body.action,
+                          amount=body.amount, reason_code=body.reason_code, note=body.note,
+                          cure_days=body.cure_days,
+                          second_approval_above=ctx.settings.second_approval_above,
+                          now=ctx.clock())
+
+
+@router.get("/claims/{claim_id}/evidence/{evidence_id}")
+def evidence_file(claim_id: str, evidence_id: int, ctx: Ctx, me: Me) -> Response:
+    me.require(Permission.READ)
+    with ctx.uow() as uow:
+        found = [e for e in uow.evidence.of_claim(claim_id) if e["id"] == evidence_id]
+    if not found:
+        raise NotFound(f"no evidence {evidence_id} on claim {claim_id!r}")
+    return Response(ctx.evidence.get(found[0]["sha256"]), media_type=found[0]["content_type"])
+
+
+@router.post("/claims/import", response_model=schemas.ImportReport)
+def import_claims(ctx: Ctx, me: Me, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    """Bulk import from CSV, one claim per row, with a per-row report."""
+    me.require(Permission.SUPERVISE)
+    raw = file.file.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise InputError(f"the file is larger than {MAX_UPLOAD:,} bytes; split it", field="file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the file is not UTF-8 text", file=file.filename, field="file") from None
+    return claims_import.import_csv(uow=ctx.uow(), actor=me, text=text, cipher=ctx.cipher,
+                                    now=ctx.clock(), filename=file.filename or "claims.csv")
+
+
+@router.get("/claims/import/template", response_class=Response)
+def import_template(me: Me) -> Response:
+    me.require(Permission.READ)
+    out = io.StringIO()
+    csv.writer(out).writerow(claims_import.COLUMNS)
+    return Response(out.getvalue(), media_type="text/csv")
+
+
+@router.get("/audit/{entity}/{entity_id}", response_model=list[schemas.AuditOut])
+def audit(entity: str, entity_id: str, ctx: Ctx, me: Me) -> list[dict[str, Any]]:
+    return service.audit_trail(uow=ctx.uow(), actor=me, entity=entity, entity_id=entity_id)

@@ -1,0 +1,336 @@
+"""Claimant use cases: submit a claim, read it with the receipt token, add evidence, answer a
+request for information, appeal a denial.
+
+Each use case takes keyword-only arguments and a unit of work; it commits once, at the end, so a
+failure anywhere leaves nothing behind. A submission with an ``Idempotency-Key`` that was seen
+before returns the first answer and creates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy.exc
+
+from makegood.adapters.db.crypto import Cipher, new_token, token_hash
+from makegood.adapters.db.evidence import EvidenceStore
+from makegood.adapters.db.repository import Row, UnitOfWork
+from makegood.domain.claims import (
+    Category,
+    ClaimantKind,
+    SalesReport,
+    Status,
+    check_answer,
+    check_appeal,
+    check_intake,
+    check_payout,
+    mask_account,
+    sniff_evidence,
+)
+from makegood.domain.errors import Conflict, InputError, NotFound
+from makegood.domain.incident import nfc
+from makegood.domain.windows import require_aware
+from makegood.services.verification import LedgerReader, read_ledger, verify_claim
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,19}$")
+MAX_EVIDENCE_FILES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimInput:
+    """What a claimant submits, already typed; :func:`validate` checks the rules between fields."""
+
+    incident_id: str
+    claimant_kind: ClaimantKind
+    name: str
+    email: str
+    phone: str
+    account_id: str
+    service: str
+    category: Category
+    start: datetime
+    end: datetime
+    description: str
+    amount: Decimal
+    currency: str
+    consent: bool
+    feature: str | None = None
+    payout_account: str | None = None
+    sales: SalesReport | None = None
+
+    def fingerprint(self) -> str:
+        data = asdict(self)
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def validate(claim: ClaimInput) -> ClaimInput:
+    """Normalize text to NFC and check what types alone cannot; raises :class:`InputError`."""
+    name = nfc(claim.name)
+    if not name:
+        raise InputError("is empty", field="name")
+    email = nfc(claim.email)
+    if not _EMAIL.match(email):
+        raise InputError(f"{email!r} is not an email address", field="email")
+    phone = nfc(claim.phone)
+    if not _PHONE.match(phone):
+        raise InputError(f"{phone!r} is not a phone number", field="phone")
+    start = require_aware(claim.start, field="start")
+    end = require_aware(claim.end, field="end")
+    if end <= start:
+        raise InputError("the claimed time ends at or before it starts", field="end")
+    if not claim.consent:
+        raise InputError("consent to processing is required to file a claim", field="consent")
+    currency = claim.currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise InputError(f"{claim.currency!r} is not an ISO 4217 currency code such as KRW",
+                         field="currency")
+    if claim.amount < 0:
+        raise InputError("must not be negative", field="amount")
+    if claim.claimant_kind is ClaimantKind.SMALL_BUSINESS and claim.category is \
+            Category.BUSINESS_SALES and claim.sales is None:
+        raise InputError("a small business claiming lost sales must give its weekly sales",
+                         field="sales")
+    payout = check_payout(claim.payout_account) if claim.payout_account else None
+    description = nfc(claim.description)
+    if not description:
+        raise InputError("is empty", field="description")
+    return ClaimInput(
+        incident_id=nfc(claim.incident_id), claimant_kind=claim.claimant_kind, name=name,
+        email=email, phone=phone, account_id=nfc(claim.account_id), service=nfc(claim.service),
+        category=claim.category, start=start, end=end, description=description,
+        amount=claim.amount, currency=currency, consent=True,
+        feature=nfc(claim.feature) if claim.feature and nfc(claim.feature) else None,
+        payout_account=payout, sales=claim.sales)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    claim_id: str
+    receipt_token: str
+    status: str
+    verification: str
+    checks: list[dict[str, str]] = field(default_factory=list)
+    submitted_at: str = ""
+    replayed: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def _sales_json(sales: SalesReport | None) -> dict[str, Any] | None:
+    if sales is None:
+        return None
+    return {"outage_week": str(sales.outage_week),
+            "baseline": [{"week_start": w.week_start.isoformat(), "amount": str(w.amount)}
+                         for w in sales.baseline]}
+
+
+def submit(
+    *,
+    uow: UnitOfWork,
+    claim: ClaimInput,
+    cipher: Cipher,
+    now: datetime,
+    client: str | None = None,
+    idempotency_key: str | None = None,
+    source: str = "api",
+    actor: str | None = None,
+    ledger: LedgerReader = read_ledger,
+) -> Receipt:
+    """File a claim: validate, verify, store, audit, commit; or replay the first answer."""
+    claim = validate(claim)
+    fingerprint = claim.fingerprint()
+    if idempotency_key is not None:
+        replay = _replay(uow, idempotency_key, fingerprint, cipher)
+        if replay is not None:
+            return replay
+    try:
+        return _submit(uow=uow, claim=claim, cipher=cipher, now=now, client=client,
+                       idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
+                       actor=actor, ledger=ledger)
+    except sqlalchemy.exc.IntegrityError:
+        # Two requests with one key raced; the other one committed first: answer as it did.
+        if idempotency_key is None:
+            raise
+        replay = _replay(uow, idempotency_key, fingerprint, cipher)
+        if replay is None:
+            raise
+        return replay
+
+
+def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher) -> Receipt | None:
+    with uow:
+        stored = uow.idempotency.get(key)
+    if stored is None:
+        return None
+    if stored["request_hash"] != fingerprint:
+        raise Conflict("this Idempotency-Key was used for a different claim; use a new key for a "
+                       "new claim")
+    data = json.loads(cipher.decrypt(stored["response"]))
+    data["replayed"] = True
+    return Receipt(**data)
+
+
+def _submit(*, uow: UnitOfWork, claim: ClaimInput, cipher: Cipher, now: datetime,
+            client: str | None, idempotency_key: str | None, fingerprint: str, source: str,
+            actor: str | None, ledger: LedgerReader) -> Receipt:
+    with uow:
+        record = uow.incidents.get(claim.incident_id)
+        if record is None:
+            raise InputError(f"there is no incident {claim.incident_id!r}", field="incident_id")
+        check_intake(now, opens=record.intake_opens, closes=record.intake_closes,
+                     incident_id=claim.incident_id)
+        if claim.service not in record.incident.services:
+            raise InputError(f"incident {claim.incident_id!r} did not affect {claim.service!r}; "
+                             f"affected: {', '.join(record.incident.services)}", field="service")
+        result = verify_claim(uow=uow, record=record, account_id=claim.account_id,
+                              service=claim.service, feature=claim.feature, start=claim.start,
+                              end=claim.end, kind=claim.claimant_kind, category=claim.category,
+                              sales=claim.sales, ledger=ledger)
+        claim_id = uuid.uuid4().hex
+        token = new_token()
+        checks = [c.as_dict() for c in result.checks]
+        values = {
+            "id": claim_id, "incident_id": claim.incident_id,
+            "claimant_kind": claim.claimant_kind.value, "name": claim.name, "email": claim.email,
+            "phone": claim.phone, "account_id": claim.account_id, "service": claim.service,
+            "feature": claim.feature, "category": claim.category.value, "start": claim.start,
+            "end": claim.end, "description": claim.description, "amount": claim.amount,
+            "currency": claim.currency, "sales": _sales_json(claim.sales), "consent": True,
+            "payout_encrypted": cipher.encrypt(claim.payout_account) if claim.payout_account
+            else None,
+            "payout_masked": mask_account(claim.payout_account) if claim.payout_account else None,
+            "status": Status.SUBMITTED.value, "verification": checks,
+            "verification_result": result.result, "paid": result.paid, "loss": result.loss,
+            "suggested_award": result.suggested_award, "approved_amount": None,
+            "assigned_to": None, "receipt_hash": token_hash(token), "client": client,
+            "source": source, "cure_deadline": None, "appealed": False, "created_at": now,
+            "updated_at": now,
+        }
+        uow.claims.add(values)
+        uow.audit.record(actor=actor or f"claimant@{client or 'unknown'}", action="claim.submit",
+                         entity="claim", entity_id=claim_id, before=None,
+                         after={"status": Status.SUBMITTED.value,
+                                "verification": result.result, "codes": list(result.codes)},
+                         now=now)
+        receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
+                          verification=result.result, checks=checks, submitted_at=now.isoformat())
+        if idempotency_key is not None:
+            uow.idempotency.add(key=idempotency_key, request_hash=fingerprint, claim_id=claim_id,
+                                response=cipher.encrypt(receipt.to_json()), now=now)
+        uow.commit()
+    return receipt
+
+
+def _claim_for_token(uow: UnitOfWork, claim_id: str, token: str | None, *, lock: bool = False
+                     ) -> Row:
+    row = uow.claims.get(claim_id) if not lock else None
+    if lock:
+        try:
+            row = uow.claims.lock(claim_id)
+        except NotFound:
+            row = None
+    if row is None or not token or row["receipt_hash"] != token_hash(token):
+        raise NotFound("no claim with this id and receipt token")
+    return row
+
+
+def claimant_view(row: Row, *, uow: UnitOfWork) -> dict[str, Any]:
+    """What a claimant sees: status, checks, decisions (without staff names), evidence."""
+    return {
+        "claim_id": row["id"], "incident_id": row["incident_id"], "status": row["status"],
+        "claimant_kind": row["claimant_kind"], "category": row["category"],
+        "service": row["service"], "feature": row["feature"], "start": row["start"],
+        "end": row["end"], "amount": row["amount"], "currency": row["currency"],
+        "payout_account": row["payout_masked"], "verification": row["verification_result"],
+        "checks": row["verification"], "cure_deadline": row["cure_deadline"],
+        "appealed": row["appealed"], "approved_amount": row["approved_amount"],
+        "submitted_at": row["created_at"],
+        "decisions": [{"stage": d["stage"], "action": d["action"], "amount": d["amount"],
+                       "currency": d["currency"], "reason_code": d["reason_code"],
+                       "note": d["note"], "cure_deadline": d["cure_deadline"],
+                       "decided_at": d["decided_at"]} for d in uow.decisions.of_claim(row["id"])],
+        "evidence": [{"id": e["id"], "filename": e["filename"], "content_type": e["content_type"],
+                      "size": e["size"], "sha256": e["sha256"]}
+                     for e in uow.evidence.of_claim(row["id"])],
+        "messages": [{"kind": m["kind"], "text": m["text"], "at": m["created_at"]}
+                     for m in uow.messages.of_claim(row["id"])],
+    }
+
+
+def get_by_token(*, uow: UnitOfWork, claim_id: str, token: str | None) -> dict[str, Any]:
+    with uow:
+        return claimant_view(_claim_for_token(uow, claim_id, token), uow=uow)
+
+
+def add_evidence(*, uow: UnitOfWork, store: EvidenceStore, claim_id: str, token: str | None,
+                 filename: str, data: bytes, max_bytes: int, now: datetime) -> dict[str, Any]:
+    """Attach a PDF or image; the file is stored by content hash before the row commits."""
+    content_type = sniff_evidence(data, max_bytes=max_bytes)
+    with uow:
+        row = _claim_for_token(uow, claim_id, token, lock=True)
+        if row["status"] == Status.APPROVED.value:
+            raise Conflict("this claim is approved; no more evidence is needed")
+        if len(uow.evidence.of_claim(claim_id)) >= MAX_EVIDENCE_FILES:
+            raise Conflict(f"a claim holds at most {MAX_EVIDENCE_FILES} files")
+        digest = store.put(data)
+        name = nfc(filename)[:200] or "evidence"
+        evidence_id = uow.evidence.add({"claim_id": claim_id, "sha256": digest, "filename": name,
+                                        "content_type": content_type, "size": len(data),
+                                        "created_at": now})
+        uow.audit.record(actor=f"claimant:{claim_id}", action="claim.evidence", entity="claim",
+                         entity_id=claim_id, before=None,
+                         after={"evidence_id": evidence_id, "sha256": digest, "filename": name},
+                         now=now)
+        uow.commit()
+    return {"id": evidence_id, "filename": name, "content_type": content_type, "size": len(data),
+            "sha256": digest}
+
+
+def answer(*, uow: UnitOfWork, claim_id: str, token: str | None, text: str, now: datetime
+           ) -> dict[str, Any]:
+    """Answer a request for information before its deadline; the claim returns to review."""
+    body = nfc(text)
+    if not body:
+        raise InputError("is empty", field="text")
+    with uow:
+        row = _claim_for_token(uow, claim_id, token, lock=True)
+        check_answer(Status(row["status"]), deadline=row["cure_deadline"], now=now)
+        uow.messages.add(claim_id=claim_id, kind="answer", text=body, now=now)
+        after = {"status": Status.SUBMITTED.value, "cure_deadline": None, "updated_at": now}
+        uow.claims.update(claim_id, after)
+        uow.audit.record(actor=f"claimant:{claim_id}", action="claim.answer", entity="claim",
+                         entity_id=claim_id, before={"status": row["status"],
+                                                     "cure_deadline": row["cure_deadline"]},
+                         after={"status": Status.SUBMITTED.value}, now=now)
+        view = claimant_view(uow.claims.get_or_raise(claim_id), uow=uow)
+        uow.commit()
+    return view
+
+
+def appeal(*, uow: UnitOfWork, claim_id: str, token: str | None, reason: str, now: datetime
+           ) -> dict[str, Any]:
+    """Appeal a denial, once; a supervisor decides the appeal."""
+    body = nfc(reason)
+    if not body:
+        raise InputError("is empty", field="reason")
+    with uow:
+        row = _claim_for_token(uow, claim_id, token, lock=True)
+        check_appeal(Status(row["status"]), appealed_before=row["appealed"])
+        uow.messages.add(claim_id=claim_id, kind="appeal", text=body, now=now)
+        uow.claims.update(claim_id, {"status": Status.APPEALED.value, "appealed": True,
+                                     "updated_at": now})
+        uow.audit.record(actor=f"claimant:{claim_id}", action="claim.appeal", entity="claim",
+                         entity_id=claim_id, before={"status": row["status"], "appealed": False},
+                         after={"status": Status.APPEALED.value, "appealed": True}, now=now)
+        view = claimant_view(uow.claims.get_or_raise(claim_id), uow=uow)
+        uow.commit()
+    return view
