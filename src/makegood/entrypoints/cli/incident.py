@@ -8,13 +8,9 @@ them as a timeline (PNG, SVG, or a self-contained HTML page embedding the SVG).
 
 from __future__ import annotations
 
-import html
-import io
 import os
-import re
 import sys
 import tempfile
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from makegood.adapters.charts import local_time as _local
+from makegood.adapters.charts import ordered as _ordered
+from makegood.adapters.charts import render_chart
 from makegood.adapters.importers import KINDS
 from makegood.adapters.importers.mapping import read_map
 from makegood.domain.errors import IncidentError
-from makegood.domain.incident import Fault, Impact, Incident, Severity
+from makegood.domain.incident import Fault, Incident
 from makegood.domain.incident_file import dump_incident, read_incident
 from makegood.domain.windows import Window, format_duration, parse_timestamp, total
 from makegood.entrypoints.cli.errors import handles_errors
@@ -33,11 +32,6 @@ from makegood.services.incidents import import_incident
 
 app = typer.Typer(no_args_is_help=True, help="Import incident timelines and show incidents.")
 
-COLOURS = {
-    Severity.OUTAGE: "#c0392b",
-    Severity.DEGRADED: "#e67e22",
-    Severity.MAINTENANCE: "#7f8c8d",
-}
 CHART_SUFFIXES = (".png", ".svg", ".html")
 
 
@@ -120,13 +114,6 @@ def import_(
           f"from {len(result.readings)} source(s)")
 
 
-def _local(instant: datetime, incident: Incident) -> str:
-    return instant.astimezone(incident.tz).strftime("%Y-%m-%d %H:%M")
-
-
-def _ordered(incident: Incident) -> list[Impact]:
-    return sorted(incident.impacts,
-                  key=lambda i: (i.service, i.feature or "", i.window.start, i.severity.value))
 
 
 def windows_table(incident: Incident) -> Table:
@@ -166,80 +153,3 @@ def show(
     if chart is not None:
         write_atomically(chart, render_chart(incident, chart.suffix.lower()))
         console.print(f"chart written to {chart}")
-
-
-def render_chart(incident: Incident, suffix: str) -> bytes:
-    """The timeline as PNG, SVG or a self-contained HTML page (no network)."""
-    from matplotlib import dates as mdates
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    rows = sorted({(i.service, i.feature or "") for i in incident.impacts})
-    height = 1.2 + 0.45 * max(len(rows), 1)
-    fig = Figure(figsize=(10, height), layout="constrained")
-    ax = fig.add_subplot()
-    tz = incident.tz
-    for y, (service, feature) in enumerate(rows):
-        for impact in (i for i in incident.impacts if (i.service, i.feature or "") == (service, feature)):
-            # matplotlib's date functions are untyped; these floats only place pixels
-            start = mdates.date2num(impact.window.start)  # type: ignore[no-untyped-call]
-            width = mdates.date2num(impact.window.end) - start  # type: ignore[no-untyped-call]
-            ax.broken_barh([(start, width)], (y - 0.35, 0.7),
-                           facecolors=COLOURS[impact.severity],
-                           hatch="//" if impact.open else None, edgecolor="white")
-    ax.set_yticks(range(len(rows)), [f"{s} / {f}" if f else s for s, f in rows])
-    ax.invert_yaxis()
-    ax.xaxis_date(tz=tz)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M", tz=tz))  # type: ignore[no-untyped-call]
-    ax.set_xlabel(f"local time ({incident.timezone})")
-    ax.set_title(incident.title)
-    ax.grid(axis="x", alpha=0.3)
-    present = [s for s in Severity if any(i.severity is s for i in incident.impacts)]
-    ax.legend(handles=[Patch(color=COLOURS[s], label=s.value) for s in present],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    fig.autofmt_xdate()
-
-    fmt = "png" if suffix == ".png" else "svg"
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # Hangul service names draw as boxes when no CJK font is installed; the HTML page and
-        # `incident show` carry the names as text, so a missing glyph is not an error here.
-        warnings.filterwarnings("ignore", message=r"Glyph .* missing from", category=UserWarning)
-        fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    data = buffer.getvalue()
-    if suffix != ".html":
-        return data
-    svg = re.sub(r"^.*?(<svg\b)", r"\1", data.decode("utf-8"), count=1, flags=re.DOTALL)
-    rows_html = "\n".join(
-        f"<tr><td>{html.escape(i.service)}</td><td>{html.escape(i.feature or '-')}</td>"
-        f"<td>{i.severity.value}</td><td>{_local(i.window.start, incident)}</td>"
-        f"<td>{_local(i.window.end, incident)}{' (open)' if i.open else ''}</td>"
-        f"<td>{format_duration(i.window.duration)}</td></tr>"
-        for i in _ordered(incident))
-    page = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{html.escape(incident.title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}
-</style>
-</head>
-<body>
-<h1>{html.escape(incident.title)}</h1>
-<p>Incident {html.escape(incident.id)}; times in {html.escape(incident.timezone)}.</p>
-<figure>
-{svg}
-</figure>
-<table>
-<thead><tr><th>service</th><th>feature</th><th>severity</th><th>from</th><th>to</th><th>duration</th></tr></thead>
-<tbody>
-{rows_html}
-</tbody>
-</table>
-</body>
-</html>
-"""
-    return page.encode("utf-8")
