@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from makegood.adapters.tables import (
@@ -187,15 +188,49 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
     count, = first(con, "SELECT count(*) FROM subs") or (0,)
     services = frozenset(r[0] for r in con.execute("SELECT DISTINCT service FROM subs").fetchall())
     if loss:
-        con.execute("""CREATE OR REPLACE VIEW losses AS SELECT aid, arg_max(CAST(loss_text AS
-            DECIMAL(38, 10)), struct_pack(f := _file, r := _row)) AS loss FROM norm_subs
-            WHERE loss_text IS NOT NULL GROUP BY aid""")
+        _register_losses(con, source, csv_input)
     else:
         con.execute("CREATE OR REPLACE VIEW losses AS SELECT CAST(NULL AS VARCHAR) AS aid, "
                     "CAST(NULL AS DECIMAL(38, 10)) AS loss WHERE false")
     _register_sales(con, source)
     return Tables(subscriptions=int(count), accounts=int(accounts), services=services,
                   has_sales=bool(source.sales), has_reported_loss=loss)
+
+
+def _register_losses(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
+    """``losses(aid, loss)``: an account's reported loss; as in the reference, the last row wins.
+
+    "Last" is file order: the files in the order given, then the row. DuckDB numbers Parquet
+    rows but not CSV lines, so for CSV the (rare) accounts whose rows disagree are settled by
+    reading the CSV files in order in Python.
+    """
+    files = pa.table({"_file": [str(p) for p in source.subscriptions],
+                      "_idx": list(range(len(source.subscriptions)))})
+    con.register("sub_files_rows", files)
+    con.execute("CREATE OR REPLACE TABLE sub_files AS SELECT * FROM sub_files_rows")
+    con.unregister("sub_files_rows")
+    con.execute("""
+        CREATE OR REPLACE TABLE losses AS
+        SELECT aid, arg_max(CAST(loss_text AS DECIMAL(38, 10)), struct_pack(f := _idx, r := _row))
+            AS loss, count(DISTINCT CAST(loss_text AS DECIMAL(38, 10))) > 1 AS disputed
+        FROM norm_subs JOIN sub_files USING (_file)
+        WHERE loss_text IS NOT NULL GROUP BY aid""")
+    if not csv_input:
+        return
+    disputed = {aid for aid, in con.execute("SELECT aid FROM losses WHERE disputed").fetchall()}
+    if not disputed:
+        return
+    last: dict[str, str] = {}
+    for path in source.subscriptions:
+        for _, row in iter_rows(path, SUBSCRIPTION_COLUMNS):
+            aid = (row.get("account_id") or "").strip()
+            value = (row.get("reported_loss") or "").strip()
+            if aid in disputed and value:
+                last[aid] = value.replace(",", "").replace("_", "")
+    con.register("last_losses", pa.table({"aid": list(last), "loss": list(last.values())}))
+    con.execute("UPDATE losses SET loss = CAST(l.loss AS DECIMAL(38, 10)) FROM last_losses l "
+                "WHERE losses.aid = l.aid")
+    con.unregister("last_losses")
 
 
 def _bad_row_sql() -> str:
