@@ -15,6 +15,7 @@ exactly the reference's one-line error: file, line or row, field and the value.
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,12 @@ from makegood.adapters.tables import (
     SUBSCRIPTION_COLUMNS,
     AccountsSource,
     iter_rows,
+    load_accounts,
     parse_subscription,
 )
-from makegood.domain.accounts import BillingPeriod, Channel, Segment
+from makegood.domain.accounts import Account, BillingPeriod, Channel, Segment
 from makegood.domain.errors import DataError, InputError
+from makegood.domain.incident import nfc
 
 MAX_US = 9_223_372_036_854_775_807  # "no end": later than any window
 
@@ -355,3 +358,39 @@ def _csv_line(path: Path, field: str, value: str | None) -> int | None:
             if (cell or "").strip() == (value or "").strip():
                 return reader.line_num
     return None
+
+
+def load_account(source: AccountsSource, account_id: str) -> tuple[Account | None, set[str]]:
+    """One account, read by the reference parser from only its own rows; and the data's services.
+
+    DuckDB filters the files (any size) down to the account's rows, in file order; those few rows
+    go through :func:`makegood.adapters.tables.load_accounts`, so the account is exactly the one
+    the reference engine would build.
+    """
+    check_columns(source.subscriptions, SUBSCRIPTION_COLUMNS)
+    with tempfile.TemporaryDirectory(prefix="makegood-account-") as tmp:
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            services = {nfc(str(s)) for s, in con.execute(
+                f"SELECT DISTINCT CAST(service AS VARCHAR) FROM {scan(source.subscriptions)} "
+                "WHERE service IS NOT NULL").fetchall()}
+            subs = Path(tmp) / "subscriptions.parquet"
+            con.execute(f"COPY (SELECT * EXCLUDE (filename{_rownum_column(source.subscriptions)}) "
+                        f"FROM {scan(source.subscriptions)} WHERE trim(CAST(account_id AS VARCHAR)) = ?) "
+                        f"TO '{subs}' (FORMAT parquet)", [account_id])
+            sales: tuple[Path, ...] = ()
+            if source.sales:
+                check_columns(source.sales, SALES_COLUMNS)
+                sales = (Path(tmp) / "sales.parquet",)
+                con.execute(f"COPY (SELECT * EXCLUDE (filename{_rownum_column(source.sales)}) "
+                            f"FROM {scan(source.sales)} WHERE trim(CAST(account_id AS VARCHAR)) = ?) "
+                            f"TO '{sales[0]}' (FORMAT parquet)", [account_id])
+        finally:
+            con.close()
+        found = load_accounts(AccountsSource((subs,), sales))
+    return (found[0] if found else None), services
+
+
+def _rownum_column(files: Sequence[Path]) -> str:
+    return "" if all(_is_csv(p) for p in files) else ", file_row_number"

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from makegood import policies as shipped_policies
+from makegood.adapters.batch import ENGINES, get_engine
+from makegood.adapters.batch.runs import RunId
 from makegood.adapters.calendars import HolidayCalendars
-from makegood.adapters.tables import load_accounts, resolve
+from makegood.adapters.ledger import read_ledger, write_json
+from makegood.adapters.tables import AccountsSource, resolve
+from makegood.domain.awards import Award, AwardKind
 from makegood.domain.compensation import compensate as compensate_account
 from makegood.domain.errors import DataError, NotFound
+from makegood.domain.incident import Incident
 from makegood.domain.incident_file import read_incident
-from makegood.domain.money import format_quantity
+from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.policy import Policy, read_policy
 from makegood.domain.windows import format_duration, format_windows
 from makegood.entrypoints.cli.errors import handles_errors
 from makegood.entrypoints.cli.render import console, print_summary
 from makegood.services.compensation import (
-    ReferenceEngine,
     check_policies,
-    reference_awards,
     write_outputs,
 )
 
@@ -33,6 +42,45 @@ ACCOUNTS = typer.Option(
     ..., "--accounts", "-a",
     help="Subscriptions table: CSV or Parquet file, directory of parts, glob, or scenario dir.")
 SALES = typer.Option(None, "--sales", help="Weekly sales table (CSV or Parquet) for loss rules.")
+
+
+ENGINE = typer.Option("duckdb", "--engine", "-e",
+                      help=f"Engine: {' | '.join(ENGINES)} (reference: the domain core, small inputs).")
+SPARK_MASTER = typer.Option("local[2]", "--spark-master",
+                            help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Any]:
+    """A Rich progress bar; yields the engine's ``progress(done, total)`` callback."""
+    columns = (TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def run_engine(name: str, *, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
+               out: Path, fmt: str | None, summary_path: Path | None,
+               extra: Callable[[], dict[str, Any]], spark_master: str = "local[2]") -> dict[str, Any]:
+    """Run an engine and write the ledger and summary atomically; return the summary."""
+    options = {"master": spark_master} if name == "spark" else {}
+    engine = get_engine(name, **options)
+    with progress_bar(f"computing compensation ({name})") as update:
+        if name == "duckdb":
+            summary = engine.run_to_file(incident=incident, policies=policies, source=source,
+                                         calendars=HolidayCalendars(), out=out, fmt=fmt,
+                                         progress=update)
+            summary = {**extra(), **summary}
+            write_json(summary, summary_path or out.with_name(out.name + ".summary.json"))
+            return summary
+        result = engine.run(incident=incident, policies=policies, source=source,
+                            calendars=HolidayCalendars(), progress=update)
+    return write_outputs(result, out, fmt=fmt, summary_path=summary_path, extra=extra())
 
 
 @handles_errors
@@ -45,23 +93,29 @@ def compensate(
     fmt: str | None = typer.Option(None, "--format", help="parquet or csv (default: by suffix)."),
     summary: Path | None = typer.Option(None, "--summary",
                                         help="Summary JSON (default: LEDGER.summary.json)."),
+    engine: str = ENGINE,
+    spark_master: str = SPARK_MASTER,
 ) -> None:
     """Compute every affected account's compensation and write the ledger."""
     if fmt not in (None, "parquet", "csv"):
         raise DataError(f"unknown ledger format {fmt!r}; use parquet or csv", field="--format")
+    if engine not in ENGINES:
+        raise DataError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}",
+                        field="--engine")
     the_incident = read_incident(incident)
     the_policies = [read_policy(p) for p in policy]
     source = resolve(accounts, sales)
+    run_id = RunId(incident=incident, policies=policy, source=source)
     started = time.perf_counter()
-    with console.status("computing compensation (reference engine)"):
-        result = ReferenceEngine().run(incident=the_incident, policies=the_policies,
-                                       source=source, calendars=HolidayCalendars())
-    summary_data = write_outputs(result, out, fmt=fmt, summary_path=summary, extra={
-        "engine": "reference", "incident": the_incident.id,
+    summary_data = run_engine(engine, incident=the_incident, policies=the_policies, source=source,
+                              out=out, fmt=fmt, summary_path=summary, spark_master=spark_master,
+                              extra=lambda: {
+        "engine": engine, "incident": the_incident.id, "run_id": run_id.value(),
         "policies": [f"{p.id} v{p.version}" for p in the_policies],
     })
     print_summary(summary_data)
-    console.print(f"ledger written to {out} in {time.perf_counter() - started:.1f} s")
+    console.print(f"run {summary_data['run_id']}: ledger written to {out} in "
+                  f"{time.perf_counter() - started:.1f} s")
 
 
 @handles_errors
@@ -71,18 +125,28 @@ def explain(
     policy: list[Path] = POLICY,
     accounts: str = ACCOUNTS,
     sales: str | None = SALES,
+    ledger: Path | None = typer.Option(
+        None, "--ledger", help="A ledger from any engine: check its rows for this account."),
 ) -> None:
-    """Print one account's windows and awards, each with the reason in words."""
+    """Print one account's windows and awards, each with the reason in words.
+
+    Only the account's own rows are read from the accounts data (and from the ledger), so this
+    works on national-scale inputs.
+    """
+    from makegood.adapters.batch.inputs import load_account
+
     the_incident = read_incident(incident)
     the_policies = [read_policy(p) for p in policy]
-    everyone = load_accounts(resolve(accounts, sales))
-    found = next((a for a in everyone if a.id == account), None)
+    source = resolve(accounts, sales)
+    found, services = load_account(source, account)
     if found is None:
         raise NotFound(f"account {account!r} is not in {accounts}")
-    check_policies(the_policies, the_incident,
-                   {s.service for a in everyone for s in a.subscriptions}, [str(p) for p in policy])
+    check_policies(the_policies, the_incident, services, [str(p) for p in policy])
+    rows = _ledger_rows(ledger, account) if ledger is not None else None
+    factors = _fund_factors(the_policies, the_incident, source, ledger)
     console.print(f"[bold]account {found.id}[/bold] ({found.segment.value}), incident "
                   f"{the_incident.id}")
+    mismatches = 0
     for the_policy in the_policies:
         console.print(f"\n[bold]{the_policy.name}[/bold] ({the_policy.id} v{the_policy.version})")
         result = compensate_account(found, the_incident, the_policy, calendars=HolidayCalendars())
@@ -93,20 +157,112 @@ def explain(
                           + (f"down {format_windows(exposure.windows, exposure.tz)}, "
                              f"{format_duration(exposure.counted)}" if exposure.windows
                              else "not affected"))
-        awards = _final_awards(found.id, everyone, the_incident, the_policy, result.awards)
-        if not awards:
-            console.print("  no award")
-        for award in awards:
-            console.print(f"  -> {award.kind.value} {format_quantity(award.amount, award.unit)}: "
+        awards = _scaled(list(result.awards), the_policy, factors.get(the_policy.id))
+        if rows is None:
+            if not awards:
+                console.print("  no award")
+            for award in awards:
+                console.print(f"  -> {award.kind.value} {format_quantity(award.amount, award.unit)}: "
+                              f"{award.explanation}", soft_wrap=True)
+            continue
+        mismatches += _check_ledger(rows, awards, the_policy)
+    if rows is not None:
+        verdict = ("every ledger row matches the reference" if not mismatches
+                   else f"{mismatches} ledger row(s) differ from the reference")
+        console.print(f"\n{verdict}")
+        if mismatches:
+            raise typer.Exit(1)
+
+
+LEDGER_FIELDS = ("counted_seconds", "kind", "amount", "unit", "currency", "code")
+
+
+def _ledger_rows(path: Path, account: str) -> list[dict[str, Any]]:
+    """The ledger rows of one account (a filtered scan: the ledger is never loaded whole)."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    if path.suffix.lower() != ".csv":
+        try:
+            table = ds.dataset(path).to_table(filter=pc.field("account_id") == account)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise DataError(f"not a readable ledger: {exc}", file=str(path)) from None
+        if table.num_rows == 0:
+            read_ledger(path)  # a ledger without this account: still check that it is a ledger
+            return []
+        return [dict(r) for r in table.to_pylist()]
+    table = read_ledger(path)
+    return [r for r in table.filter(pc.field("account_id") == account).to_pylist()]
+
+
+def _fund_factors(policies: Sequence[Policy], incident: Incident, source: AccountsSource,
+                  ledger: Path | None) -> dict[str, Decimal]:
+    """Fund factors need every account: from the ledger's summary if there is one, else a run."""
+    funded = [p for p in policies if p.caps.fund is not None]
+    if not funded:
+        return {}
+    summary = ledger.with_name(ledger.name + ".summary.json") if ledger is not None else None
+    if summary is not None and summary.is_file():
+        known = json.loads(summary.read_text(encoding="utf-8")).get("fund_factors", {})
+        if all(p.id in known for p in funded):
+            return {p.id: Decimal(known[p.id]) for p in funded}
+    result = get_engine("duckdb").run(incident=incident, policies=funded, source=source,
+                                      calendars=HolidayCalendars())
+    return {pid: Decimal(f) for pid, f in result.fund_factors.items()}
+
+
+def _scaled(awards: list[Award], policy: Policy, factor: Decimal | None) -> list[Award]:
+    """The account's awards after the fund cap, as :func:`apply_fund_cap` words them."""
+    if factor is None or factor == 1:
+        return awards
+    out = []
+    for award in awards:
+        if award.kind is AwardKind.CASH:
+            scaled = policy.caps.fund_rounding.apply(award.amount * factor)
+            award = award.adjusted(
+                scaled, "FUND_SCALED",
+                f"scaled pro rata by the fund cap ({format_amount(factor.quantize(Decimal('0.000001')))}"
+                f") -> {format_amount(scaled)} {award.unit}")
+        out.append(award)
+    return out
+
+
+def _check_ledger(rows: list[dict[str, Any]], awards: list[Award], policy: Policy) -> int:
+    """Print each ledger row of the policy with the reference's explanation; count mismatches."""
+    expected = {(a.subscription_id, a.rule_id): a for a in awards}
+    seen: set[tuple[str, str]] = set()
+    bad = 0
+    for row in rows:
+        if row["policy_id"] != policy.id:
+            continue
+        key = (row["subscription_id"], row["rule_id"])
+        seen.add(key)
+        award = expected.get(key)
+        label = (f"  {row['service']} {row['subscription_id']} rule {row['rule_id']}: {row['kind']} "
+                 f"{format_quantity(row['amount'], row['unit'])}")
+        if award is None:
+            bad += 1
+            console.print(f"{label}\n     [red]differs[/red]: the reference gives no such award")
+            continue
+        want = {"counted_seconds": award.counted_seconds, "kind": award.kind.value,
+                "amount": award.amount.quantize(Decimal("0.000001")), "unit": award.unit,
+                "currency": award.currency, "code": award.code}
+        diffs = [f"{f} {row[f]!r} != {want[f]!r}" for f in LEDGER_FIELDS if row[f] != want[f]]
+        console.print(label, soft_wrap=True)
+        console.print(f"     {award.explanation}", soft_wrap=True)
+        if diffs:
+            bad += 1
+            console.print(f"     [red]differs from the reference[/red]: {'; '.join(diffs)}")
+        else:
+            console.print("     [green]matches the reference[/green]")
+    for key, award in expected.items():
+        if key not in seen:
+            bad += 1
+            console.print(f"  [red]missing from the ledger[/red]: {award.describe()}: "
                           f"{award.explanation}", soft_wrap=True)
-
-
-def _final_awards(account_id, everyone, incident, policy: Policy, awards):  # type: ignore[no-untyped-def]
-    """Awards after the fund cap, which needs every account; without a fund, as computed."""
-    if policy.caps.fund is None:
-        return list(awards)
-    capped, _, _ = reference_awards(everyone, incident, policy, HolidayCalendars())
-    return [a for a, _ in capped if a.account_id == account_id]
+    if not [r for r in rows if r["policy_id"] == policy.id] and not expected:
+        console.print("  no award (and none in the ledger)")
+    return bad
 
 
 @handles_errors
@@ -128,12 +284,12 @@ def demo(
     the_incident = read_incident(scenario / "incident.toml")
     policy_files = [shipped_policies.path(pid) for pid in shipped_policies.KAKAO_2022]
     the_policies = [read_policy(p) for p in policy_files]
-    with console.status("computing compensation (reference engine)"):
-        result = ReferenceEngine().run(incident=the_incident, policies=the_policies,
-                                       source=resolve(scenario), calendars=HolidayCalendars())
     ledger = out / "ledger.parquet"
-    summary = write_outputs(result, ledger, fmt=None, summary_path=None, extra={
-        "engine": "reference", "incident": the_incident.id, "seed": seed,
+    source = resolve(scenario)
+    run_id = RunId(incident=scenario / "incident.toml", policies=policy_files, source=source)
+    summary = run_engine("duckdb", incident=the_incident, policies=the_policies, source=source,
+                         out=ledger, fmt=None, summary_path=None, extra=lambda: {
+        "engine": "duckdb", "incident": the_incident.id, "seed": seed, "run_id": run_id.value(),
         "policies": [f"{p.id} v{p.version}" for p in the_policies],
     })
     console.print(f"[bold]{the_incident.title}[/bold]: {accounts:,} accounts, policies "
