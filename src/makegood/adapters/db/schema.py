@@ -38,7 +38,10 @@ class Money(sa.types.TypeDecorator[Decimal]):
         if value is None:
             return None
         result = Decimal(str(value))
-        return result.normalize() if result == result.to_integral_value() else result
+        # PostgreSQL pads to the column's scale (30000.000000); give back 30000, never 3E+4.
+        if result == result.to_integral_value():
+            return Decimal(int(result))
+        return Decimal(format(result.normalize(), "f"))
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -1,0 +1,61 @@
+"""No request produces a 500: malformed bodies, wrong types, unknown ids all get a 4xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Api, claim_body
+
+BAD_BODIES: list[object] = [
+    None, [], "text", 42, {},
+    claim_body(amount="lots"), claim_body(amount=-5), claim_body(amount="1e400"),
+    claim_body(start="yesterday"), claim_body(end="2022-10-15T10:00:00+09:00"),
+    claim_body(claimant_kind="robot"), claim_body(category="fun"),
+    claim_body(consent="maybe"), claim_body(name="x" * 10_000), claim_body(name=""),
+    claim_body(sales={"outage_week": "1", "baseline": []}),
+    claim_body(sales={"outage_week": "1", "baseline": [{"week_start": "someday", "amount": 1}]}),
+    claim_body(incident_id="no-such-incident"), claim_body(service="webtoon"),
+    claim_body(currency="₩₩₩"), claim_body(payout_account="!!"), claim_body(extra="field"),
+    claim_body(phone="call me"), claim_body(description="   "),
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES, ids=range(len(BAD_BODIES)))
+def test_bad_claim_bodies_get_a_4xx_with_fields(api: Api, body: object) -> None:
+    r = api.client.post("/claims", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["errors"], r.text
+
+
+def test_body_that_is_not_json_gets_a_422(api: Api) -> None:
+    r = api.client.post("/claims", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/claims/nope", "/staff/claims/nope", "/nowhere"])
+def test_unknown_paths_and_ids_get_a_4xx(api: Api, path: str) -> None:
+    r = api.client.get(path, headers={**api.as_("admin"), "X-Receipt-Token": "x"})
+    assert 400 <= r.status_code < 500
+
+
+def test_huge_number_in_the_json_text_gets_a_422(api: Api) -> None:
+    import json
+
+    text = json.dumps(claim_body()).replace('"amount": "0"', '"amount": 1e400')
+    r = api.client.post("/claims", content=text.encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_bad_queue_filters_get_a_422(api: Api) -> None:
+    r = api.client.get("/staff/claims", headers=api.as_("admin"),
+                       params={"amount_min": "abc", "limit": "0", "status": "lost"})
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"amount_min", "limit", "status"}
+
+
+def test_bad_incident_document_names_the_problem(api: Api) -> None:
+    r = api.client.put("/staff/incidents", headers=api.as_("admin"),
+                       json={"document": "[incident]\nid = 'x'\n[[windows]]\nservice='a'\n"
+                                         "start='2022-10-15T15:30:00'\nend='2022-10-16T01:00:00+09:00'"})
+    assert r.status_code == 422
+    assert "time zone" in r.json()["detail"]
