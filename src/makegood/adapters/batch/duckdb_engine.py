@@ -89,6 +89,13 @@ class DuckDBEngine:
             run.write(out, fmt)
             return summary
 
+    def compare(self, *, incident: Incident, policy: Policy, source: AccountsSource,
+                calendars: Calendars) -> dict[str, Any]:
+        """One policy's figures for a side-by-side comparison (see :meth:`Run.comparison`)."""
+        with self.session() as run:
+            counts = run.compute(incident, [policy], source, calendars, None)
+            return {**counts, **run.comparison()}
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Run]:
         tmp = Path(tempfile.mkdtemp(prefix="makegood-duckdb-", dir=self.temp_dir))
@@ -412,6 +419,26 @@ class Run:
                                   write_statistics=True) as writer:
                 for table in self.batches():
                     writer.write_table(table, row_group_size=ROW_GROUP)
+
+    def comparison(self) -> dict[str, Any]:
+        """What ``makegood policy compare`` shows: awarded accounts, totals, cash per account."""
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP VIEW ledger AS {self.LEDGER_SQL}")
+        accounts, = first(con, "SELECT count(DISTINCT account_id) FROM ledger") or (0,)
+        by_kind = {(k, u): v for k, u, v in con.execute(
+            "SELECT kind, unit, sum(amount) FROM ledger GROUP BY ALL ORDER BY ALL").fetchall()}
+        by_service = {(s, k, u): v for s, k, u, v in con.execute(
+            "SELECT service, kind, unit, sum(amount) FROM ledger GROUP BY ALL ORDER BY ALL").fetchall()}
+        kinds = tuple(k.value for k in (AwardKind.CREDIT, AwardKind.REFUND, AwardKind.CASH))
+        row = first(con, f"""
+            SELECT count(*), min(m), quantile_disc(m, 0.5), quantile_disc(m, 0.9),
+                quantile_disc(m, 0.99), max(m), sum(m)
+            FROM (SELECT account_id, currency, sum(amount) AS m FROM ledger
+                  WHERE currency IS NOT NULL AND kind IN {kinds} GROUP BY account_id, currency)""")
+        names = ("accounts", "min", "p50", "p90", "p99", "max", "total")
+        money = dict(zip(names, row, strict=True)) if row else {}
+        return {"accounts_awarded": accounts, "by_kind": by_kind, "by_service": by_service,
+                "money_per_account": money}
 
     def summary(self) -> dict[str, Any]:
         """As :func:`makegood.adapters.ledger.summarize`, computed in SQL over the awards."""
