@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Api, claim_body
+from .claims_data import claim_body
+from .conftest import Api
 
 BAD_BODIES: list[object] = [
     None, [], "text", 42, {},

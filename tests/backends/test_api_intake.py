@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from makegood.adapters.db import schema
 
-from .conftest import Api, claim_body
+from .claims_data import claim_body
+from .conftest import Api
 
 
 def count_claims(api: Api) -> int:

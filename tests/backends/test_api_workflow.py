@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from .conftest import Api, claim_body
+from .claims_data import claim_body
+from .conftest import Api
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

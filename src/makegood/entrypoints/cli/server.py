@@ -1,9 +1,168 @@
-"""`makegood serve`, `makegood db ...`, `makegood users ...` (filled in by the claims capability)."""
+"""`makegood serve`, `makegood db ...`, `makegood users ...`: run and operate the claims service.
+
+FastAPI, SQLAlchemy and uvicorn are imported inside the commands so the rest of the CLI starts
+fast. Settings come from the environment (MAKEGOOD_DATABASE_URL, MAKEGOOD_EVIDENCE_DIR,
+MAKEGOOD_SECRET_KEY, ...; see docs/claims.md).
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from makegood.entrypoints.cli.errors import handles_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+db_app = typer.Typer(no_args_is_help=True, help="The claims database: migrations and data.")
+users_app = typer.Typer(no_args_is_help=True, help="Staff users of the claims service.")
+
+ROLES = ("reviewer", "supervisor", "auditor", "admin")
+
+
+def _engine() -> Engine:
+    from makegood.adapters.db.config import Settings
+    from makegood.adapters.db.engine import make_engine
+
+    return make_engine(Settings.from_env().database_url)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    upgrade: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
+    import uvicorn
+
+    from makegood.adapters.db.config import Settings
+    from makegood.adapters.db.crypto import load_key
+
+    settings = Settings.from_env()
+    if upgrade:
+        from makegood.adapters.db.engine import upgrade as run_upgrade
+
+        engine = _engine()
+        run_upgrade(engine)
+        engine.dispose()
+    load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
+    typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
+               err=True)
+    uvicorn.run("makegood.entrypoints.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, access_log=access_log, log_level="warning")
+
+
+def _safe(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the database to the latest schema."""
+    from makegood.adapters.db.engine import current_revision, upgrade
+
+    engine = _engine()
+    try:
+        upgrade(engine, revision)
+        typer.echo(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("load")
+@handles_errors
+def db_load(
+    incident: Annotated[Path, typer.Option(help="The incident TOML file.")],
+    policy: Annotated[Path | None, typer.Option(help="The policy TOML for its claims.")] = None,
+    accounts: Annotated[Path | None, typer.Option(help="Subscriptions table (file, dir, glob).")] = None,
+    sales: Annotated[Path | None, typer.Option(help="Sales table.")] = None,
+    ledger: Annotated[Path | None, typer.Option(help="The automatic-compensation ledger.")] = None,
+    intake_opens: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
+    intake_closes: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
+) -> None:
+    """Store an incident (with its policy, accounts, ledger and intake window) for claims."""
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.adapters.tables import load_accounts, resolve
+    from makegood.domain.errors import InputError
+    from makegood.domain.policy import read_policy
+    from makegood.domain.windows import parse_timestamp
+    from makegood.services import staff
+
+    engine = _engine()
+    now = _now()
+    try:
+        policy_id = None
+        if policy is not None:
+            policy_id = read_policy(policy).id
+            staff.put_policy(uow=UnitOfWork(engine), document=policy.read_text(encoding="utf-8"),
+                             actor=staff.SYSTEM, now=now)
+        try:
+            document = incident.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", file=str(incident)) from None
+        incident_id = staff.put_incident(
+            uow=UnitOfWork(engine), document=document, policy_id=policy_id,
+            ledger_path=str(ledger.resolve()) if ledger else None,
+            intake_opens=parse_timestamp(intake_opens, field="--intake-opens") if intake_opens
+            else None,
+            intake_closes=parse_timestamp(intake_closes, field="--intake-closes") if intake_closes
+            else None, actor=staff.SYSTEM, now=now)
+        count = 0
+        if accounts is not None:
+            count = staff.import_accounts(uow=UnitOfWork(engine),
+                                          accounts=load_accounts(resolve(accounts, sales)),
+                                          actor=staff.SYSTEM, now=now)
+        typer.echo(f"incident {incident_id} stored"
+                   + (f" with policy {policy_id}" if policy_id else "")
+                   + (f"; {count:,} accounts imported" if accounts is not None else ""))
+    finally:
+        engine.dispose()
+
+
+@users_app.command("add")
+@handles_errors
+def users_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help="reviewer, supervisor, auditor or admin.")] = "reviewer",
+    password: Annotated[str | None, typer.Option(
+        help="The password (default: MAKEGOOD_PASSWORD, else asked for).")] = None,
+) -> None:
+    """Add a staff user (argon2id password hash)."""
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.domain.claims import Role
+    from makegood.domain.errors import InputError
+    from makegood.services import staff
+
+    if role not in ROLES:
+        raise InputError(f"{role!r} is not one of: {', '.join(ROLES)}", field="--role")
+    secret = password or os.environ.get("MAKEGOOD_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    engine = _engine()
+    try:
+        user = staff.add_user(uow=UnitOfWork(engine), username=username, password=secret,
+                              role=Role(role), actor=staff.SYSTEM, now=_now())
+    finally:
+        engine.dispose()
+    typer.echo(f"added {user.username} ({user.role.value})")
 
 
 def register(app: typer.Typer) -> None:
     """Attach the claims service's commands (serve, db, users) to the main app."""
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
