@@ -148,16 +148,14 @@ def submit(
     """File a claim: validate, verify, store, audit, commit; or replay the first answer."""
     claim = validate(claim)
     fingerprint = claim.fingerprint()
-    if idempotency_key is not None:
-        replay = _replay(uow, idempotency_key, fingerprint, cipher)
-        if replay is not None:
-            return replay
     try:
         return _submit(uow=uow, claim=claim, cipher=cipher, now=now, client=client,
                        idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
                        actor=actor, ledger=ledger)
     except sqlalchemy.exc.IntegrityError:
-        # Two requests with one key raced; the other one committed first: answer as it did.
+        # The key was seen before (a retry, or two requests racing): nothing of this attempt
+        # was committed; answer as the first one did. No look-up before the attempt: retries
+        # are rare and every first submission saves the round trips.
         if idempotency_key is None:
             raise
         replay = _replay(uow, idempotency_key, fingerprint, cipher)

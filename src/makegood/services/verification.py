@@ -45,7 +45,7 @@ def verify_claim(
     sales: SalesReport | None,
     ledger: LedgerReader = read_ledger,
 ) -> Verification:
-    policy = uow.policies.get(record.policy_id) if record.policy_id else None
+    policy = record.policy
     incident = record.incident
     windows = incident.windows(
         service,

@@ -32,7 +32,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                          "postgresql+psycopg", field="MAKEGOOD_DATABASE_URL")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per request; a dropped connection surfaces as a 503 and
+    # the pool replaces it (pool_recycle bounds how long one lives).
+    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -42,6 +42,7 @@ def _policy(document: str, label: str) -> Policy:
 class IncidentRecord:
     incident: Incident
     policy_id: str | None
+    policy: Policy | None
     ledger_path: str | None
     intake_opens: datetime | None
     intake_closes: datetime | None
@@ -63,13 +64,21 @@ class Incidents:
             self.conn.execute(t.incidents.insert().values(id=incident.id, created_at=now, **values))
 
     def get(self, incident_id: str) -> IncidentRecord | None:
+        """The incident with its claims policy, in one query (this is on every submission)."""
         row = self.conn.execute(
-            sa.select(t.incidents).where(t.incidents.c.id == incident_id)).mappings().first()
+            sa.select(t.incidents, t.policies.c.document.label("policy_document"))
+            .select_from(t.incidents.outerjoin(t.policies,
+                                               t.policies.c.id == t.incidents.c.policy_id))
+            .where(t.incidents.c.id == incident_id)).mappings().first()
         if row is None:
             return None
+        policy_document = row["policy_document"]
         return IncidentRecord(
             incident=_incident(row["document"], f"incident {incident_id}"),
-            policy_id=row["policy_id"], ledger_path=row["ledger_path"],
+            policy_id=row["policy_id"],
+            policy=None if policy_document is None
+            else _policy(policy_document, f"policy {row['policy_id']}"),
+            ledger_path=row["ledger_path"],
             intake_opens=row["intake_opens"], intake_closes=row["intake_closes"])
 
     def get_or_raise(self, incident_id: str) -> IncidentRecord:

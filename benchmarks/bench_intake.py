@@ -1,0 +1,449 @@
+"""Benchmark: claim intake over HTTP against PostgreSQL, with raw driver inserts as the baseline.
+
+The script, in one run:
+
+1. creates a fresh PostgreSQL schema, migrates it (``makegood db upgrade``'s code path) and loads
+   the 2022 incident, a claims policy and ``--accounts`` generated accounts (seeded);
+2. starts the real server (``makegood serve --workers N``, uvicorn) on loopback;
+3. runs a load generator in its own process: keep-alive HTTP/1.1 connections submitting claims on
+   a fixed schedule (``--rate`` claims/s for ``--seconds``); latency is measured from each
+   request's *scheduled* time, so a server that falls behind is charged for the queueing;
+4. checks that every acknowledged claim (201 with a claim id) is in the database exactly once
+   and that nothing unacknowledged was stored;
+5. baseline: the same claim rows inserted through psycopg directly, one transaction per row
+   (as the API commits each claim), on ``--workers`` connections;
+6. prints the figures and replaces the ``bench_intake`` section of ``docs/benchmarks.md``.
+
+    .venv/bin/python benchmarks/bench_intake.py                        # 1,000 claims/s for 20 s
+    .venv/bin/python benchmarks/bench_intake.py --rate 600 --seconds 10
+
+PostgreSQL comes from ``MAKEGOOD_BENCH_POSTGRES_URL`` (default: the test server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "bench_intake"
+PG_URL = os.environ.get("MAKEGOOD_BENCH_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SEED = 2022
+SERVICES = ("messenger", "mail", "music", "payments")
+
+INCIDENT = """
+[incident]
+id = "kakao-2022-10-15"
+title = "Pangyo data-center fire"
+timezone = "Asia/Seoul"
+official_window = { start = "2022-10-15T15:30:00+09:00", end = "2022-10-20T23:00:00+09:00" }
+
+[[windows]]
+service = "messenger"
+start = "2022-10-15T15:30:00+09:00"
+end = "2022-10-16T01:31:00+09:00"
+
+[[windows]]
+service = "mail"
+start = "2022-10-15T15:30:00+09:00"
+end = "2022-10-18T09:00:00+09:00"
+
+[[windows]]
+service = "music"
+start = "2022-10-15T15:30:00+09:00"
+end = "2022-10-16T07:00:00+09:00"
+
+[[windows]]
+service = "payments"
+start = "2022-10-15T15:30:00+09:00"
+end = "2022-10-16T08:00:00+09:00"
+"""
+
+POLICY = """
+[policy]
+id = "kakao-2022-claims"
+version = 1
+name = "2022 damage reports"
+currency = "KRW"
+timezone = "Asia/Seoul"
+
+[[rules]]
+id = "small-business"
+kind = "loss_brackets"
+when = { segments = ["small_business"] }
+source = "computed"
+baseline = { from = "2022-09-03", to = "2022-10-08" }
+outage_week = "2022-10-15"
+brackets = [ { up_to = "300000", amount = "30000" }, { up_to = "500000", amount = "50000" } ]
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def accounts_csv(path: Path, n: int) -> None:
+    rng = random.Random(SEED)
+    lines = ["subscription_id,account_id,segment,service,plan,paid,fee,currency,billing_period,"
+             "channel,start,end"]
+    for i in range(n):
+        segment = "small_business" if rng.random() < 0.1 else "individual"
+        service = rng.choice(SERVICES)
+        paid = service == "music"
+        fee = "10900" if paid else "0"
+        lines.append(f"s-{i},acct-{i},{segment},{service},{'premium' if paid else 'free'},"
+                     f"{str(paid).lower()},{fee},KRW,month,web,2021-01-01T00:00:00+09:00,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def claim_bodies(n: int, accounts: int) -> list[dict[str, object]]:
+    rng = random.Random(SEED + 1)
+    out = []
+    for i in range(n):
+        a = rng.randrange(accounts)
+        small = rng.random() < 0.1
+        body: dict[str, object] = {
+            "incident_id": "kakao-2022-10-15",
+            "claimant_kind": "small_business" if small else "individual",
+            "name": f"청구인 {i}", "email": f"user{i}@example.com", "phone": "010-1234-5678",
+            "account_id": f"acct-{a}", "service": rng.choice(SERVICES),
+            "category": "business_sales" if small else "missed_communication",
+            "start": "2022-10-15T16:00:00+09:00", "end": "2022-10-15T20:00:00+09:00",
+            "description": "면접 안내 메일을 받지 못했습니다 / missed an interview invitation",
+            "amount": str(rng.randrange(0, 600_000, 1000)), "currency": "KRW", "consent": True,
+            "payout_account": f"110-{rng.randrange(100, 999)}-{rng.randrange(100000, 999999)}",
+        }
+        if small:
+            body["sales"] = {"outage_week": "950000", "baseline": [
+                {"week_start": "2022-09-24", "amount": str(rng.randrange(900_000, 1_600_000))}]}
+        out.append(body)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Load generator (its own process): raw HTTP/1.1 over asyncio streams, paced by a schedule.
+
+
+def _request(body: bytes, key: str) -> bytes:
+    return (b"POST /claims HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Idempotency-Key: " + key.encode() + b"\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+async def _load(port: int, requests: list[bytes], rate: float, connections: int
+                ) -> list[tuple[float, int, bytes]]:
+    results: list[tuple[float, int, bytes]] = [(0.0, 0, b"")] * len(requests)
+    next_index = 0
+    start = time.perf_counter() + 0.2
+
+    async def worker() -> None:
+        nonlocal next_index
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while True:
+            i = next_index
+            if i >= len(requests):
+                break
+            next_index += 1
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                writer.write(requests[i])
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+                body = await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError, ValueError, AttributeError):
+                results[i] = (time.perf_counter() - due, 0, b"")
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            results[i] = (time.perf_counter() - due, status, body)
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return results
+
+
+def _load_process(port: int, requests: list[bytes], rate: float, connections: int,
+                  out: mp.Queue) -> None:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    results = asyncio.run(_load(port, requests, rate, connections))
+    out.put((time.perf_counter() - started - 0.2, results))
+
+
+# ---------------------------------------------------------------------------------------------
+# Server and database
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_schema(accounts: int, work: Path) -> tuple[str, str]:
+    from makegood.adapters.db.engine import make_engine, upgrade
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.adapters.tables import load_accounts, resolve
+    from makegood.services import staff
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_text = url.render_as_string(hide_password=False)
+    engine = make_engine(url_text)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    staff.put_policy(uow=UnitOfWork(engine), document=POLICY, actor=staff.SYSTEM, now=now)
+    staff.put_incident(uow=UnitOfWork(engine), document=INCIDENT, policy_id="kakao-2022-claims",
+                       ledger_path=None, intake_opens=None, intake_closes=None,
+                       actor=staff.SYSTEM, now=now)
+    accounts_csv(work / "subs.csv", accounts)
+    staff.import_accounts(uow=UnitOfWork(engine), accounts=load_accounts(resolve(work / "subs.csv")),
+                          actor=staff.SYSTEM, now=now)
+    engine.dispose()
+    return schema, url_text
+
+
+def drop_schema(schema: str) -> None:
+    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def start_server(url: str, port: int, workers: int, work: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MAKEGOOD_DATABASE_URL": url, "MAKEGOOD_RATE_LIMIT_PER_MINUTE": "0",
+           "MAKEGOOD_EVIDENCE_DIR": str(work / "evidence"),
+           "MAKEGOOD_SECRET_KEY_FILE": str(work / "secret.key")}
+    makegood = str(Path(sys.executable).with_name("makegood"))
+    proc = subprocess.Popen([makegood, "serve", "--port", str(port), "--workers", str(workers),
+                             "--no-access-log", "--no-upgrade"], env=env, cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start: " + (proc.stderr.read() if proc.stderr else b"").decode())
+
+
+def warm_up(port: int, bodies: list[dict[str, object]]) -> None:
+    """A few hundred claims first, so that every worker has its connections and caches."""
+    requests = [_request(json.dumps(b).encode(), f"warm-{i}") for i, b in enumerate(bodies)]
+    asyncio.run(_load(port, requests, 200.0, 8))
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline: raw inserts through psycopg, one transaction per row
+
+
+def raw_rows(n: int) -> list[dict[str, object]]:
+    from cryptography.fernet import Fernet
+
+    f = Fernet(Fernet.generate_key())
+    now = datetime.now(UTC)
+    rows = []
+    for i, body in enumerate(claim_bodies(n, 1000)):
+        rows.append({
+            "id": uuid.uuid4().hex, "incident_id": "kakao-2022-10-15",
+            "claimant_kind": body["claimant_kind"], "name": body["name"], "email": body["email"],
+            "phone": body["phone"], "account_id": body["account_id"], "service": body["service"],
+            "category": body["category"], "start": now, "end": now,
+            "description": body["description"], "amount": body["amount"], "currency": "KRW",
+            "sales": json.dumps(body.get("sales")), "consent": True,
+            "payout_encrypted": f.encrypt(str(body["payout_account"]).encode()).decode(),
+            "payout_masked": "********1234", "status": "submitted",
+            "verification": json.dumps([]), "verification_result": "verified",
+            "receipt_hash": uuid.uuid4().hex + uuid.uuid4().hex, "source": "api",
+            "appealed": False, "created_at": now, "updated_at": now, "n": i,
+        })
+    return rows
+
+
+RAW_SQL = """
+INSERT INTO claims (id, incident_id, claimant_kind, name, email, phone, account_id, service,
+  category, start, "end", description, amount, currency, sales, consent, payout_encrypted,
+  payout_masked, status, verification, verification_result, receipt_hash, source, appealed,
+  created_at, updated_at)
+VALUES (%(id)s, %(incident_id)s, %(claimant_kind)s, %(name)s, %(email)s, %(phone)s,
+  %(account_id)s, %(service)s, %(category)s, %(start)s, %(end)s, %(description)s, %(amount)s,
+  %(currency)s, %(sales)s, %(consent)s, %(payout_encrypted)s, %(payout_masked)s, %(status)s,
+  %(verification)s, %(verification_result)s, %(receipt_hash)s, %(source)s, %(appealed)s,
+  %(created_at)s, %(updated_at)s)
+"""
+
+
+def raw_inserts(schema: str, rows: list[dict[str, object]], connections: int) -> float:
+    import psycopg
+
+    dsn = sa.make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    chunks = [rows[i::connections] for i in range(connections)]
+
+    def run(chunk: list[dict[str, object]]) -> None:
+        with psycopg.connect(dsn, options=f"-csearch_path={schema}") as conn:
+            for row in chunk:
+                with conn.transaction():
+                    conn.execute(RAW_SQL, row)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in chunks]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(rows) / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def write_section(text: str) -> None:
+    doc = ROOT / "docs" / "benchmarks.md"
+    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    block = f"<!-- BEGIN {SECTION} -->\n{text.rstrip()}\n<!-- END {SECTION} -->"
+    pattern = re.compile(rf"<!-- BEGIN {SECTION} -->.*?<!-- END {SECTION} -->", re.S)
+    updated = pattern.sub(lambda _: block, current) if pattern.search(current) else \
+        current.rstrip() + "\n\n" + block + "\n"
+    tmp = doc.with_name(f".{doc.name}.{os.getpid()}.tmp")
+    tmp.write_text(updated, encoding="utf-8")
+    os.replace(tmp, doc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rate", type=float, default=1000.0, help="claims per second to offer")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to offer them")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--connections", type=int, default=64, help="client connections")
+    parser.add_argument("--accounts", type=int, default=50_000, help="generated accounts")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
+    args = parser.parse_args()
+
+    total = int(args.rate * args.seconds)
+    work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    schema, url = prepare_schema(args.accounts, work)
+    port = free_port()
+    server = start_server(url, port, args.workers, work)
+    try:
+        warm_up(port, claim_bodies(400, args.accounts))
+        bodies = claim_bodies(total, args.accounts)
+        requests = [_request(json.dumps(b).encode(), f"bench-{i}") for i, b in enumerate(bodies)]
+        queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+        child = mp.get_context("fork").Process(
+            target=_load_process, args=(port, requests, args.rate, args.connections, queue))
+        cpu_before = psutil.cpu_times()
+        child.start()
+        elapsed, results = queue.get()
+        child.join()
+        cpu_after = psutil.cpu_times()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    acknowledged = []
+    latencies = []
+    errors: dict[str, int] = {}
+    for latency, status, body in results:
+        if status == 201:
+            acknowledged.append(json.loads(body)["claim_id"])
+            latencies.append(latency)
+        else:
+            key = str(status or "connection")
+            errors[key] = errors.get(key, 0) + 1
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT id FROM claims WHERE source = 'api'")).scalars().all()
+        bench_keys = conn.execute(sa.text(
+            "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'bench-%'")).scalar_one()
+    engine.dispose()
+    stored_set = set(stored)
+    missing = [c for c in acknowledged if c not in stored_set]
+    duplicates = len(stored) - len(stored_set)
+    unacknowledged = int(bench_keys) - len(acknowledged)
+
+    raw_rate = raw_inserts(schema, raw_rows(min(total, 20_000)), args.workers)
+    drop_schema(schema)
+
+    rate = len(acknowledged) / elapsed
+    p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
+    busy = 1 - (cpu_after.idle - cpu_before.idle) / max(
+        sum(cpu_after) - sum(cpu_before), 1e-9)
+    ok = (rate >= 1000 and p99 < 100 and not missing and not duplicates
+          and rate >= raw_rate / 4)
+    command = (f".venv/bin/python benchmarks/bench_intake.py --rate {args.rate:g} "
+               f"--seconds {args.seconds:g} --workers {args.workers} "
+               f"--connections {args.connections} --accounts {args.accounts}")
+    raw_label = f"baseline: raw psycopg inserts, 1 transaction per row, {args.workers} connections"
+    text = textwrap.dedent(f"""\
+        ## Claim intake (`benchmarks/bench_intake.py`)
+
+        Command: `{command}`
+
+        Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},
+        PostgreSQL on loopback; server `makegood serve --workers {args.workers}` (uvicorn, no access
+        log); load generator in its own process on the same machine, {args.connections} keep-alive
+        connections, {total:,} claims offered at {args.rate:g}/s. Latency counts from each
+        claim's scheduled send time. Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.
+
+        | measure | value |
+        |---|---|
+        | claims acknowledged (201) | {len(acknowledged):,} of {total:,} |
+        | throughput | **{rate:,.0f} claims/s** |
+        | latency p50 / p99 | {p50:,.1f} ms / **{p99:,.1f} ms** |
+        | errors | {sum(errors.values()):,} {errors if errors else ''} |
+        | acknowledged but missing in the database | {len(missing)} |
+        | stored twice | {duplicates} |
+        | stored but not acknowledged | {unacknowledged} |
+        | {raw_label} | {raw_rate:,.0f} rows/s |
+        | API rate / raw rate | {rate / raw_rate:.2f} (target >= 0.25) |
+        | machine CPU busy during the load | {busy:.0%} |
+
+        Targets (issue 5): >= 1,000 claims/s, p99 < 100 ms, none lost, >= a quarter of the raw
+        insert rate: **{"met" if ok else "not met"}**.
+        """)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()
