@@ -97,11 +97,13 @@ def test_policy_check_of_a_bad_policy_exits_2_with_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
-def bad_input_case(inputs, name: str, rows: list[str], header: str = HEADER) -> tuple[int, str, Path]:
+def bad_input_case(inputs, name: str, rows: list[str], header: str = HEADER,
+                   engine: str | None = None) -> tuple[int, str, Path]:
     accounts = inputs["dir"] / f"{name}.csv"
     accounts.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     out = inputs["dir"] / f"{name}-ledger.parquet"
-    result = runner.invoke(app, compensate_args(inputs, out, accounts))
+    args = compensate_args(inputs, out, accounts) + (["--engine", engine] if engine else [])
+    result = runner.invoke(app, args)
     return result.exit_code, result.output, out
 
 
@@ -168,4 +170,13 @@ def test_incident_window_ending_before_it_starts_exits_2(inputs, tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 2
     assert "bad-incident.toml, field 'windows[0].end'" in result.output
+    assert not out.exists()
+
+
+def test_two_reported_losses_for_one_account_are_refused(inputs, tmp_path):
+    header = HEADER + ",reported_loss"
+    rows = [ROWS[0] + ",100", ROWS[1] + ",200"]
+    code, output, out = bad_input_case(inputs, "losses", rows, header, engine="reference")
+    assert code == 2
+    assert "two reported losses" in output
     assert not out.exists()

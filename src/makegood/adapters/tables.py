@@ -210,16 +210,25 @@ def load_accounts(source: AccountsSource) -> list[Account]:
             if segments.setdefault(sub.account_id, segment) != segment:
                 raise DataError(f"account {sub.account_id!r} has two segments",
                                 file=str(path), row=number, field="segment")
-            if loss is not None:
-                losses[sub.account_id] = loss
+            if loss is not None and losses.setdefault(sub.account_id, loss) != loss:
+                raise DataError(
+                    f"account {sub.account_id!r} has two reported losses "
+                    f"({losses[sub.account_id]} and {loss}); give one per account",
+                    file=str(path), row=number, field="reported_loss")
             subs[sub.account_id].append(sub)
     sales: dict[str, list[WeeklySales]] = defaultdict(list)
+    weeks_seen: set[tuple[str, date]] = set()
     for path in source.sales:
         for number, row in iter_rows(path, SALES_COLUMNS):
             try:
                 week = row["week_start"]
                 week_start = week if isinstance(week, date) else date.fromisoformat(str(week).strip())
-                sales[_text(row, "account_id")].append(
+                account_id = _text(row, "account_id")
+                if (account_id, week_start) in weeks_seen:
+                    raise InputError(f"account {account_id!r} has two rows for the week of "
+                                     f"{week_start}", field="week_start")
+                weeks_seen.add((account_id, week_start))
+                sales[account_id].append(
                     WeeklySales(week_start, to_decimal(row["amount"], field="amount")))
             except ValueError:
                 raise DataError(f"{row['week_start']!r} is not a date (YYYY-MM-DD)", file=str(path),
