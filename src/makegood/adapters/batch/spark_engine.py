@@ -467,21 +467,35 @@ def _div(num: Column, den: Column) -> Column:
     return F.call_function("div", num.cast(DEC0), den.cast(DEC0)).cast(DEC0)
 
 
-def _round_ratio(num: Column, den: Column, mode: str) -> Column:
-    """``num / den`` rounded to an integer by a named mode; both non-negative integers."""
-    num, den = num.cast(DEC0), den.cast(DEC0)
-    q = _div(num, den)
-    r = (num - q * den).cast(DEC0)
-    twice = (r * 2).cast(DEC0)
+def _rounded(df: DataFrame, name: str, num: Column, den: Column, mode: str) -> DataFrame:
+    """Add column ``name``: ``num / den`` rounded to an integer by a named mode.
+
+    Both are non-negative integers (decimal(38, 0)); the quotient and the remainder are columns
+    of their own so that neither operand is evaluated twice.
+    """
+    n, d, q, r2 = f"{name}_n", f"{name}_d", f"{name}_q", f"{name}_r2"
+    df = df.withColumn(n, num.cast(DEC0)).withColumn(d, den.cast(DEC0))
+    df = df.withColumn(q, _div(F.col(n), F.col(d)))
+    df = df.withColumn(r2, ((F.col(n) - (F.col(q) * F.col(d)).cast(DEC0)) * 2).cast(DEC0))
     if mode == "down":
         bump = F.lit(False)
     elif mode == "up":
-        bump = r > 0
+        bump = F.col(r2) > 0
     elif mode == "half_up":
-        bump = twice >= den
+        bump = F.col(r2) >= F.col(d)
     else:  # half_even
-        bump = (twice > den) | ((twice == den) & (F.pmod(q, F.lit(2).cast(DEC0)) == 1))
-    return (q + F.when(bump, 1).otherwise(0)).cast(DEC0)
+        bump = (F.col(r2) > F.col(d)) | ((F.col(r2) == F.col(d))
+                                          & (F.pmod(F.col(q), F.lit(2).cast(DEC0)) == 1))
+    df = df.withColumn(name, (F.col(q) + F.when(bump, 1).otherwise(0)).cast(DEC0))
+    return df.drop(n, d, q, r2)
+
+
+def _step_days(first: int, last: int | None) -> Callable[[Column, Column], Column]:
+    """Fold step: add a window's days that fall in the step ``first..last`` (1-based)."""
+    def fold(acc: Column, days: Column) -> Column:
+        upto = days if last is None else F.least(days, _d0(last))
+        return (acc + F.greatest((upto - first + 1).cast(DEC0), _d0(0))).cast(DEC0)
+    return fold
 
 
 def _money(units: Column, step: Decimal) -> Column:
@@ -553,9 +567,14 @@ class _Run:
         self.cached: list[DataFrame] = []
 
     def cache(self, df: DataFrame) -> DataFrame:
-        """Persist ``df`` (memory, spilling to disk) until the run ends."""
-        self.cached.append(df.persist())
-        return df
+        """Materialize ``df`` once and cut its lineage (the long parsing plan) until the run ends.
+
+        Every later query is then planned over a short leaf instead of re-analysing the parsing
+        expressions, which matters because each rule adds a branch to the plan.
+        """
+        checkpoint = df.localCheckpoint(eager=True)
+        self.cached.append(checkpoint)
+        return checkpoint
 
     def release(self) -> None:
         for df in self.cached:
@@ -746,67 +765,79 @@ class _Run:
                                     F.lit(0).cast("long")).alias(f"_l{ws.index}"))
         return df.select("*", *extra)
 
-    def exposure(self, plan: _RulePlan) -> Column:
+    def branch(self, plan: _RulePlan, base: DataFrame, keys: list[str]) -> DataFrame:
+        """One row per subscription the rule matches: its exposure and its award, if any.
+
+        Intermediate values are columns of their own (not repeated sub-expressions), which
+        keeps Spark's analyzer and code generator fast on rules with many steps.
+        """
         rule, policy = plan.rule, plan.policy
         k = plan.windows.index
-        windows, counted, longest = F.col(f"_w{k}"), F.col(f"_c{k}"), F.col(f"_l{k}")
-        nonempty = F.size(windows) > 0
+        df = base.filter(self._matches(rule)).select(
+            *keys, "_fee_u", "_fn", "_fd", F.col(f"_w{k}").alias("_w"),
+            F.col(f"_c{k}").alias("_c"), F.col(f"_l{k}").alias("_l"))
+        df = df.withColumn("_ne", F.size("_w") > 0)
+        counted, longest, nonempty = F.col("_c"), F.col("_l"), F.col("_ne")
         currency = policy.currency
         award: tuple[Column, str, Column, str, str] | None = None  # condition, kind, amount, unit, code
         if isinstance(rule, ExtensionMultiple):
-            base = counted if rule.measure == "cumulative" else longest
             factor = (rule.force_majeure_multiplier if self.incident.fault is Fault.FORCE_MAJEURE
                       else rule.multiplier)
-            units = _round_ratio(self._extended(base, factor),
-                                 _d0(UNIT_SECONDS[rule.rounding.unit]), rule.rounding.mode)
-            cond = self._fires(rule.trigger, counted, longest) & (units > 0)
-            award = (cond, AwardKind.EXTENSION.value, units.cast(DEC), rule.rounding.unit,
+            df = df.withColumn("_x", self._extended(
+                counted if rule.measure == "cumulative" else longest, factor))
+            df = _rounded(df, "_u", F.col("_x"), _d0(UNIT_SECONDS[rule.rounding.unit]),
+                          rule.rounding.mode)
+            award = (self._fires(rule.trigger, counted, longest) & (F.col("_u") > 0),
+                     AwardKind.EXTENSION.value, F.col("_u").cast(DEC), rule.rounding.unit,
                      "EXT_MULTIPLE")
         elif isinstance(rule, FeeMultiple):
-            base = counted if rule.measure == "cumulative" else longest
-            multiplied = self._extended(base, rule.multiplier)
             tr: TimeRounding = rule.time_rounding
             unit_s = UNIT_SECONDS[tr.unit]
-            rounded = _round_ratio(multiplied, _d0(unit_s), tr.mode) * unit_s
-            units = self._fee_units(rounded, self._month_days(plan, rule.fee_days), rule.rounding)
-            cond = self._fires(rule.trigger, counted, longest) & (units > 0)
-            award = (cond, rule.award_kind.value, _money(units, rule.rounding.step), currency,
+            df = df.withColumn("_x", self._extended(
+                counted if rule.measure == "cumulative" else longest, rule.multiplier))
+            df = _rounded(df, "_t", F.col("_x"), _d0(unit_s), tr.mode)
+            df = df.withColumn("_md", self._month_days(plan, rule.fee_days))
+            df = self._fee_units(df, "_u", (F.col("_t") * unit_s).cast(DEC0), F.col("_md"),
+                                 rule.rounding)
+            award = (self._fires(rule.trigger, counted, longest) & (F.col("_u") > 0),
+                     rule.award_kind.value, _money(F.col("_u"), rule.rounding.step), currency,
                      "FEE_MULTIPLE")
         elif isinstance(rule, Fixed):
             if rule.extension is not None:
                 value, unit = rule.extension
-                award = (nonempty, AwardKind.EXTENSION.value, F.lit(value.quantize(QUANTUM)).cast(DEC),
-                         unit, "FIXED_EXTENSION")
+                award = (nonempty, AwardKind.EXTENSION.value,
+                         F.lit(value.quantize(QUANTUM)).cast(DEC), unit, "FIXED_EXTENSION")
             elif rule.fee_time is not None:
                 seconds = int(rule.fee_time.total_seconds())
-                units = self._fee_units(_d0(seconds), self._month_days(plan, rule.fee_days),
-                                        rule.rounding)
-                award = (nonempty & (units > 0), rule.award_kind.value,
-                         _money(units, rule.rounding.step), currency, "FIXED_FEE_TIME")
+                df = df.withColumn("_md", self._month_days(plan, rule.fee_days))
+                df = self._fee_units(df, "_u", _d0(seconds), F.col("_md"), rule.rounding)
+                award = (nonempty & (F.col("_u") > 0), rule.award_kind.value,
+                         _money(F.col("_u"), rule.rounding.step), currency, "FIXED_FEE_TIME")
             else:
                 assert rule.amount is not None
-                award = (nonempty, rule.award_kind.value, F.lit(rule.amount.quantize(QUANTUM)).cast(DEC),
-                         rule.unit or currency, "FIXED_AMOUNT")
+                award = (nonempty, rule.award_kind.value,
+                         F.lit(rule.amount.quantize(QUANTUM)).cast(DEC), rule.unit or currency,
+                         "FIXED_AMOUNT")
         elif isinstance(rule, SlaTiers):
-            units = self._sla_units(plan, rule, windows)
-            amount = _money(units, rule.rounding.step)
-            award = (nonempty & (units > 0) & (amount >= F.lit(rule.min_credit)),
+            df = self._sla_units(df, plan, rule)
+            amount = _money(F.col("_u"), rule.rounding.step)
+            award = (nonempty & (F.col("_u") > 0) & (amount >= F.lit(rule.min_credit)),
                      AwardKind.CREDIT.value, amount, currency, "SLA_TIER")
         elif isinstance(rule, PerDay):
-            amount = self._per_day(plan, rule, windows)
-            award = (nonempty & (amount > 0), rule.award_kind.value, amount, currency, "PER_DAY")
+            df = self._per_day(df, plan, rule)
+            award = (nonempty & (F.col("_amt") > 0), rule.award_kind.value, F.col("_amt"),
+                     currency, "PER_DAY")
         elif isinstance(rule, Goodwill):
             award = (nonempty, AwardKind.ITEM.value, F.lit(rule.quantity.quantize(QUANTUM)).cast(DEC),
                      rule.item, "GOODWILL")
-        elif isinstance(rule, LossBrackets):
-            award = None  # evaluated after the join with the account's sales
-        else:  # pragma: no cover - a new rule kind must be taught to every engine
+        elif not isinstance(rule, LossBrackets):  # loss brackets wait for the sales join
             raise InputError(f"the Spark engine does not know rule kind {rule.kind!r}",
                              rule=rule.id, field="kind")
         if award is not None:
             cond, kind, amount, unit, code = award
             priced = kind in PRICED_KINDS and unit == currency
-            fields = [F.when(cond, F.lit(kind)).alias("kind"), F.when(cond, amount).cast(DEC).alias("amount"),
+            fields = [F.when(cond, F.lit(kind)).alias("kind"),
+                      F.when(cond, amount).cast(DEC).alias("amount"),
                       F.when(cond, F.lit(unit)).alias("unit"),
                       F.when(cond & F.lit(priced), F.lit(currency)).alias("currency"),
                       F.when(cond, F.lit(code)).alias("code")]
@@ -815,8 +846,8 @@ class _Run:
                       F.lit(None).cast("string").alias("unit"),
                       F.lit(None).cast("string").alias("currency"),
                       F.lit(None).cast("string").alias("code")]
-        return F.struct(
-            F.lit(plan.pi).alias("pi"), F.lit(rule.index).alias("ri"),
+        return df.select(
+            *keys, F.lit(plan.pi).alias("pi"), F.lit(rule.index).alias("ri"),
             F.lit(rule.scope == "account").alias("acct"), nonempty.alias("nonempty"),
             _div(counted, _d0(MICROS)).cast("long").alias("counted_seconds"),
             *fields, F.lit(plan.loss_index).alias("loss_index"),
@@ -862,9 +893,11 @@ class _Run:
         """Whole seconds of ``base`` times ``factor``, truncated (as the reference's ``int()``)."""
         number, scale = _ratio(factor)
         seconds = _div(base_us, _d0(MICROS))
-        return _div(seconds * _d0(number), _d0(10**scale))
+        return _div((seconds * _d0(number)).cast(DEC0), _d0(10**scale))
 
-    def _fee_units(self, seconds: Column, days: Column, rounding: Rounding) -> Column:
+    @staticmethod
+    def _fee_units(df: DataFrame, name: str, seconds: Column, days: Column,
+                   rounding: Rounding) -> DataFrame:
         """Steps of money worth ``seconds`` of the monthly fee in a ``days``-day month."""
         step, scale = _ratio(rounding.step)
         num = (F.col("_fee_u") * F.col("_fn").cast(DEC0)).cast(DEC0)
@@ -872,15 +905,16 @@ class _Run:
         num = (num * _d0(10**scale)).cast(DEC0)
         den = (_d0(MICROS * 86_400 * step) * F.col("_fd").cast(DEC0)).cast(DEC0)
         den = (den * days.cast(DEC0)).cast(DEC0)
-        return _round_ratio(num, den, rounding.mode)
+        return _rounded(df, name, num, den, rounding.mode)
 
     def _month_days(self, plan: _RulePlan, fee_days: int | None) -> Column:
+        """``fee_days``, or the length of the local month in which the first window starts."""
         if fee_days is not None:
             return F.lit(fee_days)
         span = plan.windows.span
         if span is None:
             return F.lit(30)  # no windows: no award either
-        first = F.element_at(F.col(f"_w{plan.windows.index}"), 1)["s"]
+        first = F.try_element_at(F.col("_w"), F.lit(1))["s"]
         case: Column | None = None
         for _start, end, _seconds, days in _months(span[0], span[1], plan.tz):
             cond = first < F.lit(end).cast("long")
@@ -888,47 +922,49 @@ class _Run:
         assert case is not None
         return case.otherwise(F.lit(30))
 
-    def _sla_units(self, plan: _RulePlan, rule: SlaTiers, windows: Column) -> Column:
+    def _sla_units(self, df: DataFrame, plan: _RulePlan, rule: SlaTiers) -> DataFrame:
+        """Adds ``_u``: credit steps summed over the local months the windows touch."""
         span = plan.windows.span
         if span is None:
-            return _d0(0)
+            return df.withColumn("_u", _d0(0))
         step, scale = _ratio(rule.rounding.step)
         percents = [t.percent for t in rule.tiers]
         if rule.max_percent is not None:
             percents.append(rule.max_percent)
         pscale = max(_ratio(p)[1] for p in percents)
-        total = _d0(0)
-        for m_start, m_end, m_seconds, _days in _months(span[0], span[1], plan.tz):
-            def overlap(acc: Column, w: Column, a: int = m_start, b: int = m_end) -> Column:
-                piece = (F.least(w["e"], F.lit(b).cast("long"))
-                         - F.greatest(w["s"], F.lit(a).cast("long")))
-                return acc + F.greatest(F.lit(0).cast("long"), piece)
-
-            down_us = F.aggregate(windows, F.lit(0).cast("long"), overlap)
-            up100 = (F.lit(m_seconds).cast(DEC0) - _div(down_us, _d0(MICROS))) * 100
-            percent = self._first_true(rule, up100, m_seconds, pscale)
+        parts = []
+        for j, (m_start, m_end, m_seconds, _days) in enumerate(_months(span[0], span[1], plan.tz)):
+            down = F.aggregate(F.col("_w"), F.lit(0).cast("long"), _overlap(m_start, m_end))
+            df = df.withColumn(f"_up{j}", ((_d0(m_seconds) - _div(down, _d0(MICROS))) * 100)
+                               .cast(DEC0))
+            df = df.withColumn(f"_p{j}", self._tier_percent(rule, F.col(f"_up{j}"), m_seconds, pscale))
             num = (F.col("_fee_u") * F.col("_fn").cast(DEC0)).cast(DEC0)
-            num = (num * percent).cast(DEC0)
+            num = (num * F.col(f"_p{j}")).cast(DEC0)
             num = (num * _d0(10**scale)).cast(DEC0)
             den = (_d0(MICROS * 100 * 10**pscale * step) * F.col("_fd").cast(DEC0)).cast(DEC0)
-            total = (total + _round_ratio(num, den, rule.rounding.mode)).cast(DEC0)
-        return total
+            df = _rounded(df, f"_cr{j}", num, den, rule.rounding.mode)
+            parts.append(F.col(f"_cr{j}"))
+        total = parts[0]
+        for part in parts[1:]:
+            total = (total + part).cast(DEC0)
+        return df.withColumn("_u", total.cast(DEC0))
 
     @staticmethod
-    def _first_true(rule: SlaTiers, up100: Column, m_seconds: int, pscale: int) -> Column:
-        """The tier percentage (scaled by 10^pscale): the last tier in order whose test holds."""
+    def _tier_percent(rule: SlaTiers, up100: Column, m_seconds: int, pscale: int) -> Column:
+        """The tier percentage (times 10^pscale): the last tier in order whose test holds."""
         case: Column | None = None
         for tier in reversed(rule.tiers):
             p = tier.percent
             if rule.max_percent is not None:
                 p = min(p, rule.max_percent)
-            cond = up100.cast(DEC0) < F.lit(tier.below * m_seconds)
+            cond = up100 < F.lit(tier.below * m_seconds)
             value = _d0(int(p * 10**pscale))
             case = F.when(cond, value) if case is None else case.when(cond, value)
         assert case is not None
         return case.otherwise(_d0(0))
 
     def _grace_end(self, plan: _RulePlan, rule: PerDay, start: Column) -> Column:
+        """When the grace period of a window starting at ``start`` (µs) ends, in µs."""
         if rule.grace == "elapsed" or rule.grace_days == 0:
             return start + F.lit(rule.grace_days * DAY_US).cast("long")
         span = plan.windows.span
@@ -938,8 +974,9 @@ class _Run:
         day = span[0].astimezone(tz).date() - timedelta(days=1)
         case: Column | None = None
         while True:
+            # A window starting after the previous midnight and by this one first counts this day.
             midnight = _local_midnight(day, tz)
-            grace_end = rule.grace_end(midnight, probe)  # a start exactly at midnight counts that day
+            grace_end = rule.grace_end(midnight, probe)
             cond = start <= F.lit(_micros(midnight)).cast("long")
             value = F.lit(_micros(grace_end)).cast("long")
             case = F.when(cond, value) if case is None else case.when(cond, value)
@@ -949,25 +986,23 @@ class _Run:
         assert case is not None
         return case
 
-    def _per_day(self, plan: _RulePlan, rule: PerDay, windows: Column) -> Column:
+    def _per_day(self, df: DataFrame, plan: _RulePlan, rule: PerDay) -> DataFrame:
+        """Adds ``_amt``: per started day after the grace period, each window on its own."""
         if plan.windows.span is None:
-            return F.lit(0).cast(DEC)
+            return df.withColumn("_amt", F.lit(0).cast(DEC))
+
+        def days_after_grace(w: Column) -> Column:
+            over = w["e"] - self._grace_end(plan, rule, w["s"])
+            seconds = _div(F.greatest(over, F.lit(0).cast("long")), _d0(MICROS))
+            return F.when(over > 0, _div((seconds + 86_399).cast(DEC0), _d0(86_400))).otherwise(_d0(0))
+
+        df = df.withColumn("_days", F.transform(F.col("_w"), days_after_grace))
         step, scale = _ratio(rule.rounding.step)
-        total = F.lit(0).cast(DEC)
+        total: Column = F.lit(0).cast(DEC)
         for i, day_step in enumerate(rule.steps):
-            last_fixed = rule.steps[i + 1].from_day - 1 if i + 1 < len(rule.steps) else None
-
-            def count(acc: Column, w: Column, first: int = day_step.from_day,
-                      last: int | None = last_fixed) -> Column:
-                grace_end = self._grace_end(plan, rule, w["s"])
-                over = w["e"] - grace_end
-                seconds = _div(F.greatest(over, F.lit(0).cast("long")), _d0(MICROS))
-                days = _div(seconds + 86_399, _d0(86_400))
-                upto = days if last is None else F.least(days, _d0(last))
-                n = F.when(over > 0, F.greatest(upto - first + 1, _d0(0))).otherwise(_d0(0))
-                return (acc + n).cast(DEC0)
-
-            n_days = F.aggregate(windows, _d0(0), count)
+            last = rule.steps[i + 1].from_day - 1 if i + 1 < len(rule.steps) else None
+            df = df.withColumn(f"_n{i}", F.aggregate(F.col("_days"), _d0(0),
+                                                     _step_days(day_step.from_day, last)))
             # each day's amount: the higher of a fixed amount and a share of the monthly fee
             a_num, a_scale = _ratio(day_step.amount)
             s_num, s_scale = _ratio(day_step.fee_share)
@@ -977,9 +1012,9 @@ class _Run:
             share = (share * _d0(s_num * 10 ** (k - s_scale - 6))).cast(DEC0)
             num = (F.greatest(fixed, share) * _d0(10**scale)).cast(DEC0)
             den = (_d0(10**k * step) * F.col("_fd").cast(DEC0)).cast(DEC0)
-            each = _money(_round_ratio(num, den, rule.rounding.mode), rule.rounding.step)
-            total = (total + each * n_days).cast(DEC)
-        return total
+            df = _rounded(df, f"_each{i}", num, den, rule.rounding.mode)
+            total = (total + _money(F.col(f"_each{i}"), rule.rounding.step) * F.col(f"_n{i}")).cast(DEC)
+        return df.withColumn("_amt", total)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -992,8 +1027,7 @@ class _Run:
             keys = ["account_id", "subscription_id", "segment", "service"]
             # One small projection per rule (rather than one huge one) keeps code generation
             # within the JVM's method size limits; the parsed rows are cached, so this is cheap.
-            parts = [base.filter(self._matches(p.rule)).select(*keys, self.exposure(p).alias("x"))
-                     .select(*keys, "x.*") for p in plans]
+            parts = [self.branch(p, base, keys) for p in plans]
             exp = _union(parts)
             if any(p.rule.scope == "account" for p in plans):
                 first = SparkWindow.partitionBy("account_id", "pi", "ri")
@@ -1184,6 +1218,15 @@ class _Run:
             F.when(hit, F.concat(F.col("code"), F.lit("+FUND_SCALED"))).otherwise(F.col("code"))
             .alias("code"),
         ), factors
+
+
+def _overlap(start: int, end: int) -> Callable[[Column, Column], Column]:
+    """Fold step: add the part of a window inside ``[start, end)`` (µs) to the accumulator."""
+    def step(acc: Column, w: Column) -> Column:
+        piece = (F.least(w["e"], F.lit(end).cast("long"))
+                 - F.greatest(w["s"], F.lit(start).cast("long")))
+        return acc + F.greatest(F.lit(0).cast("long"), piece)
+    return step
 
 
 def _mapped(column: str, mapping: dict[Any, str]) -> Column:
