@@ -151,8 +151,20 @@ def spark_session(master: str = "local[2]", options: Mapping[str, str] | None = 
             builder = builder.config(name, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("WARN")
+        _quiet(session)
         _SESSION.update(session=session, key=key)
         return session
+
+
+def _quiet(session: SparkSession) -> None:
+    """Silence the one WARN that every run with many rules prints (a task over 1 MB)."""
+    try:
+        jvm = cast(Any, session)._jvm
+        level = jvm.org.apache.logging.log4j.Level.ERROR
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            "org.apache.spark.scheduler.DAGScheduler", level)
+    except Exception:  # a Spark Connect session has no JVM to configure
+        return
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +182,7 @@ class RemoteSource:
     sales: tuple[str, ...] = ()
     format: str = "parquet"
     label: str = ""
+    sales_optional: bool = False  # a scenario's sales/ may be absent
 
 
 def remote_source(accounts: str, sales: str | None = None, *, scenario: bool = False,
@@ -180,7 +193,17 @@ def remote_source(accounts: str, sales: str | None = None, *, scenario: bool = F
     root = accounts.rstrip("/")
     subs = (f"{root}/subscriptions",) if scenario else (accounts,)
     sales_urls = (sales,) if sales else ((f"{root}/sales",) if scenario else ())
-    return RemoteSource(subs, sales_urls, fmt, label=accounts)
+    return RemoteSource(subs, sales_urls, fmt, label=accounts,
+                        sales_optional=scenario and not sales)
+
+
+def _url_exists(spark: SparkSession, url: str) -> bool:
+    """Whether a URL (or glob) names anything, asked of Hadoop's file system for its scheme."""
+    jvm = cast(Any, spark)._jvm
+    path = jvm.org.apache.hadoop.fs.Path(url)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    found = fs.globStatus(path)
+    return found is not None and len(found) > 0
 
 
 def _is_float(dtype: T.DataType) -> bool:
@@ -680,8 +703,11 @@ class _Run:
         self.tick()
 
         sales: DataFrame | None = None
-        if source.sales:
-            sales_frames = reader.frames(list(source.sales), fmt, "sales", SALES_COLUMNS)
+        sales_files: list[str | Path] = list(source.sales)
+        if isinstance(source, RemoteSource) and source.sales_optional:
+            sales_files = [u for u in sales_files if _url_exists(self.spark, str(u))]
+        if sales_files:
+            sales_frames = reader.frames(sales_files, fmt, "sales", SALES_COLUMNS)
             sales = self.cache(_union([_stage_sales(f) for f in sales_frames]))
             self._first_error(sales, ("account_id",))
             dup_week = (sales.groupBy("account_id", "week_start").agg(
