@@ -238,8 +238,10 @@ def write_edge_data(root: Path, *, seed: int, count: int, fmt: str) -> AccountsS
     services = ["music", "mail", "chat", "pay", unicodedata.normalize("NFD", WEBTOON), "unknown"]
     fees = ["0", "3900", "10900", "1", "0.5", "39000", "4900.55", "12345.678", "72000"]
     rows = []
+    losses: dict[str, str] = {}  # one reported loss per account, as the reference requires
     for i in range(count):
         account = f"A{rng.randrange(count // 3 + 1):05d}"
+        loss = losses.setdefault(account, rng.choice(["999999", "1000001", "5000", "0"]))
         segment = ["individual", "small_business", "enterprise"][int(account[1:]) % 3]
         paid = rng.random() < 0.7
         start = rng.choice(instants)
@@ -253,7 +255,7 @@ def write_edge_data(root: Path, *, seed: int, count: int, fmt: str) -> AccountsS
             "billing_period": rng.choice(["month", "month", "year", "week", "day"]),
             "channel": rng.choice(["web", "app_store", "other"]),
             "start": start.isoformat(), "end": end.isoformat() if end else "",
-            "reported_loss": rng.choice(["", "", "999999", "1000001", "5000", "0"]),
+            "reported_loss": rng.choice(["", "", loss]),
         })
     sales = []
     for n in range(count // 3 + 1):

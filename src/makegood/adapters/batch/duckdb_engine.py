@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from makegood.services.compensation import Progress, RunResult, check_policies
 AMOUNT = "DECIMAL(38, 10)"
 ROW_GROUP = 1024 * 1024  # pyarrow.parquet.write_table's default row group length
 FLAGS = ((1, "CAP_RULE"), (2, "CAP_ACCOUNT"), (4, "FUND_SCALED"))
+FLAG_VARIANTS = range(8)  # every combination of the three flags
 
 
 class DuckDBEngine:
@@ -347,9 +350,7 @@ class Run:
         return factor
 
     def _templates_table(self) -> None:
-        order = sorted(range(len(self.templates)),
-                       key=lambda i: (self.templates[i].policy_id, self.templates[i].rule_id))
-        rank = {tk: r for r, tk in enumerate(order)}
+        rank = _rank_of(self.templates)
         table = pa.table({
             "tk": list(range(len(self.templates))),
             "policy_id": [t.policy_id for t in self.templates],
@@ -358,7 +359,7 @@ class Run:
             "unit": [t.unit for t in self.templates],
             "currency": pa.array([t.currency for t in self.templates], pa.string()),
             "code": [t.code for t in self.templates],
-            "prank": [rank[i] for i in range(len(self.templates))],
+            "prank": rank,
         }, schema=pa.schema([("tk", pa.int32()), ("policy_id", pa.string()),
                              ("rule_id", pa.string()), ("kind", pa.string()),
                              ("unit", pa.string()), ("currency", pa.string()),
@@ -379,26 +380,66 @@ class Run:
         FROM awards a JOIN templates t ON t.tk = a.tk"""
 
     def ordered_sql(self) -> str:
-        return (f"SELECT * EXCLUDE (prank) FROM ({self.LEDGER_SQL}) "
-                "ORDER BY account_id, subscription_id, prank")
+        """The awards in ledger order, narrow: what varies per row, and the variant ``v``.
+
+        The sort carries only the four per-row strings and three numbers; the columns that are
+        constant per (template, cap flags) variant are filled in afterwards with Arrow ``take``
+        (:meth:`_variants`), which is far cheaper than sorting them as payload.
+        """
+        ranks = _rank_of(self.templates)
+        rank = f"([{', '.join(str(r) for r in ranks)}])[a.tk + 1]" if ranks else "0"
+        return f"""
+            SELECT a.aid, a.sid, a.segment, a.service, a.counted_s,
+                CAST(a.amount AS DECIMAL(24, 6)) AS amount, a.tk * {len(FLAG_VARIANTS)} + a.flags AS v
+            FROM awards a ORDER BY a.aid, a.sid, {rank}"""
+
+    def _variants(self) -> dict[str, pa.Array]:
+        """Per variant ``tk * 8 + flags``: policy_id, rule_id, kind, unit, currency and code."""
+        out: dict[str, list[str | None]] = {k: [] for k in
+                                            ("policy_id", "rule_id", "kind", "unit", "currency", "code")}
+        for t in self.templates:
+            for flags in FLAG_VARIANTS:
+                out["policy_id"].append(t.policy_id)
+                out["rule_id"].append(t.rule_id)
+                out["kind"].append(t.kind)
+                out["unit"].append(t.unit)
+                out["currency"].append(t.currency)
+                out["code"].append(t.code + "".join(f"+{name}" for bit, name in FLAGS if flags & bit))
+        return {k: pa.array(v, pa.string()) for k, v in out.items()}
+
+    def _expand(self, narrow: pa.Table, variants: dict[str, pa.Array]) -> pa.Table:
+        v = narrow.column("v")
+        columns = {
+            "account_id": narrow.column("aid"), "subscription_id": narrow.column("sid"),
+            "segment": narrow.column("segment"), "service": narrow.column("service"),
+            "policy_id": variants["policy_id"].take(v), "rule_id": variants["rule_id"].take(v),
+            "counted_seconds": narrow.column("counted_s"), "kind": variants["kind"].take(v),
+            "amount": narrow.column("amount"), "unit": variants["unit"].take(v),
+            "currency": variants["currency"].take(v), "code": variants["code"].take(v),
+        }
+        # One chunk per row group, as pyarrow.parquet.write_table slices a combined table: the
+        # chunking decides where dictionary encoding falls back, so it decides the bytes.
+        return pa.table(columns).cast(LEDGER_SCHEMA).combine_chunks()
 
     def batches(self, size: int = ROW_GROUP) -> Iterator[pa.Table]:
         """The sorted ledger in tables of exactly ``size`` rows (the last one shorter)."""
-        reader = self.con.sql(self.ordered_sql()).to_arrow_reader(65_536)
+        variants = self._variants()
+        reader = self.con.sql(self.ordered_sql()).to_arrow_reader(size)
         pending: list[pa.RecordBatch] = []
         count = 0
         for batch in reader:
             pending.append(batch)
             count += batch.num_rows
             while count >= size:
-                table = pa.Table.from_batches(pending).cast(LEDGER_SCHEMA)
-                yield table.slice(0, size)
+                table = pa.Table.from_batches(pending)
+                yield self._expand(table.slice(0, size), variants)
                 rest = table.slice(size)
                 pending = rest.to_batches()
                 count = rest.num_rows
-        if count or not pending:
-            yield (pa.Table.from_batches(pending).cast(LEDGER_SCHEMA) if pending
-                   else LEDGER_SCHEMA.empty_table())
+        if count:
+            yield self._expand(pa.Table.from_batches(pending), variants)
+        elif not pending:
+            yield LEDGER_SCHEMA.empty_table()
 
     def arrow(self) -> pa.Table:
         tables = list(self.batches())
@@ -417,7 +458,9 @@ class Run:
                 return
             with pq.ParquetWriter(tmp, LEDGER_SCHEMA, compression="zstd",
                                   write_statistics=True) as writer:
-                for table in self.batches():
+                # Fetching and encoding overlap: DuckDB sorts and hands over the next row group
+                # while Arrow compresses this one (both release the GIL).
+                for table in _prefetched(self.batches()):
                     writer.write_table(table, row_group_size=ROW_GROUP)
 
     def comparison(self) -> dict[str, Any]:
@@ -443,9 +486,82 @@ class Run:
     def summary(self) -> dict[str, Any]:
         """As :func:`makegood.adapters.ledger.summarize`, computed in SQL over the awards.
 
-        Distinct accounts are counted in two steps (per account, then per group): DuckDB's
-        ``count(DISTINCT ...)`` per group is far slower on tens of millions of rows.
+        Awards and totals come from one small aggregation by (service, segment, template).
+        Distinct accounts per group come from one aggregation by account that keeps, per
+        account, its segment and the *set* of (service, template) combinations it was awarded,
+        as a bit mask; the few distinct (segment, mask) pairs are then expanded in Python into
+        every grouping. This replaces one hash aggregation by account per grouping.
         """
+        con = self.con
+        combos = con.execute("""
+            SELECT service, segment, tk, count(*), sum(CAST(amount AS DECIMAL(24, 6)))
+            FROM awards GROUP BY ALL ORDER BY ALL""").fetchall()
+        pairs = sorted({(service, tk) for service, _, tk, _, _ in combos})
+        if len(pairs) > 128:
+            return self._summary_by_group()
+        services = sorted({service for service, _ in pairs})
+        bit = {pair: i for i, pair in enumerate(pairs)}
+        lut = [bit.get((service, tk), 0) for service in services for tk in range(len(self.templates))]
+        index = (f"([{', '.join(map(str, lut))}])[(list_position({_str_list(services)}, service) - 1) "
+                 f"* {len(self.templates)} + tk + 1]") if lut else "0"
+        masks = con.execute(f"""
+            SELECT segment, mask, count(*) FROM (
+                SELECT any_value(segment) AS segment,
+                    bit_or(CAST(1 AS UHUGEINT) << CAST({index} AS UHUGEINT)) AS mask
+                FROM awards GROUP BY aid)
+            GROUP BY ALL""").fetchall()
+        t = self.templates
+        groupings: dict[str, dict[tuple[Any, ...], list[Any]]] = {
+            name: {} for name in ("by_service", "by_rule", "by_kind", "by_segment")}
+
+        def keys(service: str, segment: str, tk: int) -> list[tuple[str, tuple[Any, ...]]]:
+            kind, unit = t[tk].kind, t[tk].unit
+            return [("by_service", (service, kind, unit)),
+                    ("by_rule", (t[tk].policy_id, t[tk].rule_id, kind, unit)),
+                    ("by_kind", (kind, unit)), ("by_segment", (segment, kind, unit))]
+
+        money: dict[str, Decimal] = {}
+        review: dict[str, Decimal] = {}
+        awards = 0
+        with localcontext(prec=80):
+            for service, segment, tk, n, total in combos:
+                awards += n
+                for name, key in keys(service, segment, tk):
+                    entry = groupings[name].setdefault(key, [0, 0, Decimal(0)])
+                    entry[0] += n
+                    entry[2] += total
+                currency = t[tk].currency
+                if currency is not None:
+                    target = review if t[tk].kind == AwardKind.REVIEW.value else money
+                    target[currency] = target.get(currency, Decimal(0)) + total
+        accounts = 0
+        for segment, mask, n in masks:
+            accounts += n
+            seen: set[tuple[str, tuple[Any, ...]]] = set()
+            for (service, tk), i in bit.items():
+                if mask >> i & 1:
+                    seen.update(keys(service, segment, tk))
+            for name, key in seen:
+                groupings[name][key][1] += n
+        names = {"by_service": ["service"], "by_rule": ["policy_id", "rule_id"], "by_kind": [],
+                 "by_segment": ["segment"]}
+
+        def rows(name: str) -> list[dict[str, Any]]:
+            cols = [*names[name], "kind", "unit"]
+            return [{**dict(zip(cols, key, strict=True)), "awards": n, "accounts": accts,
+                     "total": format_decimal(total)}
+                    for key, (n, accts, total) in sorted(groupings[name].items())]
+
+        return {
+            "accounts_awarded": accounts,
+            "awards": awards,
+            "liability": {c: format_decimal(v) for c, v in sorted(money.items())},
+            "under_review": {c: format_decimal(v) for c, v in sorted(review.items())},
+            **{name: rows(name) for name in names},
+        }
+
+    def _summary_by_group(self) -> dict[str, Any]:
+        """The summary by one aggregation per grouping (when the bit masks would not fit)."""
         con = self.con
         con.execute("""CREATE OR REPLACE TEMP TABLE per_account AS
             SELECT a.aid, a.service, a.segment, a.tk, count(*) AS n,
@@ -484,6 +600,52 @@ class Run:
             "by_kind": group([]),
             "by_segment": group(["segment"]),
         }
+
+
+def _rank_of(templates: Sequence[Template]) -> list[int]:
+    """Each template's rank in ledger order (policy id, then rule id)."""
+    order = sorted(range(len(templates)), key=lambda i: (templates[i].policy_id, templates[i].rule_id))
+    rank = [0] * len(templates)
+    for r, tk in enumerate(order):
+        rank[tk] = r
+    return rank
+
+
+def _str_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]"
+
+
+def _prefetched(tables: Iterator[pa.Table], depth: int = 2) -> Iterator[pa.Table]:
+    """``tables``, produced one step ahead in a thread (so producing and consuming overlap)."""
+    box: queue.Queue[tuple[pa.Table | None, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for table in tables:
+                if stop.is_set():
+                    return
+                box.put((table, None))
+            box.put((None, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            box.put((None, exc))
+
+    worker = threading.Thread(target=produce, name="ledger-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            table, error = box.get()
+            if error is not None:
+                raise error
+            if table is None:
+                return
+            yield table
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.1)
+        worker.join()
 
 
 def tuple_sql(values: Sequence[int]) -> str:

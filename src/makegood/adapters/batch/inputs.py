@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from makegood.adapters.tables import (
@@ -110,6 +111,16 @@ def _decimal_text(col: str, ctype: str) -> str:
     return f"nullif(replace(replace(trim(CAST({col} AS VARCHAR)), ',', ''), '_', ''), '')"
 
 
+def _decimal_number(col: str, ctype: str) -> str:
+    """The value as an exact decimal, NULL when it is not one (floats are refused)."""
+    if ctype in ("DOUBLE", "FLOAT", "REAL"):
+        return "CAST(NULL AS DECIMAL(38, 10))"
+    if ctype.startswith("DECIMAL") or ctype in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
+                                                 "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"):
+        return f"TRY_CAST({col} AS DECIMAL(38, 10))"
+    return f"TRY_CAST({_decimal_text(col, ctype)} AS DECIMAL(38, 10))"
+
+
 def _timestamp_us(col: str, ctype: str) -> str:
     if ctype.startswith("TIMESTAMP WITH TIME ZONE"):
         return f"epoch_us({col})"
@@ -166,6 +177,7 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
             nfc_normalize({_text('plan')}) AS plan,
             {_bool('paid', types['paid'])} AS paid,
             {_decimal_text('fee', types['fee'])} AS fee_text,
+            {_decimal_number('fee', types['fee'])} AS fee_num,
             {_text('currency')} AS currency,
             {_text('billing_period')} AS bp,
             {_text('channel')} AS channel,
@@ -177,19 +189,26 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
     con.execute("""
         CREATE OR REPLACE VIEW subs AS SELECT sid, aid, segment, service, plan, paid, fee_text,
             bp, channel, s, e FROM norm_subs""")
-    _check_rows(con, source, csv_input)
-    _check_unique(con, csv_input)
-    accounts, conflict = first(con, """
-        SELECT count(*), arg_min(aid, aid) FILTER (WHERE lo <> hi)
-        FROM (SELECT aid, min(segment) AS lo, max(segment) AS hi FROM subs GROUP BY aid)""") \
-        or (0, None)
+    checked = _check_in_one_pass(con)
+    if checked is None:
+        # Rows not in (account, subscription) order: the general checks, one query each.
+        _check_rows(con, source, csv_input)
+        _check_unique(con, csv_input)
+        accounts, conflict = first(con, """
+            SELECT count(*), arg_min(aid, aid) FILTER (WHERE lo <> hi)
+            FROM (SELECT aid, min(segment) AS lo, max(segment) AS hi FROM subs GROUP BY aid)""") \
+            or (0, None)
+        count, = first(con, "SELECT count(*) FROM subs") or (0,)
+        services = frozenset(r[0] for r in con.execute("SELECT DISTINCT service FROM subs").fetchall())
+    else:
+        count, accounts, services, conflict, bad = checked
+        if bad:
+            _check_rows(con, source, csv_input)
     if conflict is not None:
         where = con.execute("SELECT _file, _row FROM norm_subs WHERE aid = ? ORDER BY _file, _row",
                             [conflict]).fetchall()
         raise DataError(f"account {conflict!r} has two segments", file=where[-1][0],
                         row=where[-1][1], field="segment")
-    count, = first(con, "SELECT count(*) FROM subs") or (0,)
-    services = frozenset(r[0] for r in con.execute("SELECT DISTINCT service FROM subs").fetchall())
     if loss:
         _register_losses(con, source, csv_input)
     else:
@@ -242,20 +261,20 @@ def _bad_row_sql() -> str:
     segments = _in_list([s.value for s in Segment])
     # The order of the checks is the order in which the reference parser meets the fields.
     return f"""
-        SELECT _file, _row, sid, CASE
+        SELECT _file, _row, sid, aid, segment, service, CASE
             WHEN sid IS NULL THEN 'subscription_id'
             WHEN aid IS NULL THEN 'account_id'
             WHEN service IS NULL THEN 'service'
             WHEN plan IS NULL THEN 'plan'
             WHEN paid IS NULL THEN 'paid'
-            WHEN fee_text IS NULL OR TRY_CAST(fee_text AS DECIMAL(38, 10)) IS NULL THEN 'fee'
+            WHEN fee_num IS NULL THEN 'fee'
             WHEN currency IS NULL THEN 'currency'
             WHEN bp IS NULL OR bp NOT IN {bps} THEN 'billing_period'
             WHEN channel IS NULL OR channel NOT IN {channels} THEN 'channel'
             WHEN s IS NULL THEN 'start'
             WHEN has_end AND e IS NULL THEN 'end'
-            WHEN CAST(fee_text AS DECIMAL(38, 10)) < 0 THEN 'fee'
-            WHEN NOT paid AND CAST(fee_text AS DECIMAL(38, 10)) <> 0 THEN 'fee'
+            WHEN fee_num < 0 THEN 'fee'
+            WHEN NOT paid AND fee_num <> 0 THEN 'fee'
             WHEN e IS NOT NULL AND e <= s THEN 'end'
             WHEN segment IS NULL OR segment NOT IN {segments} THEN 'segment'
             WHEN loss_text IS NOT NULL AND TRY_CAST(loss_text AS DECIMAL(38, 10)) IS NULL
@@ -264,8 +283,66 @@ def _bad_row_sql() -> str:
         FROM norm_subs"""
 
 
+def _check_in_one_pass(con: duckdb.DuckDBPyConnection
+                       ) -> tuple[int, int, frozenset[str], str | None, bool] | None:
+    """Every row checked in one streamed scan, when the rows come in ledger order.
+
+    The scan flags bad rows (:func:`_bad_row_sql`) and streams the subscription and account
+    ids, segment and service in file order. If every subscription id is greater than the one
+    before and no account id is smaller, the ids are unique (no grouping by subscription id is
+    needed), each account's rows are adjacent (its segment is checked against the row before)
+    and accounts are counted where the id changes. This is how generated and exported data
+    arrive; otherwise (None) the general checks run. Returns (rows, accounts, services, the
+    first account with two segments, whether any row is bad).
+    """
+    con.execute("SET preserve_insertion_order = true")
+    reader = con.sql(f"""
+        SELECT sid, aid, segment, service, bad IS NOT NULL AS bad
+        FROM ({_bad_row_sql()})""").to_arrow_reader(1 << 17)
+    try:
+        rows = accounts = 0
+        services: set[str] = set()
+        bad = False
+        conflict: str | None = None
+        last: tuple[Any, Any, Any] | None = None
+        for batch in reader:
+            n = batch.num_rows
+            if n == 0:
+                continue
+            if pc.any(batch.column("bad")).as_py():
+                bad = True
+            if bad:
+                continue  # every row is still read: the error names the first bad row
+            sid, aid, seg = batch.column("sid"), batch.column("aid"), batch.column("segment")
+            if last is not None:
+                sid = pa.concat_arrays([pa.array([last[0]], sid.type), sid])
+                aid = pa.concat_arrays([pa.array([last[1]], aid.type), aid])
+                seg = pa.concat_arrays([pa.array([last[2]], seg.type), seg])
+            head, tail = slice(0, len(sid) - 1), slice(1, len(sid))
+            if not (pc.all(pc.greater(sid[tail], sid[head])).as_py() is not False
+                    and pc.all(pc.greater_equal(aid[tail], aid[head])).as_py() is not False):
+                return None
+            changed = pc.not_equal(aid[tail], aid[head])
+            accounts += pc.sum(changed).as_py() or 0
+            if last is None:
+                accounts += 1
+            if conflict is None:
+                two = pc.and_(pc.invert(changed), pc.not_equal(seg[tail], seg[head]))
+                if pc.any(two).as_py():
+                    conflict = aid[tail].filter(two)[0].as_py()
+            services.update(pc.unique(batch.column("service")).to_pylist())
+            rows += n
+            last = (sid[-1].as_py(), aid[-1].as_py(), seg[-1].as_py())
+    finally:
+        reader.close()  # an unread rest is dropped (DuckDB refuses a query while it is open)
+        del reader
+        con.execute("SET preserve_insertion_order = false")
+    return rows, accounts, frozenset(services), conflict, bad
+
+
 def _check_rows(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
-    found = first(con, f"SELECT * FROM ({_bad_row_sql()}) WHERE bad IS NOT NULL LIMIT 1")
+    found = first(con, f"SELECT _file, _row, sid, bad FROM ({_bad_row_sql()}) "
+                       "WHERE bad IS NOT NULL LIMIT 1")
     if found is None:
         return
     file, row, sid, field = found
