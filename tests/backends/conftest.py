@@ -59,8 +59,8 @@ def _require_postgres() -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database of each backend; yields its URL."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend (a fresh SQLite file, a fresh PostgreSQL schema)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'claims.db'}"
         yield url
@@ -80,8 +80,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=4)
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url, pool_size=4)
     upgrade(engine)
     yield engine
     engine.dispose()
@@ -135,7 +135,7 @@ class Api:
 
 
 @pytest.fixture
-def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
+def api(db_engine: Engine, tmp_path: Path) -> Iterator[Api]:
     """The API on a migrated database, with the 2022 incident, policy, accounts and ledger loaded
     and an admin signed in; the clock stands at 20 Oct 2022 10:00 KST, inside the intake."""
     from makegood.adapters.db.config import Settings
@@ -152,19 +152,19 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
                         secret_key_file=tmp_path / "secret.key", rate_limit_per_minute=1000,
                         evidence_max_bytes=64 * 1024, second_approval_above=Decimal(100000))
     now = clock()
-    staff.add_user(uow=UnitOfWork(engine), username="admin", password=ADMIN_PASSWORD,
+    staff.add_user(uow=UnitOfWork(db_engine), username="admin", password=ADMIN_PASSWORD,
                    role=Role.ADMIN, actor=staff.SYSTEM, now=now)
-    staff.put_policy(uow=UnitOfWork(engine), document=POLICY, actor=staff.SYSTEM, now=now)
-    staff.put_incident(uow=UnitOfWork(engine), document=INCIDENT, policy_id="kakao-2022-claims",
+    staff.put_policy(uow=UnitOfWork(db_engine), document=POLICY, actor=staff.SYSTEM, now=now)
+    staff.put_incident(uow=UnitOfWork(db_engine), document=INCIDENT, policy_id="kakao-2022-claims",
                        ledger_path=str(tmp_path / "ledger.csv"),
                        intake_opens=datetime(2022, 10, 19, tzinfo=KST),
                        intake_closes=datetime(2022, 11, 7, tzinfo=KST),
                        actor=staff.SYSTEM, now=now)
-    staff.import_accounts(uow=UnitOfWork(engine),
+    staff.import_accounts(uow=UnitOfWork(db_engine),
                           accounts=load_accounts(resolve(tmp_path / "subscriptions.csv")),
                           actor=staff.SYSTEM, now=now)
-    app = create_app(settings, engine=engine, clock=clock)
+    app = create_app(settings, engine=db_engine, clock=clock)
     with TestClient(app) as client:
         r = client.post("/staff/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert r.status_code == 200, r.text
-        yield Api(client, clock, engine, {"admin": r.json()["token"]})
+        yield Api(client, clock, db_engine, {"admin": r.json()["token"]})

@@ -25,19 +25,19 @@ from .conftest import Api
 NOW = datetime(2022, 10, 20, 1, 0, tzinfo=UTC)
 
 
-def test_migrations_bring_an_empty_database_to_the_latest_revision(engine: Engine) -> None:
-    assert current_revision(engine) == "0001"
+def test_migrations_bring_an_empty_database_to_the_latest_revision(db_engine: Engine) -> None:
+    assert current_revision(db_engine) == "0001"
 
 
-def test_money_comes_back_exactly_as_stored(engine: Engine) -> None:
-    with UnitOfWork(engine) as uow:
+def test_money_comes_back_exactly_as_stored(db_engine: Engine) -> None:
+    with UnitOfWork(db_engine) as uow:
         uow.policies.conn.execute(schema.accounts.insert().values(id="a", segment="individual"))
         uow.conn.execute(schema.subscriptions.insert().values(
             id="s", account_id="a", service="music", plan="p", paid=True,
             fee=Decimal("10900.10"), currency="KRW", billing_period="month", channel="web",
             start=NOW, end=None))
         uow.commit()
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(db_engine) as uow:
         subs = uow.accounts.subscriptions("a")
     assert subs is not None
     assert subs[0].fee == Decimal("10900.1")
@@ -45,24 +45,24 @@ def test_money_comes_back_exactly_as_stored(engine: Engine) -> None:
     assert subs[0].start.tzinfo is not None
 
 
-def test_a_naive_timestamp_never_reaches_the_database(engine: Engine) -> None:
+def test_a_naive_timestamp_never_reaches_the_database(db_engine: Engine) -> None:
     from makegood.domain.errors import InputError
 
-    with UnitOfWork(engine) as uow, pytest.raises((InputError, sa.exc.StatementError)):
+    with UnitOfWork(db_engine) as uow, pytest.raises((InputError, sa.exc.StatementError)):
         uow.audit.record(actor="x", action="y", entity="z", entity_id="1", before=None,
                          after=None, now=datetime(2022, 10, 20, 1, 0))
 
 
-def test_audit_log_refuses_updates_and_deletes(engine: Engine) -> None:
-    with UnitOfWork(engine) as uow:
+def test_audit_log_refuses_updates_and_deletes(db_engine: Engine) -> None:
+    with UnitOfWork(db_engine) as uow:
         uow.audit.record(actor="staff:a", action="claim.deny", entity="claim", entity_id="c1",
                          before={"status": "submitted"}, after={"status": "denied"}, now=NOW)
         uow.commit()
     for statement in (schema.audit_log.update().values(actor="someone else"),
                       schema.audit_log.delete()):
-        with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        with db_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(statement)
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(db_engine) as uow:
         assert [e["actor"] for e in uow.audit.of("claim", "c1")] == ["staff:a"]
 
 
