@@ -1,7 +1,7 @@
 """One parity suite: every engine, on the same generated data, writes the reference's ledger.
 
 The reference engine (the domain core, account by account) is the truth. Each batch engine runs
-each dataset of :mod:`tests.backends.parity_data` once (module-scoped cache), and its ledger must
+each dataset of :mod:`tests.backends.parity_data` once (a session-scoped cache), and its ledger must
 equal the reference's exactly: the same Arrow table, and the same bytes once written as Parquet
 and as CSV. The run counts (accounts, subscriptions, affected accounts) and the fund factors
 must agree too.
@@ -21,13 +21,27 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.backends.parity_data import DATASETS, US, Dataset, build, edge_incident, edge_rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.backends.parity_data import (
+    CAPS_POLICY,
+    DATASETS,
+    KR_WORKING_POLICY,
+    US,
+    Dataset,
+    build,
+    edge_incident,
+    edge_rows,
+    shipped_policy,
+    write_csv,
+)
 
 from makegood.adapters.batch import get_engine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.ledger import write_table
 from makegood.adapters.tables import resolve
 from makegood.domain.incident import nfc
+from makegood.domain.policy import load_policy
 from makegood.services.compensation import RunResult
 
 try:
@@ -39,6 +53,9 @@ except ImportError:
 
 SPARK = pytest.param("spark", id="spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])
 ENGINES = [DUCKDB, SPARK]
+SMALL_POLICIES = ("kr-telecom-10x", "kt-2021", "aws-ec2-sla", "google-cloud-sla", "de-tkg-58",
+                  "ofcom-gb", "content-3x", "capped-fund", "kakao-2022-paid",
+                  "kakao-2022-small-business", "caps", "kr-working")
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class Outcome:
     csv: bytes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Dataset]:
     built: dict[str, Dataset] = {}
     root = tmp_path_factory.mktemp("parity")
@@ -61,10 +78,10 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Dataset
     return get
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def outcome(dataset: Callable[[str], Dataset],
             tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Outcome]:
-    """Run an engine on a dataset once per module and write its ledger both ways."""
+    """Run an engine on a dataset once per test process and write its ledger both ways."""
     done: dict[tuple[str, str], Outcome] = {}
     out = tmp_path_factory.mktemp("ledgers")
 
@@ -194,3 +211,27 @@ round = { step = "1", mode = "down" }
     # 124 / 12 x 360 h / (31 x 24 h) = 5 exactly
     (award,) = compensate(account, incident, policy).awards
     assert award.amount == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", [DUCKDB])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), accounts=st.integers(1, 12),
+       picks=st.lists(st.sampled_from(SMALL_POLICIES), min_size=1, max_size=3, unique=True))
+def test_small_random_datasets_give_the_reference_ledger(engine: str, seed: int, accounts: int,
+                                                         picks: list[str]) -> None:
+    import tempfile
+
+    incident = edge_incident()
+    rows, sales = edge_rows(seed, accounts, incident)
+    policies = [load_policy(CAPS_POLICY) if p == "caps" else
+                load_policy(KR_WORKING_POLICY) if p == "kr-working" else shipped_policy(p)
+                for p in picks]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_csv(rows, sales, Path(tmp) / "data", seed)
+        source = resolve(str(Path(tmp) / "data"))
+        expected = get_engine("reference").run(incident=incident, policies=policies, source=source,
+                                               calendars=HolidayCalendars())
+        got = get_engine(engine).run(incident=incident, policies=policies, source=source,
+                                     calendars=HolidayCalendars())
+    assert got.ledger.equals(expected.ledger)

@@ -1,15 +1,17 @@
 """The Spark engine: the reference compensation semantics as PySpark DataFrame expressions.
 
-For clusters, when one machine is not enough. Every subscription row is handled in one pass:
-the incident's windows for each (policy, rule) are planned on the driver (they are small) and
-become literal arrays per service; each row clips them to its subscription period, and every
-rule kind turns the clipped windows into at most one award with exact integer arithmetic
-(money is never a float: amounts are ratios of decimal(38, 0) integers rounded by the policy's
-named mode). Account-scoped rules, the per-account cap and the sales join are window functions
-and joins keyed by account; the pro-rata fund cap is computed on the driver from one sum and
-applied to the distinct cash amounts, so the arithmetic of the fund factor is the reference's
-own. Local calendars (months for SLA tiers and month lengths, working days for grace periods)
-are tabulated on the driver from the same zone data and holiday calendars the reference uses.
+For clusters, when one machine is not enough. The input rows are parsed and validated once and
+checkpointed on the executors. The incident's windows for each (policy, rule) are planned on the
+driver (they are small) and become literal arrays per service; each rule is a branch over the
+checkpointed rows in which every subscription clips those windows to its own period and the
+rule kind turns them into at most one award, with exact integer arithmetic (money is never a
+float: amounts are ratios of decimal(38, 0) integers rounded by the policy's named mode; every
+intermediate is a column of its own). Account-scoped rules, the per-account cap and the sales
+join are window functions and joins keyed by account; the pro-rata fund cap is computed on the
+driver from one sum and applied to the distinct cash amounts, so the arithmetic of the fund
+factor is the reference's own. Local calendars (months for SLA tiers and month lengths, working
+days for grace periods) are tabulated on the driver from the same zone data and holiday
+calendars the reference uses. No Python runs on the executors.
 
 Options (``SparkEngine(master=..., **conf)``; ``--spark-master`` on the CLI):
 
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -113,8 +117,34 @@ _LOCK = threading.Lock()
 _SESSION: dict[str, Any] = {}
 
 
+LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+logger.dag.name = org.apache.spark.scheduler.DAGScheduler
+logger.dag.level = error
+"""
+
+
+def _log4j_file() -> str:
+    """A log4j2 configuration that keeps the driver at WARN without Spark's start-up banner."""
+    path = Path(tempfile.gettempdir()) / f"makegood-spark-log4j2-{os.getuid()}.properties"
+    if not path.is_file() or path.read_text(encoding="utf-8") != LOG4J2:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(LOG4J2, encoding="utf-8")
+        os.replace(tmp, path)
+    return str(path)
+
+
 def _conf(master: str, options: Mapping[str, str]) -> dict[str, str]:
     conf = {
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{_log4j_file()}",
         "spark.app.name": "makegood",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
@@ -149,7 +179,10 @@ def spark_session(master: str = "local[2]", options: Mapping[str, str] | None = 
         builder = SparkSession.builder.master(master)
         for name, value in conf.items():
             builder = builder.config(name, value)
-        session = builder.getOrCreate()
+        with warnings.catch_warnings():
+            # PySpark warns about the pandas version it finds; the engine does not use pandas.
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            session = builder.getOrCreate()
         session.sparkContext.setLogLevel("WARN")
         _quiet(session)
         _SESSION.update(session=session, key=key)
