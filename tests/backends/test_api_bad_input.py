@@ -17,7 +17,7 @@ BAD_BODIES: list[object] = [
     claim_body(sales={"outage_week": "1", "baseline": [{"week_start": "someday", "amount": 1}]}),
     claim_body(incident_id="no-such-incident"), claim_body(service="webtoon"),
     claim_body(currency="₩₩₩"), claim_body(payout_account="!!"), claim_body(extra="field"),
-    claim_body(phone="call me"), claim_body(description="   "),
+    claim_body(phone="call me"), claim_body(description="   "), claim_body(name="nul\u0000byte"),
 ]
 
 
@@ -60,3 +60,8 @@ def test_bad_incident_document_names_the_problem(api: Api) -> None:
                                          "start='2022-10-15T15:30:00'\nend='2022-10-16T01:00:00+09:00'"})
     assert r.status_code == 422
     assert "time zone" in r.json()["detail"]
+
+
+def test_nul_characters_in_staff_input_get_a_4xx(api: Api) -> None:
+    r = api.client.post("/staff/login", json={"username": "ad\u0000min", "password": "whatever"})
+    assert 400 <= r.status_code < 500

@@ -73,6 +73,9 @@ class ClaimInput:
 
 def validate(claim: ClaimInput) -> ClaimInput:
     """Normalize text to NFC and check what types alone cannot; raises :class:`InputError`."""
+    for name_, value in asdict(claim).items():
+        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            raise InputError("contains control characters", field=name_)
     name = nfc(claim.name)
     if not name:
         raise InputError("is empty", field="name")

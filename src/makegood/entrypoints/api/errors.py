@@ -4,6 +4,7 @@ with field-level messages in Korean or English (by ``Accept-Language``); nothing
 ::
 
     InputError (IntakeClosed included) -> 422     NotFound         -> 404
+    a value the database refuses       -> 422
     Conflict                           -> 409     PermissionDenied -> 403 (401 when not signed in)
     RequestValidationError             -> 422     rate limit       -> 429
     database unavailable               -> 503
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -223,6 +225,15 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 401: "not_signed_in", 403: "forbidden"}.get(exc.status_code, "http")
         return JSONResponse(_body(code, lang, str(exc.detail), []), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DatabaseDataError)
+    async def on_database_data(request: Request, exc: DatabaseDataError) -> JSONResponse:
+        # A value the database refuses (a NUL character in text, a number out of range).
+        lang = language(request)
+        message = ("데이터베이스에 저장할 수 없는 값이 있습니다" if lang == "ko"
+                   else "a value cannot be stored (a NUL character, or a number out of range)")
+        return JSONResponse(_body("invalid_input", lang, str(exc.orig).splitlines()[0],
+                                  [{"field": None, "message": message}]), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def on_database(request: Request, exc: OperationalError) -> JSONResponse:
