@@ -139,14 +139,17 @@ class Run:
         tick(1)
         self.con.execute(f"""CREATE TABLE awards (aid VARCHAR, sid VARCHAR, segment VARCHAR,
             service VARCHAR, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
-        self.con.execute("CREATE TABLE affected (aid VARCHAR)")
+        compiled = [compile_policy(policy, incident, calendars) for policy in policies]
+        self._all_pairs(compiled)
         factors: dict[str, str] = {}
-        for i, policy in enumerate(policies):
-            factor = self._policy(compile_policy(policy, incident, calendars))
-            if policy.caps.fund is not None:
-                factors[policy.id] = str(factor)
+        for i, cp in enumerate(compiled):
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW pairs AS SELECT * FROM all_pairs WHERE pi = {i}")
+            factor = self._policy(cp)
+            if cp.policy.caps.fund is not None:
+                factors[cp.policy.id] = str(factor)
             tick(2 + i)
-        affected, = first(self.con, "SELECT count(DISTINCT aid) FROM affected") or (0,)
+        affected, = first(self.con, "SELECT count(DISTINCT aid) FROM all_pairs WHERE is_first") or (0,)
+        self.con.execute("DROP VIEW pairs; DROP TABLE all_pairs")
         self._templates_table()
         tick(steps)
         return {"accounts": tables.accounts, "subscriptions": tables.subscriptions,
@@ -156,32 +159,55 @@ class Run:
         self.templates.append(template)
         return len(self.templates) - 1
 
-    def _policy(self, cp: CompiledPolicy) -> Decimal:
+    def _all_pairs(self, compiled: Sequence[CompiledPolicy]) -> None:
+        """``all_pairs``: every matching (subscription, policy, rule) with its counted outage.
+
+        One scan of the subscriptions serves every policy: one hash join with the small table of
+        all policies' rule windows (policy ``pi``, rule ``ri``, service), each policy's
+        expressions selected by ``pi``.
+        """
         con = self.con
-        k, nslots = cp.k, cp.nslots
+        k = max((cp.k for cp in compiled), default=1)
+        nslots = max((cp.nslots for cp in compiled), default=0)
         window_cols = ", ".join(f"ws{j} BIGINT, we{j} BIGINT" for j in range(k))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE rw (ri INTEGER, service VARCHAR, {window_cols})")
-        rows = cp.rule_windows_rows()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rw (pi INTEGER, ri INTEGER, service VARCHAR, "
+                    f"{window_cols})")
+        rows = [(pi, *row, *([None] * (2 * (k - cp.k))))
+                for pi, cp in enumerate(compiled) for row in cp.rule_windows_rows()]
         if rows:
-            marks = ", ".join("?" for _ in range(2 + 2 * k))
+            marks = ", ".join("?" for _ in range(3 + 2 * k))
             con.executemany(f"INSERT INTO rw VALUES ({marks})", rows)
-        pieces = cp.pieces()
-        counted = " + ".join(d for _, _, d in pieces)
-        longest = f"greatest({', '.join(d for _, _, d in pieces)})" if k > 1 else pieces[0][2]
-        slots = ", ".join(f"{cp.slot_sql(i)} AS x{i}" for i in range(nslots))
+
+        def by_policy(exprs: Sequence[str]) -> str:
+            if len(exprs) == 1:
+                return exprs[0]
+            return "(CASE pi " + " ".join(f"WHEN {i} THEN ({e})" for i, e in enumerate(exprs)) + " END)"
+
+        counted, longest = [], []
+        for cp in compiled:
+            durations = [d for _, _, d in cp.pieces()]
+            counted.append(" + ".join(durations))
+            longest.append(f"greatest({', '.join(durations)})" if len(durations) > 1 else durations[0])
+        slots = ", ".join(
+            by_policy([cp.slot_sql(i) if i < cp.nslots else "CAST(-1 AS BIGINT)" for cp in compiled])
+            + f" AS x{i}" for i in range(nslots))
         wcols = ", ".join(f"rw.ws{j}, rw.we{j}" for j in range(k))
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE pairs AS
-            SELECT aid, sid, segment, service, fee_text, bp, ri, is_first, counted_us
+            CREATE OR REPLACE TEMP TABLE all_pairs AS
+            SELECT aid, sid, segment, service, fee_text, bp, pi, ri, is_first, counted_us
                 {', ' + slots if slots else ''}
             FROM (
-                SELECT *, {counted} AS counted_us, {longest} AS longest_us,
-                    {cp.first_rule_sql()} = ri AS is_first FROM (
-                    SELECT sub.*, rw.ri, {wcols}
+                SELECT *, {by_policy(counted)} AS counted_us, {by_policy(longest)} AS longest_us,
+                    {by_policy([cp.first_rule_sql() for cp in compiled])} = ri AS is_first FROM (
+                    SELECT sub.*, rw.pi, rw.ri, {wcols}
                     FROM subs sub JOIN rw ON rw.service = sub.service
-                ) WHERE {cp.match_sql()}
+                ) WHERE {by_policy([cp.match_sql() for cp in compiled])}
             ) WHERE counted_us > 0""")
-        con.execute("INSERT INTO affected SELECT DISTINCT aid FROM pairs WHERE is_first")
+        con.execute("DROP TABLE rw")
+
+    def _policy(self, cp: CompiledPolicy) -> Decimal:
+        con = self.con
+        nslots = cp.nslots
         con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (aid VARCHAR, sid VARCHAR, segment VARCHAR, "
                     f"service VARCHAR, tk INTEGER, ri INTEGER, counted_s BIGINT, amount {AMOUNT}, "
                     "flags TINYINT)")
@@ -197,7 +223,7 @@ class Run:
         factor = self._fund_cap(cp.policy)
         con.execute("INSERT INTO awards SELECT aid, sid, segment, service, tk, counted_s, amount, flags "
                     "FROM pawards")
-        con.execute("DROP TABLE pairs; DROP TABLE pawards; DROP TABLE rw")
+        con.execute("DROP TABLE pawards")
         return factor
 
     def _subscription_awards(self, cp: CompiledPolicy, rules: list[CompiledRule], nslots: int) -> None:

@@ -99,7 +99,14 @@ def scan(files: Sequence[Path]) -> str:
 
 
 def _text(col: str) -> str:
-    return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+    """Trimmed text, NULL when empty; ``trim`` (which copies every string) only where it can act.
+
+    DuckDB's ``trim`` removes Unicode space separators; an ASCII value (as many bytes as
+    characters) that neither starts nor ends with a space is returned as it is, unchanged.
+    """
+    x = f"CAST({col} AS VARCHAR)"
+    return (f"(CASE WHEN {x} NOT LIKE ' %' AND {x} NOT LIKE '% ' AND {x} <> '' "
+            f"AND strlen({x}) = length({x}) THEN {x} ELSE nullif(trim({x}), '') END)")
 
 
 def _decimal_text(col: str, ctype: str) -> str:
@@ -109,6 +116,11 @@ def _decimal_text(col: str, ctype: str) -> str:
     if ctype in ("DOUBLE", "FLOAT", "REAL"):
         return "CAST(NULL AS VARCHAR)"  # floats are refused, as the reference refuses them
     return f"nullif(replace(replace(trim(CAST({col} AS VARCHAR)), ',', ''), '_', ''), '')"
+
+
+def _present(col: str, ctype: str) -> str:
+    """Whether a value is given (a typed value needs no text conversion to say so)."""
+    return f"{_text(col)} IS NOT NULL" if ctype == "VARCHAR" else f"{col} IS NOT NULL"
 
 
 def _decimal_number(col: str, ctype: str) -> str:
@@ -182,7 +194,7 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
             {_text('billing_period')} AS bp,
             {_text('channel')} AS channel,
             {_timestamp_us('start', types['start'])} AS s,
-            {_text('"end"')} IS NOT NULL AS has_end,
+            {_present('"end"', types['end'])} AS has_end,
             {_timestamp_us('"end"', types['end'])} AS e,
             {loss_text} AS loss_text
         FROM raw_subs""")
