@@ -174,9 +174,6 @@ def test_parity_data_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
         assert (first.accounts / part).read_bytes() == (second.accounts / part).read_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason="the reference divides a yearly fee by 12 at 28 digits "
-                   "before multiplying, so an exact 5 KRW comes out as 4.999... and rounds down "
-                   "to 4; the Spark engine computes the exact ratio (reported, not fixed here)")
 def test_a_yearly_fee_credit_is_rounded_from_its_exact_value() -> None:
     from datetime import UTC, datetime
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from makegood.domain.errors import DataError
 from makegood.domain.incident import nfc
@@ -72,14 +73,26 @@ class Subscription:
                 )
             object.__setattr__(self, "end", end)
 
-    def monthly_fee(self) -> Decimal:
-        """The fee expressed per month (a yearly fee / 12, a weekly fee x 52 / 12 ...)."""
-        return {
-            BillingPeriod.MONTH: self.fee,
-            BillingPeriod.YEAR: self.fee / 12,
-            BillingPeriod.WEEK: self.fee * 52 / 12,
-            BillingPeriod.DAY: self.fee * 365 / 12,
-        }[self.billing_period]
+    def monthly_fee(self) -> Fraction:
+        """The fee per month, exactly (a yearly fee / 12, a weekly fee x 52 / 12 ...)."""
+        return monthly_fee(self.fee, self.billing_period)
+
+
+MONTHS_PER_PERIOD: dict[BillingPeriod, Fraction] = {
+    BillingPeriod.MONTH: Fraction(1),
+    BillingPeriod.YEAR: Fraction(1, 12),
+    BillingPeriod.WEEK: Fraction(52, 12),
+    BillingPeriod.DAY: Fraction(365, 12),
+}
+
+
+def monthly_fee(fee: Decimal, period: BillingPeriod | str) -> Fraction:
+    """A fee per billing period expressed per month, as an exact fraction.
+
+    Kept exact so that the one rounding a policy states is the only rounding: a yearly fee of
+    1,116 KRW is 93 a month, and 15 days of it in a 31-day month is exactly 45 (not 44.999...).
+    """
+    return Fraction(fee) * MONTHS_PER_PERIOD[BillingPeriod(period)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ rounding it applies (``half_up``, ``up``, ``down``, ``half_even``). No float tou
 from __future__ import annotations
 
 import decimal
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 
 from makegood.domain.errors import InputError
@@ -58,8 +60,12 @@ class Rounding:
     step: Decimal = Decimal(1)
     mode: RoundingMode = "half_up"
 
-    def apply(self, amount: Decimal) -> Decimal:
-        units = (amount / self.step).quantize(Decimal(1), rounding=_MODES[self.mode])
+    def apply(self, amount: Decimal | Fraction) -> Decimal:
+        """Round ``amount`` (a Decimal, or an exact Fraction such as a yearly fee / 12)."""
+        if isinstance(amount, Fraction):
+            units = Decimal(_round_fraction(amount / Fraction(self.step), self.mode))
+        else:
+            units = (amount / self.step).quantize(Decimal(1), rounding=_MODES[self.mode])
         return units * self.step if units else Decimal(0)
 
     def describe(self) -> str:
@@ -83,6 +89,24 @@ class TimeRounding:
 
     def describe(self) -> str:
         return f"rounded {self.mode.replace('_', ' ')} to whole {self.unit}s"
+
+
+def _round_fraction(x: Fraction, mode: str) -> int:
+    """Round an exact fraction to an integer: no binary or 28-digit error before the rounding."""
+    if mode == "up":
+        return math.ceil(x)
+    if mode == "down":
+        return math.floor(x)
+    if mode == "half_even":
+        return round(x)
+    sign = -1 if x < 0 else 1
+    return sign * math.floor(abs(x) + Fraction(1, 2))
+
+
+def to_decimal_places(x: Fraction, places: int = 2) -> Decimal:
+    """An exact fraction shown to ``places`` decimals (half up), for explanations."""
+    step = Decimal(1).scaleb(-places)
+    return Rounding(step, "half_up").apply(x)
 
 
 def format_amount(amount: Decimal) -> str:

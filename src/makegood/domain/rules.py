@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from makegood.domain.money import (
     check_mode,
     format_amount,
     format_quantity,
+    to_decimal_places,
 )
 from makegood.domain.windows import (
     ZERO,
@@ -244,10 +246,23 @@ def month_days(fee_days: int | None, e: Exposure) -> int:
     return _calendar.monthrange(first.year, first.month)[1]
 
 
-def fee_for_hours(e: Exposure, hours: Decimal, fee_days: int | None) -> tuple[Decimal, int]:
-    """The fee worth ``hours`` of the subscription: monthly fee x hours / (days x 24)."""
+def fee_worth(monthly: Fraction, hours: Decimal, days: int) -> Fraction:
+    """The fee worth ``hours`` of a month of ``days`` days: monthly fee x hours / (days x 24).
+
+    Exact (a fraction): the policy's stated rounding is the only rounding applied to money.
+    """
+    return monthly * Fraction(hours) / (days * 24)
+
+
+def fee_for_hours(e: Exposure, hours: Decimal, fee_days: int | None) -> tuple[Fraction, int]:
+    """The fee worth ``hours`` of the subscription, and the month length used."""
     days = month_days(fee_days, e)
-    return e.subscription.monthly_fee() * hours / (days * 24), days
+    return fee_worth(e.subscription.monthly_fee(), hours, days), days
+
+
+def shown(x: Fraction) -> str:
+    """An exact amount as a person reads it in an explanation (to the cent)."""
+    return format_amount(to_decimal_places(x))
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -431,10 +446,14 @@ class FeeMultiple(Rule):
         body = (f"{format_amount(self.multiplier)} x {format_duration(base)} = "
                 f"{format_duration(multiplied)} -> {format_duration(rounded)} "
                 f"({self.time_rounding.describe()}); {format_duration(rounded)} of "
-                f"{format_amount(e.subscription.monthly_fee())} {e.currency} a month "
-                f"({days}-day month) = {format_amount(exact.quantize(Decimal('0.01')))} -> "
+                f"{shown(e.subscription.monthly_fee())} {e.currency} a month "
+                f"({days}-day month) = {shown(exact)} -> "
                 f"{format_amount(amount)} {e.currency} ({self.rounding.describe()})")
         return self.award(e, self.award_kind, amount, e.currency, body, "FEE_MULTIPLE")
+
+    def amount_for(self, monthly: Fraction, rounded_seconds: int, days: int) -> Decimal:
+        """The credit for an already multiplied and rounded outage time (batch engines)."""
+        return self.rounding.apply(fee_worth(monthly, Decimal(rounded_seconds) / 3600, days))
 
     def terms(self) -> str:
         return (f"when {self.trigger.describe()}: {self.award_kind.value} of "
@@ -515,14 +534,20 @@ class Fixed(Rule):
             if amount <= 0:
                 return None
             body = (f"subscriber during the outage -> {format_duration(self.fee_time)} of "
-                    f"{format_amount(e.subscription.monthly_fee())} {e.currency} a month "
-                    f"({days}-day month) = {format_amount(exact.quantize(Decimal('0.01')))} -> "
+                    f"{shown(e.subscription.monthly_fee())} {e.currency} a month "
+                    f"({days}-day month) = {shown(exact)} -> "
                     f"{format_amount(amount)} {e.currency} ({self.rounding.describe()})")
             return self.award(e, self.award_kind, amount, e.currency, body, "FIXED_FEE_TIME")
         assert self.amount is not None
         unit = self.unit or e.currency
         body = f"subscriber during the outage -> {format_quantity(self.amount, unit)}"
         return self.award(e, self.award_kind, self.amount, unit, body, "FIXED_AMOUNT")
+
+    def fee_time_amount(self, monthly: Fraction, days: int) -> Decimal:
+        """The credit worth ``fee_time`` of a monthly fee in a month of ``days`` (batch engines)."""
+        assert self.fee_time is not None
+        hours = Decimal(int(self.fee_time.total_seconds())) / 3600
+        return self.rounding.apply(fee_worth(monthly, hours, days))
 
     def terms(self) -> str:
         if self.extension is not None:
@@ -609,10 +634,10 @@ class SlaTiers(Rule):
             percent = self.percent_for(down_seconds, month_seconds)
             uptime = (Decimal(month_seconds - down_seconds) * 100 / month_seconds).quantize(
                 Decimal("0.0001"))
-            credit = self.rounding.apply(fee * percent / 100)
+            credit = self.month_credit(fee, percent)
             total_credit += credit
             parts.append(f"{first:%b %Y}: {format_duration(down)} down, uptime {uptime} % -> "
-                         f"{format_amount(percent)} % of {format_amount(fee)} {e.currency} = "
+                         f"{format_amount(percent)} % of {shown(fee)} {e.currency} = "
                          f"{format_amount(credit)} {e.currency}")
         if total_credit <= 0:
             return None
@@ -620,6 +645,10 @@ class SlaTiers(Rule):
         if total_credit < self.min_credit:
             return None
         return self.award(e, AwardKind.CREDIT, total_credit, e.currency, body, "SLA_TIER")
+
+    def month_credit(self, monthly: Fraction, percent: Decimal) -> Decimal:
+        """One month's credit: ``percent`` % of the month's bill, rounded."""
+        return self.rounding.apply(monthly * Fraction(percent) / 100)
 
     def terms(self) -> str:
         tiers = ", ".join(f"< {t.below} % -> {format_amount(t.percent)} %" for t in self.tiers)
@@ -725,8 +754,9 @@ class PerDay(Rule):
                     return _local_midnight(day + DAY, e.tz)
             day += DAY
 
-    def day_amount(self, step: DayStep, fee: Decimal) -> Decimal:
-        return self.rounding.apply(max(step.amount, step.fee_share * fee))
+    def day_amount(self, step: DayStep, monthly: Fraction) -> Decimal:
+        """The amount for one day of ``step``: the higher of the fixed amount or the fee share."""
+        return self.rounding.apply(max(Fraction(step.amount), Fraction(step.fee_share) * monthly))
 
     def evaluate(self, e: Exposure) -> Award | None:
         fee = e.subscription.monthly_fee()

@@ -29,14 +29,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from makegood.adapters.batch.inputs import MAX_US, quote
-from makegood.domain.accounts import BillingPeriod
 from makegood.domain.awards import MONEY_KINDS, AwardKind
 from makegood.domain.compensation import policy_zone
 from makegood.domain.incident import Fault, Incident
-from makegood.domain.money import UNIT_SECONDS, Rounding
+from makegood.domain.money import UNIT_SECONDS
 from makegood.domain.policy import Policy
 from makegood.domain.rules import (
     Calendars,
@@ -66,16 +66,6 @@ def us(instant: datetime) -> int:
 
 def local_midnight(day: date, tz: ZoneInfo) -> int:
     return us(datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC))
-
-
-def monthly_fee(fee: Decimal, period: str) -> Decimal:
-    """As :meth:`Subscription.monthly_fee`, the same operations in the same order."""
-    return {
-        BillingPeriod.MONTH.value: lambda: fee,
-        BillingPeriod.YEAR.value: lambda: fee / 12,
-        BillingPeriod.WEEK.value: lambda: fee * 52 / 12,
-        BillingPeriod.DAY.value: lambda: fee * 365 / 12,
-    }[period]()
 
 
 def round_units(x: str, unit: int, mode: str) -> str:
@@ -125,7 +115,7 @@ class Template:
                 and self.unit == self.currency)
 
 
-Evaluator = Callable[[Decimal, tuple[int, ...]], Decimal | None]
+Evaluator = Callable[[Fraction, tuple[int, ...]], Decimal | None]  # (exact monthly fee, slots)
 
 
 @dataclass(slots=True)
@@ -283,12 +273,10 @@ def _compile_rule(rule: Rule, policy: Policy, incident: Incident, tz: ZoneInfo, 
             return CompiledRule(rule, _template(policy, rule, AwardKind.EXTENSION, unit,
                                                 "FIXED_EXTENSION"), constant=amount)
         if rule.fee_time is not None:
-            hours = Decimal(int(rule.fee_time.total_seconds())) / 3600
-            rounding = rule.rounding
+            fixed = rule
 
-            def fee_time(fee: Decimal, slots: tuple[int, ...]) -> Decimal | None:
-                days = slots[0]
-                amount = rounding.apply(fee * hours / (days * 24))
+            def fee_time(fee: Fraction, slots: tuple[int, ...]) -> Decimal | None:
+                amount = fixed.fee_time_amount(fee, slots[0])
                 return amount if amount > 0 else None
 
             days_sql = str(rule.fee_days) if rule.fee_days is not None else fee_days_of
@@ -306,7 +294,7 @@ def _compile_rule(rule: Rule, policy: Policy, incident: Incident, tz: ZoneInfo, 
         units = round_units(times(f"{base} // {US}", factor), step, rule.rounding.mode)
         slot = f"CASE WHEN {_trigger_sql(rule.trigger)} THEN {units} ELSE 0 END"
 
-        def extension(_: Decimal, slots: tuple[int, ...]) -> Decimal | None:
+        def extension(_: Fraction, slots: tuple[int, ...]) -> Decimal | None:
             return Decimal(slots[0]) if slots[0] > 0 else None
 
         return CompiledRule(rule, _template(policy, rule, AwardKind.EXTENSION, rule.rounding.unit,
@@ -318,14 +306,13 @@ def _compile_rule(rule: Rule, policy: Policy, incident: Incident, tz: ZoneInfo, 
         rounded = f"{round_units(multiplied, step, rule.time_rounding.mode)} * {step}"
         slot = f"CASE WHEN {_trigger_sql(rule.trigger)} THEN {rounded} ELSE -1 END"
         days_sql = str(rule.fee_days) if rule.fee_days is not None else fee_days_of
-        money: Rounding = rule.rounding
+        multiple = rule
 
-        def fee_multiple(fee: Decimal, slots: tuple[int, ...]) -> Decimal | None:
+        def fee_multiple(fee: Fraction, slots: tuple[int, ...]) -> Decimal | None:
             rounded_s, days = slots[0], slots[1]
             if rounded_s < 0:
                 return None
-            hours = Decimal(rounded_s) / 3600
-            amount = money.apply(fee * hours / (days * 24))
+            amount = multiple.amount_for(fee, rounded_s, days)
             return amount if amount > 0 else None
 
         return CompiledRule(rule, _template(policy, rule, rule.award_kind, policy.currency,
@@ -364,10 +351,9 @@ def _compile_sla(rule: SlaTiers, policy: Policy, tz: ZoneInfo,
             whens.append(f"WHEN CAST({month_s} - {down_s} AS HUGEINT) * {100 * den} < "
                          f"CAST({num} AS HUGEINT) * {month_s} THEN {index}")
         slots.append(f"CASE WHEN ({down_us}) <= 0 THEN -1 {' '.join(whens)} ELSE -2 END")
-    tiers, max_percent, rounding, min_credit = (rule.tiers, rule.max_percent, rule.rounding,
-                                                rule.min_credit)
+    tiers, max_percent, min_credit = rule.tiers, rule.max_percent, rule.min_credit
 
-    def sla(fee: Decimal, slots: tuple[int, ...]) -> Decimal | None:
+    def sla(fee: Fraction, slots: tuple[int, ...]) -> Decimal | None:
         total = Decimal(0)
         for t in slots:
             if t == -1:
@@ -375,7 +361,7 @@ def _compile_sla(rule: SlaTiers, policy: Policy, tz: ZoneInfo,
             percent = tiers[t].percent if t >= 0 else Decimal(0)
             if max_percent is not None:
                 percent = min(percent, max_percent)
-            total += rounding.apply(fee * percent / 100)
+            total += rule.month_credit(fee, percent)
         if total <= 0 or total < min_credit:
             return None
         return total
@@ -423,13 +409,11 @@ def _compile_per_day(rule: PerDay, policy: Policy, tz: ZoneInfo, calendars: Cale
             last = str(steps[i + 1].from_day - 1) if i + 1 < len(steps) else days
             n = f"greatest(least({last}, {days}) - {step.from_day} + 1, 0)"
             per_step[i].append(f"(CASE WHEN {d} > 0 AND {pe} > {grace_end} THEN {n} ELSE 0 END)")
-    rounding = rule.rounding
-
-    def per_day(fee: Decimal, slots: tuple[int, ...]) -> Decimal | None:
+    def per_day(fee: Fraction, slots: tuple[int, ...]) -> Decimal | None:
         total = Decimal(0)
         for step, n in zip(steps, slots, strict=True):
             if n > 0:
-                total += rounding.apply(max(step.amount, step.fee_share * fee)) * n
+                total += rule.day_amount(step, fee) * n
         return total if total > 0 else None
 
     return CompiledRule(rule, _template(policy, rule, rule.award_kind, policy.currency, "PER_DAY"),
