@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import re
 import subprocess
@@ -102,7 +103,9 @@ COPY (
       - max(amount) FILTER (WHERE week_start = DATE '2022-10-15') AS loss
     FROM read_parquet('{sales}') GROUP BY account_id
   )
-  SELECT * FROM (
+  SELECT account_id, subscription_id, segment, service, policy_id, rule_id,
+         CAST(counted_seconds AS BIGINT) AS counted_seconds, kind,
+         CAST(amount AS DECIMAL(24, 6)) AS amount, unit, currency, code FROM (
     SELECT aid AS account_id, sid AS subscription_id, segment, service, policy_id, rule_id,
            counted_seconds, kind, amount, unit,
            CASE WHEN unit = 'KRW' THEN 'KRW' END AS currency,
@@ -273,6 +276,24 @@ def ledger_rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
+def same_ledgers(a: Path, b: Path) -> bool:
+    """Whether two ledger files hold the same rows (every row, both ways) in the same order."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "3GB"})
+    con.execute("SET enable_progress_bar = false")
+    x, y = f"read_parquet('{a}')", f"read_parquet('{b}')"
+    diff, = con.execute(f"SELECT (SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})) + "
+                        f"(SELECT count(*) FROM (FROM {y} EXCEPT ALL FROM {x}))").fetchone() or (1,)
+    keys = "account_id, subscription_id, policy_id, rule_id"
+    unsorted = 0
+    for path in (x, y):
+        n, = con.execute(f"SELECT count(*) FILTER (WHERE k < prev) FROM (SELECT ({keys}) AS k, "
+                         f"lag(({keys})) OVER () AS prev FROM {path})").fetchone() or (1,)
+        unsorted += n
+    return diff == 0 and unsorted == 0
+
+
 def write_section(text: str) -> None:
     doc = ROOT / "docs" / "benchmarks.md"
     current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
@@ -290,19 +311,25 @@ def main() -> None:
                         help="pandas sizes, in scenario parts of 1 M accounts (~2.18 M rows)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
     args = parser.parse_args()
+    args_text = "".join(f" {a}" for a in sys.argv[1:] if a != "--no-write")
     out = ROOT / "out" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     results = []
+    loads = []
     for rows in args.rows:
         path, actual = scenario(rows)
+        load = os.getloadavg()[0]
         mg_wall, mg_rss = run_makegood(path, out / f"ledger-makegood-{actual}.parquet")
         sql_wall, sql_rss = run_hand_sql(path, out / f"ledger-sql-{actual}.parquet")
+        loads.append((actual, load, os.getloadavg()[0]))
         summary = json.loads((out / f"ledger-makegood-{actual}.parquet.summary.json").read_text())
-        same = ledger_rows(out / f"ledger-sql-{actual}.parquet") == summary["awards"]
+        same = (ledger_rows(out / f"ledger-sql-{actual}.parquet") == summary["awards"]
+                and same_ledgers(out / f"ledger-makegood-{actual}.parquet",
+                                 out / f"ledger-sql-{actual}.parquet"))
         results.append((actual, mg_wall, mg_rss, sql_wall, sql_rss, summary["awards"], same))
         print(f"{actual:,} rows: makegood {mg_wall:.1f} s {mg_rss:.2f} GiB; hand SQL {sql_wall:.1f} s "
-              f"{sql_rss:.2f} GiB; ledger rows {summary['awards']:,} (SQL same count: {same})",
-              flush=True)
+              f"{sql_rss:.2f} GiB; ledger rows {summary['awards']:,} (SQL the same rows: {same}); "
+              f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after", flush=True)
     pandas_runs = []
     base, _ = scenario(args.rows[0])
     for parts in args.pandas_parts:
@@ -319,7 +346,11 @@ def main() -> None:
         "the three shipped 2022 policies (paid, free goodwill, small business) over a generated "
         "2022-style scenario (`makegood scenario generate --seed 2022`). Command:",
         "",
-        "    .venv/bin/python benchmarks/bench_compensate.py",
+        f"    .venv/bin/python benchmarks/bench_compensate.py{args_text}",
+        "",
+        "Load average (1 min) on this shared machine while it ran: "
+        + "; ".join(f"{a:,} rows: {before:.1f} before, {after:.1f} after" for a, before, after in loads)
+        + " (2 cores: a load above 2 means other work was competing for them).",
         "",
         "| subscription rows | engine | wall s | rows/s | peak RSS GiB | vs hand SQL | vs pandas per row |",
         "|---:|---|---:|---:|---:|---:|---:|",
@@ -346,8 +377,8 @@ def main() -> None:
         file), the summary and the atomic ledger write; the hand-written query does none of the
         checks and knows the three policies and the data's layout in advance. Ledger rows:
         """).rstrip()]
-    lines += [f"{awards:,} at {actual:,} rows (same count from the hand-written SQL: {same})"
-              for actual, *_, awards, same in results]
+    lines += [f"{awards:,} at {actual:,} rows (the hand-written SQL wrote the same rows in the same "
+              f"order, compared row by row: {same})" for actual, *_, awards, same in results]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

@@ -99,3 +99,94 @@ def test_an_account_with_two_segments_is_refused(tmp_path: Path) -> None:
     error = failing(tmp_path, csv_source(tmp_path, GOOD, other))
     assert error.field == "segment"
     assert "two segments" in str(error)
+
+
+def ordered_rows(n: int) -> dict[str, list[object]]:
+    """``n`` good subscription rows in (account, subscription) order, two per account."""
+    from datetime import UTC, datetime
+
+    return {
+        "subscription_id": [f"S{i:07d}" for i in range(n)],
+        "account_id": [f"A{i // 2:07d}" for i in range(n)],
+        "segment": ["individual"] * n, "service": ["music"] * n, "plan": ["p"] * n,
+        "paid": [True] * n, "fee": ["3900"] * n, "currency": ["KRW"] * n,
+        "billing_period": ["month"] * n, "channel": ["web"] * n,
+        "start": [datetime(2022, 1, 1, tzinfo=UTC)] * n, "end": [None] * n,
+    }
+
+
+def parquet_source(tmp_path: Path, rows: dict[str, list[object]]) -> AccountsSource:
+    path = tmp_path / "subs.parquet"
+    pq.write_table(pa.table(rows, schema=pa.schema([
+        *[(name, pa.string()) for name in ("subscription_id", "account_id", "segment", "service",
+                                           "plan")],
+        ("paid", pa.bool_()), *[(name, pa.string()) for name in ("fee", "currency",
+                                                                 "billing_period", "channel")],
+        ("start", pa.timestamp("us", tz="UTC")), ("end", pa.timestamp("us", tz="UTC"))])), path)
+    return AccountsSource((path,))
+
+
+def test_a_bad_row_deep_in_ordered_input_is_found(tmp_path: Path) -> None:
+    # Ordered input is checked in one streamed pass, batch after batch: the row is past the first.
+    rows = ordered_rows(300_000)
+    rows["channel"][250_000] = "carrier pigeon"
+    error = failing(tmp_path, parquet_source(tmp_path, rows))
+    assert (error.row, error.field) == (250_001, "channel")
+
+
+def test_a_repeated_subscription_deep_in_ordered_input_is_refused(tmp_path: Path) -> None:
+    rows = ordered_rows(300_000)
+    rows["subscription_id"][250_001] = rows["subscription_id"][250_000]
+    error = failing(tmp_path, parquet_source(tmp_path, rows))
+    assert error.field == "subscription_id"
+    assert "duplicate subscription_id 'S0250000'" in str(error)
+
+
+def test_a_repeated_subscription_under_another_account_is_refused(tmp_path: Path) -> None:
+    rows = ordered_rows(10)
+    rows["subscription_id"][7] = rows["subscription_id"][2]  # A0000001 and A0000003, out of order
+    error = failing(tmp_path, parquet_source(tmp_path, rows))
+    assert "duplicate subscription_id 'S0000002': 2 rows" in str(error)
+    assert (error.row, error.field) == (8, "subscription_id")
+
+
+def test_two_segments_deep_in_ordered_input_are_refused(tmp_path: Path) -> None:
+    rows = ordered_rows(300_000)
+    rows["segment"][250_001] = "enterprise"
+    error = failing(tmp_path, parquet_source(tmp_path, rows))
+    assert (error.row, error.field) == (250_002, "segment")
+    assert "account 'A0125000' has two segments" in str(error)
+
+
+def test_two_reported_losses_for_one_account_are_refused_as_the_reference_refuses(
+        tmp_path: Path) -> None:
+    from makegood.adapters.tables import load_accounts
+
+    header = HEADER + ",reported_loss"
+    lines = [GOOD + ",100", GOOD.replace("S1", "S2") + ",", GOOD.replace("S1", "S3") + ",200.00"]
+    source = csv_source(tmp_path, *lines, header=header)
+    with pytest.raises(DataError) as reference:
+        load_accounts(source)
+    error = failing(tmp_path, source)
+    assert str(error) == str(reference.value)
+    assert "account 'A1' has two reported losses (100 and 200.00)" in str(error)
+
+
+def test_two_reported_losses_in_parquet_name_the_row_of_the_second(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    rows = ordered_rows(6)
+    path = parquet_source(tmp_path, rows).subscriptions[0]
+    table = pq.read_table(path).append_column(
+        "reported_loss", pa.array([None, Decimal(5), None, None, Decimal(7), Decimal(8)],
+                                  pa.decimal128(18, 2)))
+    pq.write_table(table, path)
+    error = failing(tmp_path, AccountsSource((path,)))
+    assert (error.row, error.field) == (6, "reported_loss")
+    assert "account 'A0000002' has two reported losses (7.00 and 8.00)" in str(error)
+
+
+def test_one_reported_loss_repeated_on_an_accounts_rows_is_accepted(tmp_path: Path) -> None:
+    header = HEADER + ",reported_loss"
+    source = csv_source(tmp_path, GOOD + ",100", GOOD.replace("S1", "S2") + ",100.0", header=header)
+    assert run(tmp_path, source).exists()

@@ -18,6 +18,7 @@ import csv
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -232,39 +233,35 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
 
 
 def _register_losses(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
-    """``losses(aid, loss)``: an account's reported loss; as in the reference, the last row wins.
+    """``losses(aid, loss)``: an account's reported loss, given on any of its rows.
 
-    "Last" is file order: the files in the order given, then the row. DuckDB numbers Parquet
-    rows but not CSV lines, so for CSV the (rare) accounts whose rows disagree are settled by
-    reading the CSV files in order in Python.
+    As in the reference reader, two different losses for one account are refused, naming the
+    row (in file order: the files in the order given, then the row) where the second appears.
+    DuckDB numbers Parquet rows but not CSV lines, so for CSV the reference reader itself reads
+    the files and words the error (only on that error path).
     """
-    files = pa.table({"_file": [str(p) for p in source.subscriptions],
-                      "_idx": list(range(len(source.subscriptions)))})
-    con.register("sub_files_rows", files)
-    con.execute("CREATE OR REPLACE TABLE sub_files AS SELECT * FROM sub_files_rows")
-    con.unregister("sub_files_rows")
     con.execute("""
         CREATE OR REPLACE TABLE losses AS
-        SELECT aid, arg_max(CAST(loss_text AS DECIMAL(38, 10)), struct_pack(f := _idx, r := _row))
-            AS loss, count(DISTINCT CAST(loss_text AS DECIMAL(38, 10))) > 1 AS disputed
-        FROM norm_subs JOIN sub_files USING (_file)
-        WHERE loss_text IS NOT NULL GROUP BY aid""")
-    if not csv_input:
+        SELECT aid, min(v) AS loss, min(v) <> max(v) AS disputed FROM (
+            SELECT aid, CAST(loss_text AS DECIMAL(38, 10)) AS v FROM norm_subs
+            WHERE loss_text IS NOT NULL)
+        GROUP BY aid""")
+    if first(con, "SELECT aid FROM losses WHERE disputed LIMIT 1") is None:
         return
-    disputed = {aid for aid, in con.execute("SELECT aid FROM losses WHERE disputed").fetchall()}
-    if not disputed:
-        return
-    last: dict[str, str] = {}
-    for path in source.subscriptions:
-        for _, row in iter_rows(path, SUBSCRIPTION_COLUMNS):
-            aid = (row.get("account_id") or "").strip()
-            value = (row.get("reported_loss") or "").strip()
-            if aid in disputed and value:
-                last[aid] = value.replace(",", "").replace("_", "")
-    con.register("last_losses", pa.table({"aid": list(last), "loss": list(last.values())}))
-    con.execute("UPDATE losses SET loss = CAST(l.loss AS DECIMAL(38, 10)) FROM last_losses l "
-                "WHERE losses.aid = l.aid")
-    con.unregister("last_losses")
+    if csv_input:
+        load_accounts(source)  # raises the reference's error, naming the line
+        raise DataError("an account has two reported losses; give one per account",
+                        file=str(source.subscriptions[0]), field="reported_loss")
+    order = {str(p): i for i, p in enumerate(source.subscriptions)}
+    rows = con.execute("""
+        SELECT _file, _row, aid, loss_text FROM norm_subs
+        WHERE loss_text IS NOT NULL AND aid IN (SELECT aid FROM losses WHERE disputed)""").fetchall()
+    seen: dict[str, Decimal] = {}
+    for file, row, aid, text in sorted(rows, key=lambda r: (order.get(r[0], 0), r[1])):
+        value = Decimal(text)
+        if seen.setdefault(aid, value) != value:
+            raise DataError(f"account {aid!r} has two reported losses ({seen[aid]} and {value}); "
+                            "give one per account", file=file, row=row, field="reported_loss")
 
 
 def _bad_row_sql() -> str:
