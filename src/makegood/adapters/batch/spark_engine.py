@@ -151,6 +151,7 @@ def _conf(master: str, options: Mapping[str, str]) -> dict[str, str]:
         "spark.log.level": "WARN",
         "spark.sql.ansi.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.debug.maxToStringFields": "1000",  # wide plans: no truncation warning
     }
     if master.startswith("local"):
         conf.update({
@@ -526,24 +527,22 @@ def _div(num: Column, den: Column) -> Column:
 def _rounded(df: DataFrame, name: str, num: Column, den: Column, mode: str) -> DataFrame:
     """Add column ``name``: ``num / den`` rounded to an integer by a named mode.
 
-    Both are non-negative integers (decimal(38, 0)); the quotient and the remainder are columns
-    of their own so that neither operand is evaluated twice.
+    Both are non-negative integers (decimal(38, 0)), made columns of their own first so that
+    neither operand expression is repeated in the quotient and the remainder.
     """
-    n, d, q, r2 = f"{name}_n", f"{name}_d", f"{name}_q", f"{name}_r2"
-    df = df.withColumn(n, num.cast(DEC0)).withColumn(d, den.cast(DEC0))
-    df = df.withColumn(q, _div(F.col(n), F.col(d)))
-    df = df.withColumn(r2, ((F.col(n) - (F.col(q) * F.col(d)).cast(DEC0)) * 2).cast(DEC0))
+    n, d = f"{name}_n", f"{name}_d"
+    df = df.withColumns({n: num.cast(DEC0), d: den.cast(DEC0)})
+    q = _div(F.col(n), F.col(d))
+    r2 = ((F.col(n) - (q * F.col(d)).cast(DEC0)) * 2).cast(DEC0)
     if mode == "down":
         bump = F.lit(False)
     elif mode == "up":
-        bump = F.col(r2) > 0
+        bump = r2 > 0
     elif mode == "half_up":
-        bump = F.col(r2) >= F.col(d)
+        bump = r2 >= F.col(d)
     else:  # half_even
-        bump = (F.col(r2) > F.col(d)) | ((F.col(r2) == F.col(d))
-                                          & (F.pmod(F.col(q), F.lit(2).cast(DEC0)) == 1))
-    df = df.withColumn(name, (F.col(q) + F.when(bump, 1).otherwise(0)).cast(DEC0))
-    return df.drop(n, d, q, r2)
+        bump = (r2 > F.col(d)) | ((r2 == F.col(d)) & (F.pmod(q, F.lit(2).cast(DEC0)) == 1))
+    return df.withColumn(name, (q + F.when(bump, 1).otherwise(0)).cast(DEC0))
 
 
 def _step_days(first: int, last: int | None) -> Callable[[Column, Column], Column]:
@@ -785,44 +784,47 @@ class _Run:
     # -- per-row expressions ----------------------------------------------------------------
 
     def with_windows(self, subs: DataFrame) -> DataFrame:
-        """Add, per window set k: clipped windows ``_wk``, counted ``_ck`` and longest ``_lk`` (µs)."""
-        window_type = T.ArrayType(T.StructType([T.StructField("s", T.LongType()),
-                                                T.StructField("e", T.LongType())]))
-        start = F.col("start_us")
-        end = F.coalesce(F.col("end_us"), F.lit(NO_END))
-        cols: list[Column] = []
-        for ws in self.window_sets:
-            case: Column | None = None
-            for service, windows in sorted(ws.by_service.items()):
-                if not windows:
-                    continue
-                literal = F.array(*[F.struct(F.lit(_micros(w.start)).cast("long").alias("s"),
-                                             F.lit(_micros(w.end)).cast("long").alias("e"))
-                                    for w in windows])
-                cond = F.col("service") == service
-                case = F.when(cond, literal) if case is None else case.when(cond, literal)
-            empty = F.expr("array()").cast(window_type)
-            arr = empty if case is None else case.otherwise(empty).cast(window_type)
-            clipped = F.filter(
-                F.transform(arr, lambda w: F.struct(F.greatest(w["s"], start).alias("s"),
-                                                    F.least(w["e"], end).alias("e"))),
-                lambda w: w["s"] < w["e"])
-            cols.append(clipped.alias(f"_w{ws.index}"))
+        """Add the fee as an integer of millionths, the billing period's monthly ratio N / D, and
+        per window set k the clipped windows ``_wk``, counted ``_ck`` and longest ``_lk`` (µs)."""
         fn = F.lit(1)
         fd = F.lit(1)
         for period, (n, d) in BILLING_RATIO.items():
             fn = F.when(F.col("billing_period") == period, F.lit(n)).otherwise(fn)
             fd = F.when(F.col("billing_period") == period, F.lit(d)).otherwise(fd)
-        df = subs.select("*", *cols, (F.col("fee") * MICROS).cast(DEC0).alias("_fee_u"),
-                         fn.alias("_fn"), fd.alias("_fd"))
-        extra = []
+        df = subs.select("*", (F.col("fee") * MICROS).cast(DEC0).alias("_fee_u"),
+                         fn.alias("_fn"), fd.alias("_fd"),
+                         *[self.clipped(ws).alias(f"_w{ws.index}") for ws in self.window_sets])
+        extra: dict[str, Column] = {}
         for ws in self.window_sets:
             w = F.col(f"_w{ws.index}")
-            extra.append(F.aggregate(w, F.lit(0).cast("long"),
-                                     lambda acc, x: acc + x["e"] - x["s"]).alias(f"_c{ws.index}"))
-            extra.append(F.coalesce(F.array_max(F.transform(w, lambda x: x["e"] - x["s"])),
-                                    F.lit(0).cast("long")).alias(f"_l{ws.index}"))
-        return df.select("*", *extra)
+            extra[f"_c{ws.index}"] = F.aggregate(w, F.lit(0).cast("long"),
+                                                 lambda acc, x: acc + x["e"] - x["s"])
+            extra[f"_l{ws.index}"] = F.coalesce(F.array_max(F.transform(w, lambda x: x["e"] - x["s"])),
+                                                F.lit(0).cast("long"))
+        return df.withColumns(extra)
+
+    @staticmethod
+    def clipped(ws: _WindowSet) -> Column:
+        """The window set's windows for the row's service, clipped to the subscription (µs)."""
+        window_type = T.ArrayType(T.StructType([T.StructField("s", T.LongType()),
+                                                T.StructField("e", T.LongType())]))
+        start = F.col("start_us")
+        end = F.coalesce(F.col("end_us"), F.lit(NO_END))
+        case: Column | None = None
+        for service, windows in sorted(ws.by_service.items()):
+            if not windows:
+                continue
+            literal = F.array(*[F.struct(F.lit(_micros(w.start)).cast("long").alias("s"),
+                                         F.lit(_micros(w.end)).cast("long").alias("e"))
+                                for w in windows])
+            cond = F.col("service") == service
+            case = F.when(cond, literal) if case is None else case.when(cond, literal)
+        empty = F.expr("array()").cast(window_type)
+        arr = empty if case is None else case.otherwise(empty).cast(window_type)
+        return F.filter(
+            F.transform(arr, lambda w: F.struct(F.greatest(w["s"], start).alias("s"),
+                                                F.least(w["e"], end).alias("e"))),
+            lambda w: w["s"] < w["e"])
 
     def branch(self, plan: _RulePlan, base: DataFrame, keys: list[str]) -> DataFrame:
         """One row per subscription the rule matches: its exposure and its award, if any.
@@ -834,8 +836,8 @@ class _Run:
         k = plan.windows.index
         df = base.filter(self._matches(rule)).select(
             *keys, "_fee_u", "_fn", "_fd", F.col(f"_w{k}").alias("_w"),
-            F.col(f"_c{k}").alias("_c"), F.col(f"_l{k}").alias("_l"))
-        df = df.withColumn("_ne", F.size("_w") > 0)
+            F.col(f"_c{k}").alias("_c"), F.col(f"_l{k}").alias("_l"),
+            (F.size(f"_w{k}") > 0).alias("_ne"))
         counted, longest, nonempty = F.col("_c"), F.col("_l"), F.col("_ne")
         currency = policy.currency
         award: tuple[Column, str, Column, str, str] | None = None  # condition, kind, amount, unit, code
@@ -1082,7 +1084,8 @@ class _Run:
             subs, sales, rows, accounts = self.read(source)
             check_policies(self.policies, self.incident, self.data_services)
             plans = self.plan()
-            base = self.with_windows(subs)
+            # Checkpointed: every rule's branch is then planned over a short leaf.
+            base = self.cache(self.with_windows(subs))
             keys = ["account_id", "subscription_id", "segment", "service"]
             # One small projection per rule (rather than one huge one) keeps code generation
             # within the JVM's method size limits; the parsed rows are cached, so this is cheap.
