@@ -135,3 +135,152 @@ def test_payout_account_round_trips_through_encryption(tmp_path: Path) -> None:
     token = cipher.encrypt("110-123-456789")
     assert "456789" not in token
     assert Cipher(load_key(None, tmp_path / "k")).decrypt(token) == "110-123-456789"
+
+
+# ---------------------------------------------------------------------------------------------
+# The async intake store (PostgreSQL): the submission path of the API server.
+
+
+def _on_postgres(api: Api) -> None:
+    if api.engine.dialect.name != "postgresql":
+        pytest.skip("the async intake store serves PostgreSQL only")
+
+
+def _submit_async(api: Api, cipher: Cipher, *calls: dict[str, object]) -> list[object]:
+    """Run submissions concurrently on one store; each result is a receipt or the exception."""
+    import asyncio
+
+    from makegood.adapters.db.intake_pg import PgIntakeStore
+    from makegood.services import claims_intake
+
+    async def main() -> list[object]:
+        store = PgIntakeStore(api.engine, size=4)
+        try:
+            return list(await asyncio.gather(*(
+                claims_intake.submit(store=store, cipher=cipher, **call)  # type: ignore[arg-type]
+                for call in calls), return_exceptions=True))
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def _rows(engine: Engine, table: sa.Table, *, where: sa.ColumnElement[bool]) -> list[dict[str, object]]:
+    json_columns = [c for c in table.columns if isinstance(c.type, sa.JSON)]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(table, *(sa.cast(c, sa.Text).label(f"{c.name}_text")
+                                               for c in json_columns)).where(where)).mappings()
+        return [dict(r) for r in rows]
+
+
+def test_async_intake_writes_the_same_rows_as_the_unit_of_work(api: Api, tmp_path: Path) -> None:
+    _on_postgres(api)
+    cipher = Cipher(load_key(None, tmp_path / "k"))
+    sync = claims.submit(uow=UnitOfWork(api.engine), claim=claim_input(), cipher=cipher, now=NOW,
+                         client="10.0.0.1", idempotency_key="k-sync")
+    [fast] = _submit_async(api, cipher, dict(claim=claim_input(), now=NOW, client="10.0.0.1",
+                                             idempotency_key="k-fast"))
+    assert isinstance(fast, claims.Receipt), fast
+    assert fast.checks == sync.checks
+    different = {"id", "receipt_hash", "payout_encrypted", "entity_id", "key", "claim_id",
+                 "response"}
+    for table, column, ids in ((schema.claims, schema.claims.c.id, (sync.claim_id, fast.claim_id)),
+                               (schema.audit_log, schema.audit_log.c.entity_id,
+                                (sync.claim_id, fast.claim_id)),
+                               (schema.idempotency_keys, schema.idempotency_keys.c.key,
+                                ("k-sync", "k-fast"))):
+        [a] = _rows(api.engine, table, where=column == ids[0])
+        [b] = _rows(api.engine, table, where=column == ids[1])
+        assert {k: v for k, v in a.items() if k not in different} == \
+            {k: v for k, v in b.items() if k not in different}, table.name
+
+
+def test_async_intake_retries_with_one_key_create_one_claim_and_replay_its_answer(
+        api: Api, tmp_path: Path) -> None:
+    _on_postgres(api)
+    cipher = Cipher(load_key(None, tmp_path / "k"))
+    results = _submit_async(api, cipher, *[dict(claim=claim_input(), now=NOW,
+                                                idempotency_key="same")] * 6)
+    assert all(isinstance(r, claims.Receipt) for r in results), results
+    receipts = [r for r in results if isinstance(r, claims.Receipt)]
+    assert len({r.claim_id for r in receipts}) == 1
+    assert len({r.receipt_token for r in receipts}) == 1
+    assert sum(not r.replayed for r in receipts) == 1
+    assert count(api.engine, schema.claims) == 1
+    assert count(api.engine, schema.idempotency_keys) == 1
+
+
+def test_async_intake_key_reused_for_another_claim_is_a_conflict(api: Api, tmp_path: Path) -> None:
+    from makegood.domain.errors import Conflict
+
+    _on_postgres(api)
+    cipher = Cipher(load_key(None, tmp_path / "k"))
+    [first] = _submit_async(api, cipher, dict(claim=claim_input(), now=NOW, idempotency_key="k"))
+    [second] = _submit_async(api, cipher, dict(claim=claim_input(amount=Decimal(5)), now=NOW,
+                                               idempotency_key="k"))
+    assert isinstance(first, claims.Receipt)
+    assert isinstance(second, Conflict)
+    assert count(api.engine, schema.claims) == 1
+
+
+def test_async_intake_failing_write_leaves_no_claim_and_no_audit_entry(api: Api, tmp_path: Path
+                                                                       ) -> None:
+    _on_postgres(api)
+    cipher = Cipher(load_key(None, tmp_path / "k"))
+    before = count(api.engine, schema.audit_log)
+    # The idempotency record is the statement's last insert; a key longer than its column
+    # fails it after the claim and the audit entry were inserted: all three roll back.
+    [result] = _submit_async(api, cipher, dict(claim=claim_input(), now=NOW,
+                                               idempotency_key="k" * 201))
+    assert isinstance(result, Exception)
+    assert count(api.engine, schema.claims) == 0
+    assert count(api.engine, schema.audit_log) == before
+
+
+def test_async_intake_sees_an_edited_incident_and_a_moved_deadline_at_once(
+        api: Api, tmp_path: Path) -> None:
+    import asyncio
+
+    from makegood.adapters.db.intake_pg import PgIntakeStore
+    from makegood.domain.claims import IntakeClosed
+    from makegood.domain.errors import InputError
+    from makegood.services import claims_intake, staff
+
+    from .claims_data import INCIDENT
+
+    _on_postgres(api)
+    cipher = Cipher(load_key(None, tmp_path / "k"))
+
+    def close_intake() -> None:
+        with UnitOfWork(api.engine) as uow:
+            uow.incidents.set_intake("kakao-2022-10-15", opens=None,
+                                     closes=datetime(2022, 10, 19, tzinfo=UTC))
+            uow.commit()
+
+    def drop_messenger() -> None:
+        staff.put_incident(uow=UnitOfWork(api.engine),
+                           document=INCIDENT.replace('service = "messenger"', 'service = "mail"'),
+                           policy_id="kakao-2022-claims", ledger_path=None, intake_opens=None,
+                           intake_closes=None, actor=staff.SYSTEM, now=NOW)
+
+    async def main() -> list[object]:
+        store = PgIntakeStore(api.engine, size=2)  # one store: its cache lives across the edits
+        results: list[object] = []
+        try:
+            for edit in (None, close_intake, drop_messenger):
+                if edit is not None:
+                    await asyncio.to_thread(edit)
+                try:
+                    results.append(await claims_intake.submit(
+                        store=store, claim=claim_input(), cipher=cipher, now=NOW))
+                except InputError as exc:
+                    results.append(exc)
+        finally:
+            await store.close()
+        return results
+
+    ok, late, moved = asyncio.run(main())
+    assert isinstance(ok, claims.Receipt), ok
+    assert isinstance(late, IntakeClosed), late
+    assert isinstance(moved, InputError), moved
+    assert moved.field == "service"

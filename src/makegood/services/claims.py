@@ -21,12 +21,13 @@ import sqlalchemy.exc
 
 from makegood.adapters.db.crypto import Cipher, new_token, token_hash
 from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.repository import Row, UnitOfWork
+from makegood.adapters.db.repository import IncidentRecord, Row, UnitOfWork
 from makegood.domain.claims import (
     Category,
     ClaimantKind,
     SalesReport,
     Status,
+    Verification,
     check_answer,
     check_appeal,
     check_intake,
@@ -170,6 +171,72 @@ def submit(
 def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher) -> Receipt | None:
     with uow:
         stored = uow.idempotency.get(key)
+    return replay(stored, fingerprint, cipher)
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """The rows one submission writes, all or nothing: the claim, its audit entry and (with an
+    ``Idempotency-Key``) the idempotency record; and the receipt the claimant gets."""
+
+    claim: dict[str, Any]
+    audit: dict[str, Any]
+    idempotency: dict[str, Any] | None
+    receipt: Receipt
+
+
+def check_incident(claim: ClaimInput, record: IncidentRecord | None, now: datetime
+                   ) -> IncidentRecord:
+    """The incident exists, takes claims now, and affected the claimed service."""
+    if record is None:
+        raise InputError(f"there is no incident {claim.incident_id!r}", field="incident_id")
+    check_intake(now, opens=record.intake_opens, closes=record.intake_closes,
+                 incident_id=claim.incident_id)
+    if claim.service not in record.incident.services:
+        raise InputError(f"incident {claim.incident_id!r} did not affect {claim.service!r}; "
+                         f"affected: {', '.join(record.incident.services)}", field="service")
+    return record
+
+
+def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: datetime,
+               client: str | None, idempotency_key: str | None, fingerprint: str, source: str,
+               actor: str | None) -> Filing:
+    """The rows of a verified claim and its receipt (a new id and receipt token)."""
+    claim_id = uuid.uuid4().hex
+    token = new_token()
+    checks = [c.as_dict() for c in result.checks]
+    values = {
+        "id": claim_id, "incident_id": claim.incident_id,
+        "claimant_kind": claim.claimant_kind.value, "name": claim.name, "email": claim.email,
+        "phone": claim.phone, "account_id": claim.account_id, "service": claim.service,
+        "feature": claim.feature, "category": claim.category.value, "start": claim.start,
+        "end": claim.end, "description": claim.description, "amount": claim.amount,
+        "currency": claim.currency, "sales": _sales_json(claim.sales), "consent": True,
+        "payout_encrypted": cipher.encrypt(claim.payout_account) if claim.payout_account
+        else None,
+        "payout_masked": mask_account(claim.payout_account) if claim.payout_account else None,
+        "status": Status.SUBMITTED.value, "verification": checks,
+        "verification_result": result.result, "paid": result.paid, "loss": result.loss,
+        "suggested_award": result.suggested_award, "approved_amount": None,
+        "assigned_to": None, "receipt_hash": token_hash(token), "client": client,
+        "source": source, "cure_deadline": None, "appealed": False, "created_at": now,
+        "updated_at": now,
+    }
+    audit = {"actor": actor or f"claimant@{client or 'unknown'}", "action": "claim.submit",
+             "entity": "claim", "entity_id": claim_id, "before": None,
+             "after": {"status": Status.SUBMITTED.value, "verification": result.result,
+                       "codes": list(result.codes)}, "now": now}
+    receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
+                      verification=result.result, checks=checks, submitted_at=now.isoformat())
+    idempotency = None if idempotency_key is None else {
+        "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
+        "response": cipher.encrypt(receipt.to_json()), "now": now}
+    return Filing(values, audit, idempotency, receipt)
+
+
+def replay(stored: Row | None, fingerprint: str, cipher: Cipher) -> Receipt | None:
+    """The first answer given for an idempotency record, or :class:`Conflict` when the key was
+    used for a different claim; ``None`` when there is no record."""
     if stored is None:
         return None
     if stored["request_hash"] != fingerprint:
@@ -184,51 +251,20 @@ def _submit(*, uow: UnitOfWork, claim: ClaimInput, cipher: Cipher, now: datetime
             client: str | None, idempotency_key: str | None, fingerprint: str, source: str,
             actor: str | None, ledger: LedgerReader) -> Receipt:
     with uow:
-        record = uow.incidents.get(claim.incident_id)
-        if record is None:
-            raise InputError(f"there is no incident {claim.incident_id!r}", field="incident_id")
-        check_intake(now, opens=record.intake_opens, closes=record.intake_closes,
-                     incident_id=claim.incident_id)
-        if claim.service not in record.incident.services:
-            raise InputError(f"incident {claim.incident_id!r} did not affect {claim.service!r}; "
-                             f"affected: {', '.join(record.incident.services)}", field="service")
+        record = check_incident(claim, uow.incidents.get(claim.incident_id), now)
         result = verify_claim(uow=uow, record=record, account_id=claim.account_id,
                               service=claim.service, feature=claim.feature, start=claim.start,
                               end=claim.end, kind=claim.claimant_kind, category=claim.category,
                               sales=claim.sales, ledger=ledger)
-        claim_id = uuid.uuid4().hex
-        token = new_token()
-        checks = [c.as_dict() for c in result.checks]
-        values = {
-            "id": claim_id, "incident_id": claim.incident_id,
-            "claimant_kind": claim.claimant_kind.value, "name": claim.name, "email": claim.email,
-            "phone": claim.phone, "account_id": claim.account_id, "service": claim.service,
-            "feature": claim.feature, "category": claim.category.value, "start": claim.start,
-            "end": claim.end, "description": claim.description, "amount": claim.amount,
-            "currency": claim.currency, "sales": _sales_json(claim.sales), "consent": True,
-            "payout_encrypted": cipher.encrypt(claim.payout_account) if claim.payout_account
-            else None,
-            "payout_masked": mask_account(claim.payout_account) if claim.payout_account else None,
-            "status": Status.SUBMITTED.value, "verification": checks,
-            "verification_result": result.result, "paid": result.paid, "loss": result.loss,
-            "suggested_award": result.suggested_award, "approved_amount": None,
-            "assigned_to": None, "receipt_hash": token_hash(token), "client": client,
-            "source": source, "cure_deadline": None, "appealed": False, "created_at": now,
-            "updated_at": now,
-        }
-        uow.claims.add(values)
-        uow.audit.record(actor=actor or f"claimant@{client or 'unknown'}", action="claim.submit",
-                         entity="claim", entity_id=claim_id, before=None,
-                         after={"status": Status.SUBMITTED.value,
-                                "verification": result.result, "codes": list(result.codes)},
-                         now=now)
-        receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
-                          verification=result.result, checks=checks, submitted_at=now.isoformat())
-        if idempotency_key is not None:
-            uow.idempotency.add(key=idempotency_key, request_hash=fingerprint, claim_id=claim_id,
-                                response=cipher.encrypt(receipt.to_json()), now=now)
+        filing = file_claim(claim=claim, result=result, cipher=cipher, now=now, client=client,
+                            idempotency_key=idempotency_key, fingerprint=fingerprint,
+                            source=source, actor=actor)
+        uow.claims.add(filing.claim)
+        uow.audit.record(**filing.audit)
+        if filing.idempotency is not None:
+            uow.idempotency.add(**filing.idempotency)
         uow.commit()
-    return receipt
+    return filing.receipt
 
 
 def _claim_for_token(uow: UnitOfWork, claim_id: str, token: str | None, *, lock: bool = False

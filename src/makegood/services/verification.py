@@ -6,10 +6,11 @@ facts through the unit of work and the ledger reader, which is a port (tests pas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from makegood.adapters.db.repository import IncidentRecord, UnitOfWork
+from makegood.domain.accounts import Subscription
 from makegood.domain.claims import (
     Category,
     ClaimantKind,
@@ -45,6 +46,29 @@ def verify_claim(
     sales: SalesReport | None,
     ledger: LedgerReader = read_ledger,
 ) -> Verification:
+    return verify_facts(
+        record=record, subscriptions=uow.accounts.subscriptions(account_id),
+        ledger=ledger(record.ledger_path, account_id) if record.ledger_path else None,
+        account_id=account_id, service=service, feature=feature, start=start, end=end,
+        kind=kind, category=category, sales=sales)
+
+
+def verify_facts(
+    *,
+    record: IncidentRecord,
+    subscriptions: Sequence[Subscription] | None,
+    ledger: Sequence[LedgerLine] | None,
+    account_id: str,
+    service: str,
+    feature: str | None,
+    start: datetime,
+    end: datetime,
+    kind: ClaimantKind,
+    category: Category,
+    sales: SalesReport | None,
+) -> Verification:
+    """The checks of one claim from facts already gathered (no I/O): the account's
+    subscriptions (``None``: no such account) and its ledger lines (``None``: no ledger)."""
     policy = record.policy
     incident = record.incident
     windows = incident.windows(
@@ -61,10 +85,10 @@ def verify_claim(
         claimed=Window(start, end),
         kind=kind,
         category=category,
-        subscriptions=uow.accounts.subscriptions(account_id),
+        subscriptions=subscriptions,
         service_windows=windows,
         incident_services=incident.services,
-        ledger=ledger(record.ledger_path, account_id) if record.ledger_path else None,
+        ledger=ledger,
         loss_rule=loss_rule,
         sales=sales,
     )

@@ -44,6 +44,7 @@ class Settings:
     rate_limit_per_minute: int = 120
     evidence_max_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
+    intake_connections: int = 8  # per server worker, for claim submissions on PostgreSQL
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,4 +57,5 @@ class Settings:
             rate_limit_per_minute=_int("MAKEGOOD_RATE_LIMIT_PER_MINUTE", 120),
             evidence_max_bytes=_int("MAKEGOOD_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024),
             session_hours=_int("MAKEGOOD_SESSION_HOURS", 12),
+            intake_connections=max(1, _int("MAKEGOOD_INTAKE_CONNECTIONS", 8)),
         )

@@ -51,6 +51,16 @@ def _policy(document: str, label: str) -> Policy:
     return load_policy(document, file=label)
 
 
+def stored_incident(document: str, incident_id: str) -> Incident:
+    """A stored incident document, parsed once per process."""
+    return _incident(document, f"incident {incident_id}")
+
+
+def stored_policy(document: str, policy_id: str) -> Policy:
+    """A stored policy document, parsed once per process."""
+    return _policy(document, f"policy {policy_id}")
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentRecord:
     incident: Incident
@@ -369,8 +379,8 @@ class Audit:
                now: datetime) -> None:
         self.conn.execute(_AUDIT_INSERT, {
             "at": now, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
-            "before": None if before is None else _jsonable(before),
-            "after": None if after is None else _jsonable(after)})
+            "before": None if before is None else jsonable(before),
+            "after": None if after is None else jsonable(after)})
 
     def of(self, entity: str, entity_id: str) -> list[Row]:
         return [dict(r) for r in self.conn.execute(
@@ -379,7 +389,7 @@ class Audit:
             .order_by(t.audit_log.c.id)).mappings()]
 
 
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in values.items():
         if isinstance(v, datetime):

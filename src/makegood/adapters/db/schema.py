@@ -35,13 +35,16 @@ class Money(sa.types.TypeDecorator[Decimal]):
         return str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        result = Decimal(str(value))
-        # PostgreSQL pads to the column's scale (30000.000000); give back 30000, never 3E+4.
-        if result == result.to_integral_value():
-            return Decimal(int(result))
-        return Decimal(format(result.normalize(), "f"))
+        return None if value is None else exact(value)
+
+
+def exact(value: Any) -> Decimal:
+    """A stored amount as the exact decimal it was written as."""
+    result = Decimal(str(value))
+    # PostgreSQL pads to the column's scale (30000.000000); give back 30000, never 3E+4.
+    if result == result.to_integral_value():
+        return Decimal(int(result))
+    return Decimal(format(result.normalize(), "f"))
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -13,8 +14,10 @@ from makegood.adapters.db.config import Settings
 from makegood.adapters.db.crypto import Cipher, load_key
 from makegood.adapters.db.engine import make_engine
 from makegood.adapters.db.evidence import EvidenceStore
+from makegood.adapters.db.intake_pg import PgIntakeStore
 from makegood.entrypoints.api import claims, errors, exports, staff
 from makegood.entrypoints.api.deps import Context, RateLimiter
+from makegood.entrypoints.api.intake import ClaimIntake
 
 
 def utc_now() -> datetime:
@@ -26,20 +29,33 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """The API for ``settings`` (from the environment by default); the database must be migrated
     (``makegood db upgrade``)."""
     settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    store = PgIntakeStore(engine, size=settings.intake_connections) \
+        if engine.dialect.name == "postgresql" else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if store is not None:
+            await store.close()
+
     app = FastAPI(
         title="makegood claims",
         version=getattr(makegood, "__version__", "0.1.0"),
         description="Claims after a mass service outage: intake, verification, review, exports.",
+        lifespan=lifespan,
     )
     app.state.ctx = Context(
-        engine=engine or make_engine(settings.database_url),
+        engine=engine,
         settings=settings,
         cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
         evidence=EvidenceStore(settings.evidence_dir),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         clock=clock,
+        intake=store,
     )
     errors.install(app)
+    app.add_middleware(ClaimIntake)
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)

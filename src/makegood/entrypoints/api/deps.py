@@ -18,6 +18,7 @@ from makegood.adapters.db.repository import UnitOfWork
 from makegood.domain.errors import PermissionDenied
 from makegood.entrypoints.api.errors import NotSignedIn, RateLimited
 from makegood.services import staff as staff_service
+from makegood.services.claims_intake import IntakeStore
 
 
 class RateLimiter:
@@ -52,6 +53,7 @@ class Context:
     evidence: EvidenceStore
     limiter: RateLimiter
     clock: Callable[[], datetime]
+    intake: IntakeStore | None = None  # the async submission store (PostgreSQL)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

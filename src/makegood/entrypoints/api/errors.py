@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -41,7 +42,13 @@ class RateLimited(MakegoodError):
 
 def language(request: Request) -> str:
     """``ko`` when Korean is preferred over English in ``Accept-Language``, else ``en``."""
-    header = request.headers.get("accept-language", "")
+    return language_of(request.headers.get("accept-language", ""))
+
+
+def language_of(header: str) -> str:
+    """``ko`` when Korean is preferred over English in an ``Accept-Language`` value, else ``en``."""
+    if not header:
+        return "en"
     best, best_q = "en", -1.0
     for part in header.split(","):
         piece = part.strip()
@@ -187,37 +194,80 @@ def input_error(exc: InputError, lang: str) -> dict[str, Any]:
     return _body(code, lang, exc.message, [{"field": exc.field, "message": message}])
 
 
+def validation_content(errors: Sequence[Any], lang: str) -> dict[str, Any]:
+    found = validation_errors(errors, lang)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in found)
+    return _body("invalid_input", lang, detail, found)
+
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+def domain_answer(exc: MakegoodError, lang: str) -> Answer:
+    """Status, body and headers for an error of the domain's tree."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, InputError):
+        return 422, input_error(exc, lang), headers
+    if isinstance(exc, NotFound):
+        status, code = 404, "not_found"
+    elif isinstance(exc, Conflict):
+        status, code = 409, "conflict"
+    elif isinstance(exc, NotSignedIn):
+        status, code = 401, "not_signed_in"
+        headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, PermissionDenied):
+        status, code = 403, "forbidden"
+    elif isinstance(exc, RateLimited):
+        status, code = 429, "rate_limited"
+        headers["Retry-After"] = str(exc.retry_after)
+    else:
+        status, code = 400, "http"
+    return status, _body(code, lang, str(exc), []), headers
+
+
+def refused_value_answer(problem: str, lang: str) -> Answer:
+    """A value the database refuses (a NUL character in text, a number out of range)."""
+    message = ("데이터베이스에 저장할 수 없는 값이 있습니다" if lang == "ko"
+               else "a value cannot be stored (a NUL character, or a number out of range)")
+    return 422, _body("invalid_input", lang, problem.splitlines()[0] if problem else problem,
+                      [{"field": None, "message": message}]), {}
+
+
+def unavailable_answer(problem: str, lang: str) -> Answer:
+    log.error("database unavailable: %s", problem.splitlines()[0] if problem else problem)
+    return 503, _body("unavailable", lang, "database unavailable", []), {"Retry-After": "5"}
+
+
+def database_answer(exc: Exception, lang: str) -> Answer | None:
+    """The answer for an error the database driver raised directly, or ``None``."""
+    if isinstance(exc, psycopg.DataError):
+        return refused_value_answer(str(exc), lang)
+    if isinstance(exc, psycopg.OperationalError):
+        return unavailable_answer(str(exc), lang)
+    return None
+
+
+def too_large_content(limit: int, lang: str) -> dict[str, Any]:
+    message = (f"요청 본문이 너무 큽니다 (최대 {limit:,}바이트)" if lang == "ko"
+               else f"the body is larger than the limit of {limit:,} bytes")
+    return _body("http", lang, message, [{"field": None, "message": message}])
+
+
+def _respond(answer: Answer) -> JSONResponse:
+    status, body, headers = answer
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        lang = language(request)
-        errors = validation_errors(exc.errors(), lang)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse(_body("invalid_input", lang, detail, errors), status_code=422)
+        return JSONResponse(validation_content(exc.errors(), language(request)), status_code=422)
 
     @app.exception_handler(MakegoodError)
     async def on_domain(request: Request, exc: MakegoodError) -> JSONResponse:
-        lang = language(request)
-        headers: dict[str, str] = {}
-        if isinstance(exc, InputError):
-            return JSONResponse(input_error(exc, lang), status_code=422)
-        if isinstance(exc, NotFound):
-            status, code = 404, "not_found"
-        elif isinstance(exc, Conflict):
-            status, code = 409, "conflict"
-        elif isinstance(exc, NotSignedIn):
-            status, code = 401, "not_signed_in"
-            headers["WWW-Authenticate"] = "Bearer"
-        elif isinstance(exc, PermissionDenied):
-            status, code = 403, "forbidden"
-        elif isinstance(exc, RateLimited):
-            status, code = 429, "rate_limited"
-            headers["Retry-After"] = str(exc.retry_after)
-        else:
-            status, code = 400, "http"
-        return JSONResponse(_body(code, lang, str(exc), []), status_code=status, headers=headers)
+        return _respond(domain_answer(exc, language(request)))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -228,15 +278,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseDataError)
     async def on_database_data(request: Request, exc: DatabaseDataError) -> JSONResponse:
-        # A value the database refuses (a NUL character in text, a number out of range).
-        lang = language(request)
-        message = ("데이터베이스에 저장할 수 없는 값이 있습니다" if lang == "ko"
-                   else "a value cannot be stored (a NUL character, or a number out of range)")
-        return JSONResponse(_body("invalid_input", lang, str(exc.orig).splitlines()[0],
-                                  [{"field": None, "message": message}]), status_code=422)
+        return _respond(refused_value_answer(str(exc.orig), language(request)))
 
     @app.exception_handler(OperationalError)
     async def on_database(request: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", str(exc).splitlines()[0])
-        return JSONResponse(_body("unavailable", language(request), "database unavailable", []),
-                            status_code=503, headers={"Retry-After": "5"})
+        return _respond(unavailable_answer(str(exc), language(request)))
+
+    # The intake path on PostgreSQL talks to the driver directly (adapters/db/intake_pg.py).
+    @app.exception_handler(psycopg.DataError)
+    async def on_driver_data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        return _respond(refused_value_answer(str(exc), language(request)))
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def on_driver_unavailable(request: Request, exc: psycopg.OperationalError
+                                    ) -> JSONResponse:
+        return _respond(unavailable_answer(str(exc), language(request)))
