@@ -190,3 +190,26 @@ def test_one_reported_loss_repeated_on_an_accounts_rows_is_accepted(tmp_path: Pa
     header = HEADER + ",reported_loss"
     source = csv_source(tmp_path, GOOD + ",100", GOOD.replace("S1", "S2") + ",100.0", header=header)
     assert run(tmp_path, source).exists()
+
+
+def sales_source(tmp_path: Path, *lines: str) -> AccountsSource:
+    subs = csv_source(tmp_path, GOOD.replace("individual", "small_business"))
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join(["account_id,week_start,amount", *lines]) + "\n", encoding="utf-8")
+    return AccountsSource(subs.subscriptions, (path,))
+
+
+def test_two_sales_rows_for_one_week_are_refused_in_any_order(tmp_path: Path) -> None:
+    weeks = [f"A1,2022-09-{d:02d},1000" for d in (3, 10, 17)]
+    for n, lines in enumerate(([*weeks, weeks[1]], [weeks[1], weeks[0], weeks[1]])):
+        root = tmp_path / str(n)
+        root.mkdir()
+        error = failing(root, sales_source(root, *lines))
+        assert error.field == "week_start"
+        assert "duplicate sales row for account 'A1', week 2022-09-10" in str(error)
+
+
+def test_a_sales_row_without_a_date_is_refused(tmp_path: Path) -> None:
+    error = failing(tmp_path, sales_source(tmp_path, "A1,2022-09-03,1000", "A1,soon,1000"))
+    assert (error.line, error.field) == (3, "week_start")
+    assert "'soon' is not a date" in str(error)

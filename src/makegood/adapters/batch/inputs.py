@@ -412,7 +412,8 @@ def _register_sales(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> N
             TRY_CAST({_decimal_text('amount', types['amount'])} AS DECIMAL(38, 10)) AS amount,
             CAST(week_start AS VARCHAR) AS week_raw, CAST(amount AS VARCHAR) AS amount_raw
         FROM raw_sales""")
-    bad = first(con, """
+    ordered, any_bad = _sales_in_one_pass(con)
+    bad = None if not any_bad else first(con, """
         SELECT _file, _row, CASE WHEN week IS NULL THEN 'week_start' WHEN aid IS NULL THEN
             'account_id' WHEN amount IS NULL THEN 'amount' END AS field, week_raw, amount_raw
         FROM norm_sales WHERE week IS NULL OR aid IS NULL OR amount IS NULL LIMIT 1""")
@@ -424,8 +425,9 @@ def _register_sales(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> N
                    "amount": f"{amount_raw!r} is not a number"}[field]
         line = _csv_line(Path(file), field, value) if row is None else None
         raise DataError(problem, file=file, row=row, line=line, field=field)
-    dup = first(con, "SELECT aid, week FROM norm_sales GROUP BY aid, week HAVING count(*) > 1 "
-                      "ORDER BY aid, week LIMIT 1")
+    dup = None if ordered else first(
+        con, "SELECT aid, week FROM norm_sales GROUP BY aid, week HAVING count(*) > 1 "
+             "ORDER BY aid, week LIMIT 1")
     if dup is not None:
         file, row = first(con, "SELECT _file, max(_row) FROM norm_sales WHERE aid = ? AND week = ? "
                                 "GROUP BY _file ORDER BY _file DESC LIMIT 1", list(dup)) \
@@ -433,6 +435,42 @@ def _register_sales(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> N
         raise DataError(f"duplicate sales row for account {dup[0]!r}, week {dup[1]}",
                         file=file, row=row, field="week_start")
     con.execute("CREATE OR REPLACE VIEW sales AS SELECT aid, week, amount FROM norm_sales")
+
+
+def _sales_in_one_pass(con: duckdb.DuckDBPyConnection) -> tuple[bool, bool]:
+    """(whether the rows come in (account, week) order, whether any row is bad), in one scan.
+
+    Rows in that order, each after the one before, cannot repeat an (account, week): the
+    grouping that looks for repeats is then not needed.
+    """
+    con.execute("SET preserve_insertion_order = true")
+    reader = con.sql("""
+        SELECT aid, week, week IS NULL OR aid IS NULL OR amount IS NULL AS bad
+        FROM norm_sales""").to_arrow_reader(1 << 17)
+    ordered, bad = True, False
+    last: tuple[Any, Any] | None = None
+    try:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            if pc.any(batch.column("bad")).as_py():
+                return False, True
+            if not ordered:
+                continue
+            aid, week = batch.column("aid"), batch.column("week")
+            if last is not None:
+                aid = pa.concat_arrays([pa.array([last[0]], aid.type), aid])
+                week = pa.concat_arrays([pa.array([last[1]], week.type), week])
+            head, tail = slice(0, len(aid) - 1), slice(1, len(aid))
+            later = pc.or_(pc.greater(aid[tail], aid[head]),
+                           pc.and_(pc.equal(aid[tail], aid[head]), pc.greater(week[tail], week[head])))
+            ordered = pc.all(later).as_py() is not False
+            last = (aid[-1].as_py(), week[-1].as_py())
+    finally:
+        reader.close()
+        del reader
+        con.execute("SET preserve_insertion_order = false")
+    return ordered, bad
 
 
 def _csv_line(path: Path, field: str, value: str | None) -> int | None:
