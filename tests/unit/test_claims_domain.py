@@ -34,6 +34,7 @@ from makegood.domain.errors import Conflict, InputError
 from makegood.domain.policy import load_policy
 from makegood.domain.rules import LossBrackets
 from makegood.domain.windows import Window
+from makegood.services.claims import ClaimInput, validate
 
 RULE_DOC = """
 [policy]
@@ -173,3 +174,44 @@ def test_verification_flags_a_claim_for_a_service_the_account_does_not_hold() ->
                     ledger=None, loss_rule=None, sales=None)
     assert result.codes == ("ACCOUNT_FOUND", "SERVICE_NOT_HELD", "OVERLAP", "LEDGER_UNAVAILABLE")
     assert result.result == "flagged"
+
+
+# ---------------------------------------------------------------------------------------------
+# The submission's request fingerprint and control-character check (services/claims.py)
+
+
+def _claim_input(**changes: object) -> ClaimInput:
+    values: dict[str, object] = dict(
+        incident_id="kakao-2022-10-15", claimant_kind=ClaimantKind.SMALL_BUSINESS,
+        name="가게 주인", email="shop@example.com", phone="010-1234-5678", account_id="acct-shop",
+        service="payments", category=Category.BUSINESS_SALES,
+        start=datetime(2022, 10, 15, 7, 0, tzinfo=UTC), end=datetime(2022, 10, 15, 9, 0, tzinfo=UTC),
+        description="결제가 안 됐습니다", amount=Decimal("250000.5"), currency="KRW", consent=True,
+        payout_account="110-123-456789",
+        sales=SalesReport(Decimal(950000), (WeeklySales(date(2022, 9, 24), Decimal(1200000)),)))
+    values.update(changes)
+    return ClaimInput(**values)
+
+
+@pytest.mark.parametrize("changes", [{}, {"sales": None, "feature": "login"}])
+def test_request_fingerprint_is_the_hash_of_the_whole_request(changes: dict[str, object]) -> None:
+    import dataclasses
+    import hashlib
+    import json
+
+    claim = _claim_input(**changes)
+    expected = hashlib.sha256(json.dumps(dataclasses.asdict(claim), sort_keys=True,
+                                         default=str).encode()).hexdigest()
+    assert claim.fingerprint() == expected
+    assert _claim_input(**changes, amount=1).fingerprint() != expected
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in range(32)])
+def test_control_characters_are_refused_except_tab_and_line_breaks(char: str) -> None:
+    claim = _claim_input(description=f"결제가{char}안 됐습니다")
+    if char in "\t\n\r":
+        assert validate(claim).description == f"결제가{char}안 됐습니다"
+    else:
+        with pytest.raises(InputError) as caught:
+            validate(claim)
+        assert caught.value.field == "description"
