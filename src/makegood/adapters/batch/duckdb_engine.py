@@ -30,6 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, localcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ import pyarrow.parquet as pq
 
 from makegood.adapters.batch import inputs
 from makegood.adapters.batch.inputs import first, quote
-from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template, compile_policy, monthly_fee
+from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template, compile_policy
 from makegood.adapters.ledger import (
     LEDGER_COLUMNS,
     LEDGER_SCHEMA,
@@ -48,6 +49,7 @@ from makegood.adapters.ledger import (
     ledger_format,
 )
 from makegood.adapters.tables import AccountsSource
+from makegood.domain.accounts import Segment, monthly_fee
 from makegood.domain.awards import AwardKind
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
@@ -122,6 +124,7 @@ class Run:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.templates: list[Template] = []
+        self.services: list[str] = []
 
     # -- computing -------------------------------------------------------------------------------
 
@@ -137,8 +140,13 @@ class Run:
         tables = inputs.register(self.con, source)
         check_policies(policies, incident, set(tables.services))
         tick(1)
-        self.con.execute(f"""CREATE TABLE awards (aid VARCHAR, sid VARCHAR, segment VARCHAR,
-            service VARCHAR, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
+        # Segment and service as ENUM types (one byte a row in the pairs and awards, cheap to
+        # group and sort); their values are sorted, so their order is the text order.
+        self.services = sorted(tables.services)
+        self.con.execute(f"CREATE TYPE mg_segment AS ENUM {_values(sorted(s.value for s in Segment))}")
+        self.con.execute(f"CREATE TYPE mg_service AS ENUM {_values(self.services or [''])}")
+        self.con.execute(f"""CREATE TABLE awards (aid VARCHAR, sid VARCHAR, segment mg_segment,
+            service mg_service, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
         compiled = [compile_policy(policy, incident, calendars) for policy in policies]
         self._all_pairs(compiled)
         factors: dict[str, str] = {}
@@ -194,7 +202,8 @@ class Run:
         wcols = ", ".join(f"rw.ws{j}, rw.we{j}" for j in range(k))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE all_pairs AS
-            SELECT aid, sid, segment, service, fee_text, bp, pi, ri, is_first, counted_us
+            SELECT aid, sid, CAST(segment AS mg_segment) AS segment,
+                CAST(service AS mg_service) AS service, fee_text, bp, pi, ri, is_first, counted_us
                 {', ' + slots if slots else ''}
             FROM (
                 SELECT *, {by_policy(counted)} AS counted_us, {by_policy(longest)} AS longest_us,
@@ -208,8 +217,9 @@ class Run:
     def _policy(self, cp: CompiledPolicy) -> Decimal:
         con = self.con
         nslots = cp.nslots
-        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (aid VARCHAR, sid VARCHAR, segment VARCHAR, "
-                    f"service VARCHAR, tk INTEGER, ri INTEGER, counted_s BIGINT, amount {AMOUNT}, "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (aid VARCHAR, sid VARCHAR, "
+                    f"segment mg_segment, service mg_service, tk INTEGER, ri INTEGER, "
+                    f"counted_s BIGINT, amount {AMOUNT}, "
                     "flags TINYINT)")
         subscription_rules = [r for r in cp.rules if not r.account_scoped]
         if subscription_rules:
@@ -239,12 +249,12 @@ class Run:
                     CASE WHEN ri IN {tuple_sql(fee_rules)} THEN bp ELSE '' END {''.join(', ' + x for x in xs)}
                 FROM pairs WHERE ri IN {tuple_sql([r.rule.index for r in priced])}""").fetchall()
             by_index = {r.rule.index: r for r in priced}
-            fees: dict[tuple[str, str], Decimal] = {}
+            fees: dict[tuple[str, str], Fraction] = {}
             out = []
             for ri, fee_text, bp, *slot_values in keys:
                 rule = by_index[ri]
                 assert rule.evaluate is not None
-                fee = Decimal(0)
+                fee = Fraction(0)
                 if rule.needs_fee:
                     fee = fees.get((fee_text, bp)) or fees.setdefault(
                         (fee_text, bp), monthly_fee(Decimal(fee_text), bp))
@@ -525,11 +535,11 @@ class Run:
         pairs = sorted({(service, tk) for service, _, tk, _, _ in combos})
         if len(pairs) > 128:
             return self._summary_by_group()
-        services = sorted({service for service, _ in pairs})
         bit = {pair: i for i, pair in enumerate(pairs)}
-        lut = [bit.get((service, tk), 0) for service in services for tk in range(len(self.templates))]
-        index = (f"([{', '.join(map(str, lut))}])[(list_position({_str_list(services)}, service) - 1) "
-                 f"* {len(self.templates)} + tk + 1]") if lut else "0"
+        lut = [bit.get((service, tk), 0) for service in self.services
+               for tk in range(len(self.templates))]
+        index = (f"([{', '.join(map(str, lut))}])[enum_code(service) * {len(self.templates)} + tk + 1]"
+                 if lut else "0")
         masks = con.execute(f"""
             SELECT segment, mask, count(*) FROM (
                 SELECT any_value(segment) AS segment,
@@ -637,8 +647,8 @@ def _rank_of(templates: Sequence[Template]) -> list[int]:
     return rank
 
 
-def _str_list(values: Sequence[str]) -> str:
-    return "[" + ", ".join(quote(v) for v in values) + "]"
+def _values(values: Sequence[str]) -> str:
+    return "(" + ", ".join(quote(v) for v in values) + ")"
 
 
 def _prefetched(tables: Iterator[pa.Table], depth: int = 2) -> Iterator[pa.Table]:
