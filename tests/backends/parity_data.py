@@ -16,8 +16,8 @@ Three datasets, each written to disk as the engines read it and run once per eng
   under a force-majeure incident.
 
 Fees for yearly, weekly and daily billing are chosen so that the monthly fee is an exact
-decimal: the reference divides ``fee / 12`` in 28-digit decimal arithmetic before multiplying,
-which can tip a rounding tie the other way (see the note in the parity test).
+decimal, so that these datasets stay valid parity data against any engine that prices through
+decimals.
 """
 
 from __future__ import annotations
