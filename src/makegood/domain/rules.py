@@ -246,7 +246,7 @@ def month_days(fee_days: int | None, e: Exposure) -> int:
     return _calendar.monthrange(first.year, first.month)[1]
 
 
-def fee_worth(monthly: Fraction, hours: Decimal, days: int) -> Fraction:
+def fee_worth(monthly: Fraction, hours: Decimal | Fraction, days: int) -> Fraction:
     """The fee worth ``hours`` of a month of ``days`` days: monthly fee x hours / (days x 24).
 
     Exact (a fraction): the policy's stated rounding is the only rounding applied to money.
@@ -254,7 +254,7 @@ def fee_worth(monthly: Fraction, hours: Decimal, days: int) -> Fraction:
     return monthly * Fraction(hours) / (days * 24)
 
 
-def fee_for_hours(e: Exposure, hours: Decimal, fee_days: int | None) -> tuple[Fraction, int]:
+def fee_for_hours(e: Exposure, hours: Decimal | Fraction, fee_days: int | None) -> tuple[Fraction, int]:
     """The fee worth ``hours`` of the subscription, and the month length used."""
     days = month_days(fee_days, e)
     return fee_worth(e.subscription.monthly_fee(), hours, days), days
@@ -438,7 +438,7 @@ class FeeMultiple(Rule):
         base = e.counted if self.measure == "cumulative" else e.longest
         multiplied = timedelta(seconds=int(Decimal(int(base.total_seconds())) * self.multiplier))
         rounded = self.time_rounding.apply(multiplied)
-        hours = Decimal(int(rounded.total_seconds())) / 3600
+        hours = Fraction(int(rounded.total_seconds()), 3600)
         exact, days = fee_for_hours(e, hours, self.fee_days)
         amount = self.rounding.apply(exact)
         if amount <= 0:
@@ -453,7 +453,7 @@ class FeeMultiple(Rule):
 
     def amount_for(self, monthly: Fraction, rounded_seconds: int, days: int) -> Decimal:
         """The credit for an already multiplied and rounded outage time (batch engines)."""
-        return self.rounding.apply(fee_worth(monthly, Decimal(rounded_seconds) / 3600, days))
+        return self.rounding.apply(fee_worth(monthly, Fraction(rounded_seconds, 3600), days))
 
     def terms(self) -> str:
         return (f"when {self.trigger.describe()}: {self.award_kind.value} of "
@@ -528,7 +528,7 @@ class Fixed(Rule):
             body = f"subscriber during the outage -> +{format_quantity(amount, unit)}"
             return self.award(e, AwardKind.EXTENSION, amount, unit, body, "FIXED_EXTENSION")
         if self.fee_time is not None:
-            hours = Decimal(int(self.fee_time.total_seconds())) / 3600
+            hours = Fraction(int(self.fee_time.total_seconds()), 3600)
             exact, days = fee_for_hours(e, hours, self.fee_days)
             amount = self.rounding.apply(exact)
             if amount <= 0:
@@ -546,7 +546,7 @@ class Fixed(Rule):
     def fee_time_amount(self, monthly: Fraction, days: int) -> Decimal:
         """The credit worth ``fee_time`` of a monthly fee in a month of ``days`` (batch engines)."""
         assert self.fee_time is not None
-        hours = Decimal(int(self.fee_time.total_seconds())) / 3600
+        hours = Fraction(int(self.fee_time.total_seconds()), 3600)
         return self.rounding.apply(fee_worth(monthly, hours, days))
 
     def terms(self) -> str:
