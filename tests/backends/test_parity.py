@@ -226,3 +226,39 @@ def test_small_random_datasets_give_the_reference_ledger(engine: str, seed: int,
         got = get_engine(engine).run(incident=incident, policies=policies, source=source,
                                      calendars=HolidayCalendars())
     assert got.ledger.equals(expected.ledger)
+
+
+def test_a_minute_rounded_outage_is_priced_from_its_exact_hours() -> None:
+    """10 x 89 min = 890 min of a 2,160 KRW month of 30 days is 44.5 KRW exactly: half up, 45."""
+    from datetime import UTC, datetime, timedelta
+
+    from makegood.domain.accounts import Account, BillingPeriod, Channel, Segment, Subscription
+    from makegood.domain.compensation import compensate
+    from makegood.domain.incident import Impact, Incident
+    from makegood.domain.windows import Window
+
+    policy = load_policy("""
+[policy]
+id = "minutes"
+version = 1
+name = "10x the fee, time to the minute"
+currency = "KRW"
+timezone = "UTC"
+
+[[rules]]
+id = "ten-x"
+kind = "fee_multiple"
+multiplier = "10"
+time_round = { unit = "minute", mode = "up" }
+fee_days = 30
+round = { step = "1", mode = "half_up" }
+""")
+    start = datetime(2021, 10, 25, 2, 16, tzinfo=UTC)
+    incident = Incident(id="i", title="t", timezone="UTC", impacts=(
+        Impact(service="mobile", window=Window(start, start + timedelta(minutes=89))),))
+    sub = Subscription(id="S1", account_id="A1", service="mobile", plan="p", paid=True,
+                       fee=Decimal("2160"), currency="KRW", billing_period=BillingPeriod.MONTH,
+                       channel=Channel.WEB, start=datetime(2021, 1, 1, tzinfo=UTC))
+    account = Account(id="A1", segment=Segment.INDIVIDUAL, subscriptions=(sub,))
+    (award,) = compensate(account, incident, policy).awards
+    assert award.amount == 45
