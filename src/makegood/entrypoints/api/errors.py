@@ -4,10 +4,10 @@ with field-level messages in Korean or English (by ``Accept-Language``); nothing
 ::
 
     InputError (IntakeClosed included) -> 422     NotFound         -> 404
-    a value the database refuses       -> 422
+    a value the database refuses       -> 422     (RefusedValue on the intake path)
     Conflict                           -> 409     PermissionDenied -> 403 (401 when not signed in)
     RequestValidationError             -> 422     rate limit       -> 429
-    database unavailable               -> 503
+    database unavailable               -> 503     (Unavailable on the intake path)
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +23,7 @@ from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from makegood.adapters.db.intake_pg import RefusedValue, Unavailable
 from makegood.domain.claims import IntakeClosed
 from makegood.domain.errors import Conflict, InputError, MakegoodError, NotFound, PermissionDenied
 
@@ -238,15 +238,6 @@ def unavailable_answer(problem: str, lang: str) -> Answer:
     return 503, _body("unavailable", lang, "database unavailable", []), {"Retry-After": "5"}
 
 
-def database_answer(exc: Exception, lang: str) -> Answer | None:
-    """The answer for an error the database driver raised directly, or ``None``."""
-    if isinstance(exc, psycopg.DataError):
-        return refused_value_answer(str(exc), lang)
-    if isinstance(exc, psycopg.OperationalError):
-        return unavailable_answer(str(exc), lang)
-    return None
-
-
 def too_large_content(limit: int, lang: str) -> dict[str, Any]:
     message = (f"요청 본문이 너무 큽니다 (최대 {limit:,}바이트)" if lang == "ko"
                else f"the body is larger than the limit of {limit:,} bytes")
@@ -284,12 +275,11 @@ def install(app: FastAPI) -> None:
     async def on_database(request: Request, exc: OperationalError) -> JSONResponse:
         return _respond(unavailable_answer(str(exc), language(request)))
 
-    # The intake path on PostgreSQL talks to the driver directly (adapters/db/intake_pg.py).
-    @app.exception_handler(psycopg.DataError)
-    async def on_driver_data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+    # The intake path on PostgreSQL talks to its driver directly (adapters/db/intake_pg.py).
+    @app.exception_handler(RefusedValue)
+    async def on_intake_value(request: Request, exc: RefusedValue) -> JSONResponse:
         return _respond(refused_value_answer(str(exc), language(request)))
 
-    @app.exception_handler(psycopg.OperationalError)
-    async def on_driver_unavailable(request: Request, exc: psycopg.OperationalError
-                                    ) -> JSONResponse:
+    @app.exception_handler(Unavailable)
+    async def on_intake_unavailable(request: Request, exc: Unavailable) -> JSONResponse:
         return _respond(unavailable_answer(str(exc), language(request)))

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import psycopg
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from makegood.adapters.db.intake_pg import RefusedValue, Unavailable
 from makegood.domain.accounts import WeeklySales
 from makegood.domain.claims import SalesReport
 from makegood.domain.errors import MakegoodError
@@ -130,11 +130,10 @@ class ClaimIntake:
             return errors.refused_value_answer(str(exc.orig), lang)
         except OperationalError as exc:
             return errors.unavailable_answer(str(exc), lang)
-        except psycopg.Error as exc:
-            answer = errors.database_answer(exc, lang)
-            if answer is None:
-                raise
-            return answer
+        except RefusedValue as exc:
+            return errors.refused_value_answer(str(exc), lang)
+        except Unavailable as exc:
+            return errors.unavailable_answer(str(exc), lang)
         headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         return 201, receipt_content(receipt), headers
 
