@@ -277,21 +277,25 @@ def ledger_rows(path: Path) -> int:
 
 
 def same_ledgers(a: Path, b: Path) -> bool:
-    """Whether two ledger files hold the same rows (every row, both ways) in the same order."""
+    """Whether two ledger files hold the same rows in the same order.
+
+    Each file is reduced in one streamed pass to its row count and the sum of a 64-bit hash of
+    every row together with its position, so equal results mean equal rows at equal places
+    (short of a hash collision); a thousand rows of ``a`` are also looked up in ``b`` exactly.
+    """
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "3GB"})
     con.execute("SET enable_progress_bar = false")
-    x, y = f"read_parquet('{a}')", f"read_parquet('{b}')"
-    diff, = con.execute(f"SELECT (SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})) + "
-                        f"(SELECT count(*) FROM (FROM {y} EXCEPT ALL FROM {x}))").fetchone() or (1,)
-    keys = "account_id, subscription_id, policy_id, rule_id"
-    unsorted = 0
-    for path in (x, y):
-        n, = con.execute(f"SELECT count(*) FILTER (WHERE k < prev) FROM (SELECT ({keys}) AS k, "
-                         f"lag(({keys})) OVER () AS prev FROM {path})").fetchone() or (1,)
-        unsorted += n
-    return diff == 0 and unsorted == 0
+    cols = "account_id, subscription_id, segment, service, policy_id, rule_id, counted_seconds, " \
+           "kind, amount, unit, currency, code"
+    prints = [con.execute(f"SELECT count(*), sum(CAST(hash(file_row_number, {cols}) AS HUGEINT)) "
+                          f"FROM read_parquet('{path}', file_row_number = true)").fetchone()
+              for path in (a, b)]
+    missing, = con.execute(f"""
+        SELECT count(*) FROM (SELECT {cols} FROM read_parquet('{a}') USING SAMPLE 1000 ROWS)
+        WHERE ({cols}) NOT IN (SELECT ({cols}) FROM read_parquet('{b}'))""").fetchone() or (1,)
+    return prints[0] == prints[1] and missing == 0
 
 
 def write_section(text: str) -> None:
@@ -378,7 +382,8 @@ def main() -> None:
         checks and knows the three policies and the data's layout in advance. Ledger rows:
         """).rstrip()]
     lines += [f"{awards:,} at {actual:,} rows (the hand-written SQL wrote the same rows in the same "
-              f"order, compared row by row: {same})" for actual, *_, awards, same in results]
+              "order, by row count and a hash of every row with its position, and 1,000 sampled "
+              f"rows looked up: {same})" for actual, *_, awards, same in results]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
