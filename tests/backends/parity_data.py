@@ -150,6 +150,9 @@ def edge_rows(seed: int, accounts: int, incident: Incident) -> tuple[list[SubRow
         ("E4", "individual", "tv", "basic", Decimal("25"), tv, None),
         ("E4", "individual", "cloud", "pro", Decimal("35"), at(UTC, 2022, 10, 1), None),
         ("E5", "small_business", "line", "business", Decimal("40"), at(KST, 2022, 9, 1), None),
+        # 10 x 89 min = 890 min of 2,160 KRW in a 30-day month = 44.5 exactly (half up: 45)
+        ("E6", "individual", "tv", "basic", Decimal("2160"), tv + timedelta(minutes=31),
+         tv + timedelta(hours=2)),
     ]
     for account, segment, service, plan, fee, start, end in fixed:
         sub_number += 1
@@ -341,6 +344,15 @@ steps = [
 ]
 round = { step = "10", mode = "half_even" }
 award = "refund"
+
+[[rules]]
+id = "tv-10x-minutes"
+kind = "fee_multiple"
+when = { services = ["tv", "broadband"], paid = true }
+multiplier = "10"
+time_round = { unit = "minute", mode = "up" }
+fee_days = 30
+round = { step = "1", mode = "half_up" }
 
 [[rules]]
 id = "line-calendar"
