@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,7 @@ KAKAO = [POLICIES / f"{p}.toml" for p in
 SUBS_PER_ACCOUNT = 2.18192  # measured on the generator (seed 7, 200,000 accounts)
 SECTION = "bench_compensate"
 BIN = Path(sys.executable).parent
+CPU: dict[tuple[str, ...], float] = {}  # CPU seconds of each measured child process
 
 HAND_SQL = r"""
 -- One query, written by hand for the three shipped 2022 policies over this scenario's columns.
@@ -181,8 +183,19 @@ ledger[['account_id', 'subscription_id', 'policy_id', 'counted_seconds']].to_par
 """
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB, the whole process tree) of a command."""
+    """Wall seconds and peak RSS (GiB, the whole process tree) of a command.
+
+    The command's CPU seconds (all its threads; a figure that other work on a shared machine
+    disturbs far less than wall time) are added to ``CPU[tuple(cmd)]``.
+    """
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = psutil.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -196,6 +209,7 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    CPU[tuple(cmd)] = children_cpu() - cpu
     return wall, peak / 2**30
 
 
@@ -237,6 +251,7 @@ def run_hand_sql(path: Path, out: Path) -> tuple[float, float]:
                           out=out, **windows(path))
     script = ("import duckdb, sys; c = duckdb.connect(config={'memory_limit': '3GB'}); "
               "c.execute(\"SET TimeZone = 'UTC'\"); c.execute(sys.stdin.read())")
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = psutil.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, cwd=ROOT)
     assert proc.stdin is not None
@@ -249,10 +264,11 @@ def run_hand_sql(path: Path, out: Path) -> tuple[float, float]:
         time.sleep(0.1)
     if proc.returncode != 0:
         raise SystemExit("hand-written SQL failed")
+    CPU[("hand-sql", str(out))] = children_cpu() - cpu
     return time.perf_counter() - started, peak / 2**30
 
 
-def run_pandas(path: Path, out: Path, parts: int) -> tuple[float, float, int]:
+def run_pandas(path: Path, out: Path, parts: int) -> tuple[float, float, int, float]:
     """pandas on the first ``parts`` Parquet parts (1 M accounts each) of the scenario."""
     import pyarrow.parquet as pq
 
@@ -265,9 +281,9 @@ def run_pandas(path: Path, out: Path, parts: int) -> tuple[float, float, int]:
                 target.symlink_to(f)
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in (tmp / "subscriptions").glob("*.parquet"))
     code = PANDAS.format(**windows(path))
-    wall, peak = measure([sys.executable, "-c", code, str(tmp / "subscriptions"), str(tmp / "sales"),
-                          str(out)])
-    return wall, peak, rows
+    cmd = [sys.executable, "-c", code, str(tmp / "subscriptions"), str(tmp / "sales"), str(out)]
+    wall, peak = measure(cmd)
+    return wall, peak, rows, CPU[tuple(cmd)]
 
 
 def ledger_rows(path: Path) -> int:
@@ -320,6 +336,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     results = []
     loads = []
+    cpus: dict[int, tuple[float, float]] = {}
     for rows in args.rows:
         path, actual = scenario(rows)
         load = os.getloadavg()[0]
@@ -330,17 +347,24 @@ def main() -> None:
         same = (ledger_rows(out / f"ledger-sql-{actual}.parquet") == summary["awards"]
                 and same_ledgers(out / f"ledger-makegood-{actual}.parquet",
                                  out / f"ledger-sql-{actual}.parquet"))
+        mg_cpu = CPU[max(k for k in CPU if k[0].endswith("makegood") and str(path) in " ".join(k))]
+        sql_cpu = CPU[("hand-sql", str(out / f"ledger-sql-{actual}.parquet"))]
+        cpus[actual] = (mg_cpu, sql_cpu)
         results.append((actual, mg_wall, mg_rss, sql_wall, sql_rss, summary["awards"], same))
         print(f"{actual:,} rows: makegood {mg_wall:.1f} s {mg_rss:.2f} GiB; hand SQL {sql_wall:.1f} s "
-              f"{sql_rss:.2f} GiB; ledger rows {summary['awards']:,} (SQL the same rows: {same}); "
+              f"{sql_rss:.2f} GiB; CPU s makegood {mg_cpu:.1f}, hand SQL {sql_cpu:.1f}; "
+              f"ledger rows {summary['awards']:,} (SQL the same rows: {same}); "
               f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after", flush=True)
     pandas_runs = []
+    pandas_cpu: list[tuple[int, float]] = []
     base, _ = scenario(args.rows[0])
     for parts in args.pandas_parts:
-        wall, rss, n = run_pandas(base, out / f"ledger-pandas-{parts}.parquet", parts)
+        wall, rss, n, cpu = run_pandas(base, out / f"ledger-pandas-{parts}.parquet", parts)
         pandas_runs.append((n, wall, rss))
+        pandas_cpu.append((n, cpu))
         print(f"pandas {n:,} rows: {wall:.1f} s {rss:.2f} GiB", flush=True)
     per_row = max(w / n for n, w, _ in pandas_runs)
+    cpu_per_row = max(c / n for n, c in pandas_cpu)
     rss_per_row = max(r / n for n, _, r in pandas_runs)
     lines = [
         "## Batch compensation (`bench_compensate`)",
@@ -356,22 +380,25 @@ def main() -> None:
         + "; ".join(f"{a:,} rows: {before:.1f} before, {after:.1f} after" for a, before, after in loads)
         + " (2 cores: a load above 2 means other work was competing for them).",
         "",
-        "| subscription rows | engine | wall s | rows/s | peak RSS GiB | vs hand SQL | vs pandas per row |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| subscription rows | engine | wall s | rows/s | peak RSS GiB | CPU s | vs hand SQL (wall; CPU) "
+        "| vs pandas per row (wall; CPU) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for actual, mg_wall, mg_rss, sql_wall, sql_rss, _awards, _same in results:
         pandas_wall = per_row * actual
+        mg_cpu, sql_cpu = cpus[actual]
         lines += [
             f"| {actual:,} | makegood (DuckDB) | {mg_wall:.1f} | {actual / mg_wall:,.0f} | {mg_rss:.2f} "
-            f"| {mg_wall / sql_wall:.2f}x | {pandas_wall / mg_wall:.1f}x faster |",
+            f"| {mg_cpu:.1f} | {mg_wall / sql_wall:.2f}x; {mg_cpu / sql_cpu:.2f}x "
+            f"| {pandas_wall / mg_wall:.1f}x; {cpu_per_row * actual / mg_cpu:.1f}x faster |",
             f"| {actual:,} | (a) hand-written DuckDB SQL | {sql_wall:.1f} | {actual / sql_wall:,.0f} | "
-            f"{sql_rss:.2f} | 1.00x | |",
+            f"{sql_rss:.2f} | {sql_cpu:.1f} | 1.00x | |",
             f"| {actual:,} | (b) pandas, extrapolated | {pandas_wall:.0f} | {1 / per_row:,.0f} | "
-            f"{rss_per_row * actual:.1f} (est.) | | |",
+            f"{rss_per_row * actual:.1f} (est.) | {cpu_per_row * actual:.0f} | | |",
         ]
     lines += ["", "pandas measured directly:", ""]
-    lines += [f"- {n:,} rows: {w:.1f} s, peak RSS {r:.2f} GiB ({n / w:,.0f} rows/s)"
-              for n, w, r in pandas_runs]
+    lines += [f"- {n:,} rows: {w:.1f} s, peak RSS {r:.2f} GiB ({n / w:,.0f} rows/s), {c:.1f} CPU s"
+              for (n, w, r), (_, c) in zip(pandas_runs, pandas_cpu, strict=True)]
     lines += ["", textwrap.dedent(f"""\
         pandas is extrapolated linearly from the slowest time per row measured above
         ({per_row * 1e6:.2f} s per million rows) and its peak memory likewise; it holds every row
