@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from makegood import policies as shipped_policies
 from makegood.adapters.batch import ENGINES, get_engine
-from makegood.adapters.batch.runs import RunId
+from makegood.adapters.batch.runs import RunId, file_digest
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.ledger import read_ledger, write_json
 from makegood.adapters.tables import AccountsSource, resolve
@@ -40,7 +41,9 @@ INCIDENT = typer.Option(..., "--incident", "-i", help="Incident TOML file.")
 POLICY = typer.Option(..., "--policy", "-p", help="Policy TOML file (repeat for several).")
 ACCOUNTS = typer.Option(
     ..., "--accounts", "-a",
-    help="Subscriptions table: CSV or Parquet file, directory of parts, glob, or scenario dir.")
+    help="Subscriptions table: CSV or Parquet file, directory of parts, glob, or scenario dir; "
+         "with --engine spark also an object-storage URL (s3a://bucket/path; ending in / for a "
+         "scenario dir).")
 SALES = typer.Option(None, "--sales", help="Weekly sales table (CSV or Parquet) for loss rules.")
 
 
@@ -83,6 +86,44 @@ def run_engine(name: str, *, incident: Incident, policies: Sequence[Policy], sou
     return write_outputs(result, out, fmt=fmt, summary_path=summary_path, extra=extra())
 
 
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def remote(accounts: str, sales: str | None, engine: str) -> Any:
+    """Inputs at object-storage URLs (s3a://, gs://, hdfs://), read by the Spark engine.
+
+    A URL ending in ``/`` is a scenario directory (``subscriptions/`` and ``sales/`` below it);
+    otherwise it names the subscription files (a file, a directory of parts or a glob).
+    """
+    if engine != "spark":
+        raise DataError(f"{accounts} is a URL; object storage is read by the Spark engine: "
+                        "add --engine spark", field="--accounts")
+    from makegood.adapters.batch.spark_engine import remote_source
+
+    fmt = "csv" if accounts.lower().endswith(".csv") else "parquet"
+    return remote_source(accounts, sales, scenario=accounts.endswith("/"), fmt=fmt)
+
+
+class UrlRunId:
+    """A run id for inputs at URLs: the incident and policy files by content, the data by URL.
+
+    Object storage is not read twice just to hash it; a run over URLs is reproducible as long
+    as the objects behind them do not change (use versioned or dated paths).
+    """
+
+    def __init__(self, *, incident: Path, policies: Sequence[Path], urls: Sequence[str]) -> None:
+        self.parts = [("incident", file_digest(incident)),
+                      *(("policy", file_digest(p)) for p in policies),
+                      *(("url", u) for u in urls if u)]
+
+    def value(self) -> str:
+        combined = hashlib.blake2b(digest_size=8)
+        for role, value in self.parts:
+            combined.update(f"{role}:{value}\n".encode())
+        return combined.hexdigest()
+
+
 @handles_errors
 def compensate(
     incident: Path = INCIDENT,
@@ -104,8 +145,13 @@ def compensate(
                         field="--engine")
     the_incident = read_incident(incident)
     the_policies = [read_policy(p) for p in policy]
-    source = resolve(accounts, sales)
-    run_id = RunId(incident=incident, policies=policy, source=source)
+    run_id: RunId | UrlRunId
+    if is_url(accounts):
+        source: Any = remote(accounts, sales, engine)
+        run_id = UrlRunId(incident=incident, policies=policy, urls=[accounts, sales or ""])
+    else:
+        source = resolve(accounts, sales)
+        run_id = RunId(incident=incident, policies=policy, source=source)
     started = time.perf_counter()
     summary_data = run_engine(engine, incident=the_incident, policies=the_policies, source=source,
                               out=out, fmt=fmt, summary_path=summary, spark_master=spark_master,
