@@ -65,3 +65,23 @@ def test_bad_incident_document_names_the_problem(api: Api) -> None:
 def test_nul_characters_in_staff_input_get_a_4xx(api: Api) -> None:
     r = api.client.post("/staff/login", json={"username": "ad\u0000min", "password": "whatever"})
     assert 400 <= r.status_code < 500
+
+
+def test_claim_sent_as_form_data_gets_a_422_naming_the_body(api: Api) -> None:
+    # Not JSON: the request goes past the lean intake path to the FastAPI route.
+    r = api.client.post("/claims", content=b"name=x", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_input"
+
+
+def test_body_larger_than_a_megabyte_gets_a_413(api: Api) -> None:
+    r = api.client.post("/claims", content=b" " * ((1 << 20) + 1),
+                        headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["errors"]
+
+
+def test_idempotency_key_longer_than_200_characters_gets_a_422(api: Api) -> None:
+    r = api.submit(headers={"Idempotency-Key": "k" * 201})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "Idempotency-Key"

@@ -199,3 +199,12 @@ def test_openapi_document_is_served(api: Api) -> None:
     r = api.client.get("/openapi.json")
     assert r.status_code == 200
     assert "/claims" in r.json()["paths"]
+
+
+def test_json_with_a_charset_is_accepted(api: Api) -> None:
+    import json
+
+    r = api.client.post("/claims", content=json.dumps(claim_body()).encode(),
+                        headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 201, r.text
+    assert count_claims(api) == 1

@@ -244,6 +244,10 @@ def too_large_content(limit: int, lang: str) -> dict[str, Any]:
     return _body("http", lang, message, [{"field": None, "message": message}])
 
 
+def internal_content(lang: str) -> dict[str, Any]:
+    return _body("internal", lang, "internal error", [])
+
+
 def _respond(answer: Answer) -> JSONResponse:
     status, body, headers = answer
     return JSONResponse(body, status_code=status, headers=headers or None)

@@ -1,10 +1,10 @@
 """The claim submission path (``POST /claims``), lean enough for a mass outage's first days.
 
-:class:`ClaimIntake` is an ASGI middleware that answers ``POST /claims`` with a JSON body itself:
-it validates the body with the same Pydantic model the route documents (``schemas.ClaimIn``,
-straight from the bytes), applies the rate limit, runs the submission use case and writes the
-receipt, without FastAPI's routing and dependency machinery (most of the CPU of a request
-otherwise). Errors get the same bodies as everywhere else (``errors.py``). Other content types
+The app (``app.py``'s ``ClaimsAPI``) hands ``POST /claims`` to :class:`ClaimIntake` before
+FastAPI's middleware stack, router and dependency machinery (which cost more CPU than the
+submission's own work). A JSON body is answered there: validated with the same Pydantic model
+the route documents (``schemas.ClaimIn``, straight from the bytes), rate-limited, submitted,
+and the receipt written. Errors get the same bodies as everywhere else (``errors.py``). Other content types
 go on to the FastAPI route, which runs the same :func:`submit_receipt`; the route also keeps
 ``/claims`` in the OpenAPI document.
 
@@ -16,6 +16,7 @@ unit of work.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -32,6 +33,8 @@ from makegood.entrypoints.api import errors, schemas
 from makegood.entrypoints.api.deps import Context
 from makegood.services import claims as service
 from makegood.services import claims_intake
+
+log = logging.getLogger("makegood.api")
 
 MAX_BODY = 1 << 20  # a claim is a few kilobytes; its description at most 5,000 characters
 MAX_KEY = 200
@@ -79,7 +82,7 @@ def _is_json(content_type: bytes | None) -> bool:
 
 
 class ClaimIntake:
-    """Answers ``POST /claims`` (JSON) directly; everything else goes to the app."""
+    """Answers ``POST /claims`` (JSON) directly; other requests go on to ``app``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,7 +108,13 @@ class ClaimIntake:
         if raw is None:
             await _send(send, 413, errors.too_large_content(MAX_BODY, lang), {})
             return
-        answer = await self._submit(scope, raw, key, lang)
+        try:
+            answer = await self._submit(scope, raw, key, lang)
+        except Exception:
+            # A bug: logged, and answered as FastAPI's own error handling would, with the
+            # catalogue's message (the submission's one statement rolled back: nothing stored).
+            log.exception("claim submission failed")
+            answer = 500, errors.internal_content(lang), {}
         await _send(send, *answer)
 
     async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str
