@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -208,3 +209,21 @@ def test_json_with_a_charset_is_accepted(api: Api) -> None:
                         headers={"Content-Type": "application/json; charset=utf-8"})
     assert r.status_code == 201, r.text
     assert count_claims(api) == 1
+
+
+def test_unreachable_postgresql_gets_a_503_with_retry_after(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from makegood.adapters.db.config import Settings
+    from makegood.adapters.db.engine import make_engine
+    from makegood.entrypoints.api.app import create_app
+
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")  # nobody listens
+    settings = Settings(database_url="unused", evidence_dir=tmp_path / "evidence",
+                        secret_key_file=tmp_path / "secret.key")
+    with TestClient(create_app(settings, engine=engine)) as client:
+        r = client.post("/claims", json=claim_body())
+    engine.dispose()
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] == "unavailable"
+    assert r.headers["Retry-After"] == "5"

@@ -181,6 +181,14 @@ class PgIntakeStore:
         except _UNREACHABLE as exc:
             conn.terminate()
             raise Unavailable(str(exc)) from exc
+        except asyncpg.PostgresError:
+            raise  # the server refused the statement; the connection is fine
+        except BaseException:
+            # Cancelled mid-statement (a shutdown), or a driver error: the connection's state
+            # is unknown, so it is not reused. The statement's transaction is rolled back by
+            # the server when the connection goes.
+            conn.terminate()
+            raise
         finally:
             self._release(conn)
 
