@@ -131,8 +131,10 @@ PANDAS = r"""
 import sys, glob
 import numpy as np, pandas as pd
 subs_dir, sales_dir, out = sys.argv[1:4]
-subs = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(subs_dir + '/*.parquet'))])
-sales = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(sales_dir + '/*.parquet'))])
+subs = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(subs_dir + '/*.parquet'))],
+                 ignore_index=True)
+sales = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(sales_dir + '/*.parquet'))],
+                  ignore_index=True)
 s = subs['start'].astype('int64') // 1000
 e = subs['end'].astype('int64') // 1000
 e = e.where(subs['end'].notna(), np.iinfo('int64').max)
