@@ -134,12 +134,20 @@ class Receipt:
     checks: list[dict[str, str]] = field(default_factory=list)
     submitted_at: str = ""
     replayed: bool = False
+    body: str | None = field(default=None, compare=False, repr=False)  # to_json(), when known
+
+    def content(self) -> dict[str, Any]:
+        """The answer's body (the API's ``ReceiptOut``)."""
+        return {"claim_id": self.claim_id, "receipt_token": self.receipt_token,
+                "status": self.status, "verification": self.verification,
+                "checks": self.checks, "submitted_at": self.submitted_at}
 
     def to_json(self) -> str:
-        return json.dumps({"claim_id": self.claim_id, "receipt_token": self.receipt_token,
-                           "status": self.status, "verification": self.verification,
-                           "checks": self.checks, "submitted_at": self.submitted_at,
-                           "replayed": self.replayed})
+        """The answer's body as compact JSON: sent as it is, and stored (encrypted) for a
+        replay, which reads it back with ``replayed`` set."""
+        if self.body is not None:
+            return self.body
+        return json.dumps(self.content(), ensure_ascii=False, separators=(",", ":"))
 
 
 def _sales_json(sales: SalesReport | None) -> dict[str, Any] | None:
@@ -239,11 +247,18 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
              "entity": "claim", "entity_id": claim_id, "before": None,
              "after": {"status": Status.SUBMITTED.value, "verification": result.result,
                        "codes": list(result.codes)}, "now": now}
+    verification = result.result
+    submitted_at = now.isoformat()
+    receipt_json = json.dumps(
+        {"claim_id": claim_id, "receipt_token": token, "status": Status.SUBMITTED.value,
+         "verification": verification, "checks": checks, "submitted_at": submitted_at},
+        ensure_ascii=False, separators=(",", ":"))
     receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
-                      verification=result.result, checks=checks, submitted_at=now.isoformat())
+                      verification=verification, checks=checks, submitted_at=submitted_at,
+                      body=receipt_json)
     idempotency = None if idempotency_key is None else {
         "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
-        "response": cipher.encrypt(receipt.to_json()), "now": now}
+        "response": cipher.encrypt(receipt_json), "now": now}
     return Filing(values, audit, idempotency, receipt)
 
 

@@ -169,12 +169,15 @@ class PgIntakeStore:
         for conn in idle:
             await conn.close()
 
-    async def _run(self, query: str, *args: Any) -> list[Any]:
+    async def _run(self, query: str, *args: Any, rows: bool = True) -> list[Any]:
         try:
             conn = await self._acquire()
         except _UNREACHABLE as exc:
             raise Unavailable(str(exc)) from exc
         try:
+            if not rows:
+                await conn.execute(query, *args)
+                return []
             return list(await conn.fetch(query, *args))
         except asyncpg.DataError as exc:
             raise RefusedValue(str(exc)) from exc
@@ -246,7 +249,7 @@ class PgIntakeStore:
             args += [idempotency["key"], idempotency["request_hash"], idempotency["response"],
                      idempotency["now"]]
         try:
-            await self._run(FILE if idempotency is None else FILE_WITH_KEY, *args)
+            await self._run(FILE if idempotency is None else FILE_WITH_KEY, *args, rows=False)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == KEY_CONSTRAINT:
                 return False

@@ -34,8 +34,7 @@ async def submit_claim(
     receipt = await intake.submit_receipt(ctx, body, client=client_address(request),
                                           idempotency_key=idempotency_key or None)
     headers = {"Idempotent-Replayed": "true"} if receipt.replayed else None
-    return JSONResponse(intake.receipt_content(receipt), status_code=status.HTTP_201_CREATED,
-                        headers=headers)
+    return JSONResponse(receipt.content(), status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.get("/claims/{claim_id}", response_model=schemas.ClaimOut,

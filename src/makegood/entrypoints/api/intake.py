@@ -39,6 +39,8 @@ log = logging.getLogger("makegood.api")
 MAX_BODY = 1 << 20  # a claim is a few kilobytes; its description at most 5,000 characters
 MAX_KEY = 200
 
+Reply = tuple[int, dict[str, Any] | str, dict[str, str]]  # status, body (JSON text or data), headers
+
 
 def to_input(body: schemas.ClaimIn) -> service.ClaimInput:
     sales = None
@@ -65,12 +67,6 @@ async def submit_receipt(ctx: Context, body: schemas.ClaimIn, *, client: str,
     return await run_in_threadpool(
         lambda: service.submit(uow=ctx.uow(), claim=claim, cipher=ctx.cipher, now=ctx.clock(),
                                client=client, idempotency_key=idempotency_key))
-
-
-def receipt_content(receipt: service.Receipt) -> dict[str, Any]:
-    return {"claim_id": receipt.claim_id, "receipt_token": receipt.receipt_token,
-            "status": receipt.status, "verification": receipt.verification,
-            "checks": receipt.checks, "submitted_at": receipt.submitted_at}
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -108,6 +104,7 @@ class ClaimIntake:
         if raw is None:
             await _send(send, 413, errors.too_large_content(MAX_BODY, lang), {})
             return
+        answer: Reply
         try:
             answer = await self._submit(scope, raw, key, lang)
         except Exception:
@@ -117,8 +114,7 @@ class ClaimIntake:
             answer = 500, errors.internal_content(lang), {}
         await _send(send, *answer)
 
-    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str
-                      ) -> errors.Answer:
+    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str) -> Reply:
         idempotency_key = key.decode("latin-1") if key else None
         if idempotency_key is not None and len(idempotency_key) > MAX_KEY:
             return 422, errors.validation_content([{
@@ -144,7 +140,7 @@ class ClaimIntake:
         except Unavailable as exc:
             return errors.unavailable_answer(str(exc), lang)
         headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
-        return 201, receipt_content(receipt), headers
+        return 201, receipt.to_json(), headers
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -167,10 +163,11 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(parts)
 
 
-async def _send(send: Send, status: int, content: dict[str, Any], headers: dict[str, str]
-                ) -> None:
-    data = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-                      ).encode("utf-8")
+async def _send(send: Send, status: int, content: dict[str, Any] | str,
+                headers: dict[str, str]) -> None:
+    if not isinstance(content, str):
+        content = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    data = content.encode("utf-8")
     raw = [(b"content-type", b"application/json"),
            (b"content-length", str(len(data)).encode("latin-1"))]
     raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
