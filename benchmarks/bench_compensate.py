@@ -398,6 +398,19 @@ def main() -> None:
             f"| {actual:,} | (b) pandas, extrapolated | {pandas_wall:.0f} | {1 / per_row:,.0f} | "
             f"{rss_per_row * actual:.1f} (est.) | {cpu_per_row * actual:.0f} | | |",
         ]
+    lines += ["", "Against the targets of issue 3 (computed from the figures above):", ""]
+    for actual, mg_wall, mg_rss, sql_wall, _sql_rss, _awards, _same in results:
+        mg_cpu, sql_cpu = cpus[actual]
+        speedup = per_row * actual / mg_wall
+        lines.append(
+            f"- {actual:,} rows: "
+            + (f"wall {mg_wall:.1f} s against under 90 s at 50 M rows: "
+               f"{'met' if mg_wall < 90 else 'MISSED'}; " if actual >= 50_000_000 else "")
+            + f"peak RSS {mg_rss:.2f} GiB against under 6 GiB: {'met' if mg_rss < 6 else 'MISSED'}; "
+            f"{mg_wall / sql_wall:.2f}x the hand-written SQL's wall time ({mg_cpu / sql_cpu:.2f}x its "
+            f"CPU time) against within 1.5x: {'met' if mg_wall <= 1.5 * sql_wall else 'MISSED'}; "
+            f"{speedup:.1f}x faster per row than pandas against at least 20x: "
+            f"{'met' if speedup >= 20 else 'MISSED'}.")
     lines += ["", "pandas measured directly:", ""]
     lines += [f"- {n:,} rows: {w:.1f} s, peak RSS {r:.2f} GiB ({n / w:,.0f} rows/s), {c:.1f} CPU s"
               for (n, w, r), (_, c) in zip(pandas_runs, pandas_cpu, strict=True)]

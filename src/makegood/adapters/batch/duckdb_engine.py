@@ -3,18 +3,24 @@
 One run, in one DuckDB connection (spilling to a temporary directory, never holding the input):
 
 1. ``inputs.register`` puts views over the files and checks them (missing columns, wrong
-   types, naive timestamps, duplicate subscriptions, two segments for one account).
-2. Per policy, one hash join of the subscriptions with the small constant table of the rules'
-   windows (per rule and service) gives every matching (subscription, rule) pair with its
-   counted outage and the integer *slots* its rule needs (:mod:`makegood.adapters.batch.sql`).
-3. The distinct (rule, fee, slots) keys are priced once each in Python with ``Decimal``, as the
-   reference prices them, and joined back; account-scoped rules keep the lowest subscription id
-   per account; then the rule caps, the per-account cap (a running sum in rule, service,
-   subscription order) and the pro-rata fund cap (one factor, computed in Python from the exact
-   SQL total) apply.
-4. The awards, sorted as the ledger is sorted, stream into the ledger file (Parquet row groups of
-   the same size ``pyarrow.parquet.write_table`` uses, so the bytes are the reference's), or come
-   back as an Arrow table.
+   types, naive timestamps, duplicate subscriptions, two segments for one account) in one
+   streamed scan when the rows come in ledger order (the general groupings otherwise).
+2. One hash join of the subscriptions with the small constant table of every policy's rule
+   windows (per policy, rule and service) gives every matching (subscription, rule) pair with
+   its counted outage and the integer *slots* its rule needs (:mod:`makegood.adapters.batch.sql`),
+   materialized once for all policies.
+3. Per policy, the distinct (rule, fee, slots) keys are priced once each in Python, exactly as
+   the reference prices them, and joined back; account-scoped rules keep the lowest
+   subscription id per account; then the rule caps, the per-account cap (a running sum in rule,
+   service, subscription order) and the pro-rata fund cap (one factor, computed in Python from
+   the exact SQL total) apply.
+4. The awards, sorted as the ledger is sorted (only the per-row columns ride through the sort;
+   the columns fixed by the rule's template are filled in afterwards), stream into the ledger
+   file in Parquet row groups of the size ``pyarrow.parquet.write_table`` uses, each one
+   contiguous, so the bytes are those of writing the whole table at once; or they come back as
+   an Arrow table. The summary is two aggregations over the awards.
+
+Where the time goes, and what was measured to choose this shape: ``docs/batch.md``.
 
 Nothing is written under the final name until the file is complete
 (:func:`makegood.adapters.ledger.atomic_path`).
@@ -28,7 +34,8 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
@@ -90,9 +97,18 @@ class DuckDBEngine:
         """Compute and write the ledger to ``out`` without holding it in memory; the summary."""
         with self.session() as run:
             counts = run.compute(incident, policies, source, calendars, progress)
-            summary = {**counts, **run.summary()}
-            run.write(out, fmt)
-            return summary
+            # The summary's two aggregations run in DuckDB, on a second connection, while the
+            # ledger is sorted and encoded (Arrow's encoder is single-threaded); the ledger is
+            # renamed into place only once the summary is there too.
+            cursor = run.con.cursor()
+            try:
+                cursor.execute("SET enable_progress_bar = false")
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary") as pool:
+                    summary = pool.submit(run.summary, cursor)
+                    run.write(out, fmt, before_rename=summary.result)
+                return {**counts, **summary.result()}
+            finally:
+                cursor.close()
 
     def compare(self, *, incident: Incident, policy: Policy, source: AccountsSource,
                 calendars: Calendars) -> dict[str, Any]:
@@ -481,7 +497,13 @@ class Run:
         tables = list(self.batches())
         return pa.concat_tables(tables).combine_chunks() if tables else LEDGER_SCHEMA.empty_table()
 
-    def write(self, out: Path, fmt: str | None = None) -> None:
+    def write(self, out: Path, fmt: str | None = None, *,
+              before_rename: Callable[[], object] | None = None) -> None:
+        """Write the sorted ledger to ``out`` (Parquet or CSV), atomically.
+
+        ``before_rename`` runs once the file is complete, before it takes its final name; if it
+        raises, nothing is left under that name.
+        """
         with atomic_path(out) as tmp:
             if ledger_format(out, fmt) == "csv":
                 with tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -491,13 +513,15 @@ class Run:
                         cols = [c.to_pylist() for c in table.columns]
                         for values in zip(*cols, strict=True):
                             writer.writerow(_csv_value(v) for v in values)
-                return
-            with pq.ParquetWriter(tmp, LEDGER_SCHEMA, compression="zstd",
-                                  write_statistics=True) as writer:
-                # Fetching and encoding overlap: DuckDB sorts and hands over the next row group
-                # while Arrow compresses this one (both release the GIL).
-                for table in _prefetched(self.batches()):
-                    writer.write_table(table, row_group_size=ROW_GROUP)
+            else:
+                with pq.ParquetWriter(tmp, LEDGER_SCHEMA, compression="zstd",
+                                      write_statistics=True) as pq_writer:
+                    # Fetching and encoding overlap: DuckDB sorts and hands over the next row
+                    # group while Arrow compresses this one (both release the GIL).
+                    for table in _prefetched(self.batches()):
+                        pq_writer.write_table(table, row_group_size=ROW_GROUP)
+            if before_rename is not None:
+                before_rename()
 
     def comparison(self) -> dict[str, Any]:
         """What ``makegood policy compare`` shows: awarded accounts, totals, cash per account."""
@@ -519,7 +543,7 @@ class Run:
         return {"accounts_awarded": accounts, "by_kind": by_kind, "by_service": by_service,
                 "money_per_account": money}
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
         """As :func:`makegood.adapters.ledger.summarize`, computed in SQL over the awards.
 
         Awards and totals come from one small aggregation by (service, segment, template).
@@ -528,13 +552,13 @@ class Run:
         as a bit mask; the few distinct (segment, mask) pairs are then expanded in Python into
         every grouping. This replaces one hash aggregation by account per grouping.
         """
-        con = self.con
+        con = con or self.con
         combos = con.execute("""
             SELECT service, segment, tk, count(*), sum(CAST(amount AS DECIMAL(24, 6)))
             FROM awards GROUP BY ALL ORDER BY ALL""").fetchall()
         pairs = sorted({(service, tk) for service, _, tk, _, _ in combos})
         if len(pairs) > 128:
-            return self._summary_by_group()
+            return self._summary_by_group(con)
         bit = {pair: i for i, pair in enumerate(pairs)}
         lut = [bit.get((service, tk), 0) for service in self.services
                for tk in range(len(self.templates))]
@@ -596,9 +620,8 @@ class Run:
             **{name: rows(name) for name in names},
         }
 
-    def _summary_by_group(self) -> dict[str, Any]:
+    def _summary_by_group(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """The summary by one aggregation per grouping (when the bit masks would not fit)."""
-        con = self.con
         con.execute("""CREATE OR REPLACE TEMP TABLE per_account AS
             SELECT a.aid, a.service, a.segment, a.tk, count(*) AS n,
                 sum(CAST(a.amount AS DECIMAL(24, 6))) AS total
