@@ -94,8 +94,13 @@ def ledger_format(path: Path, fmt: str | None = None) -> str:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` that is renamed onto it only if the block succeeds."""
+    """A temporary path beside ``path`` that is renamed onto it only if the block succeeds.
+
+    A run killed by a signal cannot clean up after itself; the next run for the same target
+    removes the partial files of processes that no longer exist.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_partials(path)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         yield tmp
@@ -107,6 +112,24 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _remove_abandoned_partials(path: Path) -> None:
+    for partial in path.parent.glob(f".{path.name}.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                partial.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_table(table: pa.Table, path: Path, fmt: str | None = None) -> None:
