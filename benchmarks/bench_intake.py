@@ -450,8 +450,19 @@ def postgres_serving(server: list[psutil.Process]) -> list[int]:
     return [int(pid) for pid, port, kind in rows if kind != "client backend" or port in ports]
 
 
+def autovacuum_runs(schema: str) -> int:
+    """Autovacuum and autoanalyze runs so far on the benchmark's tables."""
+    engine = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(
+            "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) "
+            "FROM pg_stat_user_tables WHERE schemaname = :s"), {"s": schema}).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
 def run_phase(port: int, rate: float, seconds: float, connections: int, accounts: int,
-              phase: int, server_pid: int) -> dict[str, object]:
+              phase: int, server_pid: int, schema: str) -> dict[str, object]:
     total = int(rate * seconds)
     bodies = claim_bodies(total, accounts)
     prefix = f"bench{phase}-"
@@ -459,6 +470,7 @@ def run_phase(port: int, rate: float, seconds: float, connections: int, accounts
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     child = mp.get_context("fork").Process(
         target=_load_process, args=(port, requests, rate, connections, queue))
+    vacuums = autovacuum_runs(schema)
     server = server_processes(server_pid)
     server_before = {p.pid: _cpu(p) for p in server}
     pg_before = postgres_cpu()
@@ -489,7 +501,8 @@ def run_phase(port: int, rate: float, seconds: float, connections: int, accounts
             "rate": len(acknowledged) / elapsed, "p50": percentile(latencies, 0.50) * 1000,
             "p99": percentile(latencies, 0.99) * 1000, "errors": errors, "busy": busy,
             "cpu_server": server_cpu * 1000 / total, "cpu_pg": pg_cpu * 1000 / total,
-            "cpu_load": load_cpu * 1000 / total, "load": os.getloadavg()[0]}
+            "cpu_load": load_cpu * 1000 / total, "load": os.getloadavg()[0],
+            "vacuums": autovacuum_runs(schema) - vacuums}
 
 
 def check_stored(url: str, phases: list[dict[str, object]]) -> None:
@@ -537,7 +550,7 @@ def main() -> None:
         warm_up(port, claim_bodies(400, args.accounts))
         for i, rate in enumerate(args.rate):
             phases.append(run_phase(port, rate, args.seconds, args.connections, args.accounts, i,
-                                    server.pid))
+                                    server.pid, schema))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -572,12 +585,27 @@ def main() -> None:
         row("CPU per claim: load generator", lambda p: f"{p['cpu_load']:.2f} ms"),
         row("machine CPU busy", lambda p: f"{p['busy']:.0%}"),
         row("1-minute load average after the phase", lambda p: f"{p['load']:.1f}"),
+        row("autovacuum/autoanalyze runs on its tables during the phase",
+            lambda p: str(p["vacuums"])),
     ])
     best = max(phases, key=lambda p: float(str(p["rate"])))
     cpu_total = sum(float(str(best[k])) for k in ("cpu_server", "cpu_pg", "cpu_load"))
-    ok = all(p["missing"] == 0 and p["twice"] == 0 for p in phases) and any(
-        float(str(p["rate"])) >= 1000 and float(str(p["p99"])) < 100
-        and float(str(p["rate"])) >= baseline / 4 for p in phases)
+    def meets(p: dict[str, object]) -> bool:
+        return (float(str(p["rate"])) >= 1000 and float(str(p["p99"])) < 100
+                and float(str(p["rate"])) >= baseline / 4 and p["missing"] == 0
+                and p["twice"] == 0 and not p["errors"])
+
+    met = [p for p in phases if meets(p)]
+    ok = bool(met) and all(p["missing"] == 0 and p["twice"] == 0 for p in phases)
+    def judged(p: dict[str, object]) -> str:
+        offered = float(str(p["offered"]))
+        figures = (f"offered {offered:,.0f}/s: {float(str(p['rate'])):,.0f} claims/s, "
+                   f"p99 {float(str(p['p99'])):,.1f} ms")
+        if offered <= 1000:  # the rate is measured up to the last answer: just under offered
+            return f"{figures} (latency only: not offered above the target rate)"
+        return f"{figures}, {'met' if meets(p) else 'missed'}"
+
+    verdict = ("met" if ok else "not met") + " (" + "; ".join(judged(p) for p in phases) + ")"
     command = (".venv/bin/python benchmarks/bench_intake.py --rate "
                + " ".join(f"{r:g}" for r in args.rate)
                + f" --seconds {args.seconds:g} --workers {args.workers} "
@@ -612,8 +640,8 @@ def main() -> None:
         TABLE
 
         Best throughput {float(str(best["rate"])):,.0f} claims/s. Targets (issue 5): >= 1,000
-        claims/s with p99 < 100 ms, none lost, >= a quarter of the raw insert rate:
-        **{"met" if ok else "not met"}**.
+        claims/s with p99 < 100 ms, none lost, >= a quarter of the raw insert rate, in at
+        least one phase: **{verdict}**.
 
         CPU budget: at the best phase the server, PostgreSQL and the load generator used
         {cpu_total:.2f} ms of CPU per claim together, so the 2 cores cannot carry more than
@@ -625,7 +653,7 @@ def main() -> None:
         incident's intake window and the account's subscriptions, one `INSERT` statement with
         CTEs that commits the claim, its audit entry and its idempotency record together); the
         parsed incident and policy are cached per worker by row version (docs/claims.md,
-        "Performance"). Before this path (commit 90fe600, ORM-free SQLAlchemy in a worker thread,
+        "Performance"). Before this path (commit 90fe600, SQLAlchemy Core in a worker thread,
         seven round trips) the same benchmark gave 239 claims/s with about 3.4 ms of server CPU
         per claim, on a machine loaded by other jobs. Where the CPU goes now (py-spy while
         developing): in the server about a third in the HTTP server and event loop (uvicorn,
