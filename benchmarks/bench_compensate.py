@@ -7,8 +7,10 @@ For each size (subscription rows) the script generates (once, cached under ``out
   run id, ledger and summary written atomically);
 * **(a) hand-written SQL**: one DuckDB query computing the same ledger for these three policies,
   written by hand for exactly this data (no validation, no generality): the practical limit;
-* **(b) pandas**: what a team would write in a hurry; run at sizes it survives, its time per row
-  is extrapolated linearly to the large sizes (stated in the report).
+* **(b) pandas**: the same ledger as a team would write it in a hurry (masks, groupby, merges,
+  exact money in Python ``Decimal`` row by row); run at sizes it survives on the first parts of
+  the scenario, checked against makegood's ledger over those same parts (the script stops if
+  they differ), its time per row extrapolated linearly to the large sizes (stated in the report).
 
 Each run is a child process; wall time is measured around it and peak RSS by polling the child's
 process tree (psutil). Results go to stdout and to the ``bench_compensate`` section of
@@ -128,60 +130,102 @@ COPY (
 """
 
 PANDAS = r"""
-import sys, glob
-import numpy as np, pandas as pd
+# pandas as a team would write it in a hurry, computing the whole ledger: a boolean mask per
+# rule, groupby for the per-account rules, a merge for the sales loss, and the money exact in
+# Python Decimals, row by row, rounded as DuckDB's round() rounds (half away from zero).
+import glob, sys
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+from makegood.adapters.ledger import LEDGER_SCHEMA
+
 subs_dir, sales_dir, out = sys.argv[1:4]
 subs = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(subs_dir + '/*.parquet'))],
                  ignore_index=True)
 sales = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(sales_dir + '/*.parquet'))],
                   ignore_index=True)
-s = subs['start'].astype('int64') // 1000
-e = subs['end'].astype('int64') // 1000
-e = e.where(subs['end'].notna(), np.iinfo('int64').max)
-OFF = ({off_start}, {off_end}); MSG = ({msg_start}, {msg_end})
-W = {{'pay': ({pay_start}, {pay_end}), 'biz_channel': ({biz_start}, {biz_end}), 'messenger': MSG}}
-rows = []
-def clipped(lo, hi):
+s = subs['start'].dt.as_unit('us').astype('int64')            # microseconds since the epoch
+e = subs['end'].dt.as_unit('us').astype('int64').where(subs['end'].notna(), np.iinfo('int64').max)
+OFFICIAL = ({off_start}, {off_end}); MESSENGER = ({msg_start}, {msg_end})
+SB_WINDOWS = {{'pay': ({pay_start}, {pay_end}), 'biz_channel': ({biz_start}, {biz_end}),
+              'messenger': MESSENGER}}
+
+
+def overlap(lo, hi):
     return np.minimum(e, hi) - np.maximum(s, lo)
-# kakao-2022-paid, rule by rule, with apply for the money
-d = clipped(*OFF)
-RULES = [('emoticon_plus', 'web', 'emoticon-web'), ('emoticon_plus', 'app_store', 'emoticon-app-store'),
-         ('chat_backup', 'web', 'chat-backup-web'), ('chat_backup', 'app_store', 'chat-backup-app-store'),
-         ('music', 'web', 'music-web'), ('music', 'app_store', 'music-app-store'),
-         ('webtoon', None, 'webtoon-rental'), ('page', None, 'page-rental'),
-         ('taxi_pro', None, 'taxi-pro'), ('driver_pro', None, 'driver-pro')]
-for service, channel, rule in RULES:
+
+
+def won(x, step=1):   # to a whole `step` of won, half away from zero like DuckDB's round()
+    return (x / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+# kakao-2022-paid: rule_id, service, channel (None: any), kind, unit, amount from the fee
+RULES = [
+    ('emoticon-web', 'emoticon_plus', 'web', 'extension', 'day', lambda fee: Decimal(3)),
+    ('emoticon-app-store', 'emoticon_plus', 'app_store', 'credit', 'KRW', lambda fee: won(fee * 72 / 744)),
+    ('chat-backup-web', 'chat_backup', 'web', 'extension', 'day', lambda fee: Decimal(15)),
+    ('chat-backup-app-store', 'chat_backup', 'app_store', 'credit', 'KRW',
+     lambda fee: won(fee * 360 / 744)),
+    ('music-web', 'music', 'web', 'extension', 'day', lambda fee: Decimal(3)),
+    ('music-app-store', 'music', 'app_store', 'credit', 'in-app cash', lambda fee: Decimal(1500)),
+    ('webtoon-rental', 'webtoon', None, 'extension', 'hour', lambda fee: Decimal(72)),
+    ('page-rental', 'page', None, 'extension', 'hour', lambda fee: Decimal(96)),
+    ('taxi-pro', 'taxi_pro', None, 'credit', 'KRW', lambda fee: won(fee * 144 / 744, 10)),
+    ('driver-pro', 'driver_pro', None, 'credit', 'KRW', lambda fee: won(fee * 144 / 744, 10)),
+]
+KEEP = ['account_id', 'subscription_id', 'segment', 'service']
+d = overlap(*OFFICIAL)
+parts = []
+for rule_id, service, channel, kind, unit, amount in RULES:
     m = subs['paid'] & (subs['service'] == service) & (d > 0)
-    if channel:
+    if channel is not None:
         m &= subs['channel'] == channel
-    part = subs[m].copy()
-    part['counted_seconds'] = d[m] // 1000000
-    part['rule_id'] = rule
-    part['amount'] = part['fee'].apply(lambda f: float(f) * (72 if rule == 'emoticon-app-store' else
-        360 if rule == 'chat-backup-app-store' else 144) / 744)
-    rows.append(part)
-paid = pd.concat(rows)
-# goodwill: lowest messenger subscription per account
-dm = clipped(*MSG)
-msg = subs[(subs['service'] == 'messenger') & (dm > 0)].assign(counted_seconds=dm // 1000000)
-msg = msg.sort_values('subscription_id').groupby('account_id', as_index=False).first()
-# small business
-sb = subs[(subs['segment'] == 'small_business') & subs['service'].isin(list(W))].copy()
-sb['d'] = [min(ee, W[sv][1]) - max(ss, W[sv][0])
-           for sv, ss, ee in zip(sb['service'], s[sb.index], e[sb.index])]
-sb = sb[sb['d'] > 0].sort_values('subscription_id').groupby('account_id', as_index=False).first()
-best = sales[(sales['week_start'] >= pd.Timestamp('2022-09-03').date()) &
-             (sales['week_start'] <= pd.Timestamp('2022-10-08').date())].groupby('account_id')['amount'].max()
-outage = sales[sales['week_start'] == pd.Timestamp('2022-10-15').date()].set_index('account_id')['amount']
-loss = (best - outage).dropna()
-sb = sb.merge(loss.rename('loss'), left_on='account_id', right_index=True)
-sb = sb[sb['loss'] > 0]
-sb['amount'] = sb['loss'].apply(lambda x: 30000 if x <= 300000 else 50000 if x <= 500000 else x)
-ledger = pd.concat([paid.assign(policy_id='kakao-2022-paid'),
-                    msg.assign(policy_id='kakao-2022-free-goodwill'),
-                    sb.assign(policy_id='kakao-2022-small-business')])
-ledger = ledger.sort_values(['account_id', 'subscription_id', 'policy_id'])
-ledger[['account_id', 'subscription_id', 'policy_id', 'counted_seconds']].to_parquet(out)
+    part = subs.loc[m, KEEP].copy()
+    part['policy_id'] = 'kakao-2022-paid'
+    part['rule_id'] = rule_id
+    part['counted_seconds'] = d[m] // 1_000_000
+    part['kind'] = kind
+    part['amount'] = [amount(fee) for fee in subs.loc[m, 'fee']]
+    part['unit'] = unit
+    part['currency'] = 'KRW' if unit == 'KRW' else None
+    part['code'] = ('FIXED_EXTENSION' if kind == 'extension' else
+                    'FIXED_FEE_TIME' if unit == 'KRW' else 'FIXED_AMOUNT')
+    parts.append(part)
+
+# kakao-2022-free-goodwill: one emoticon pack per account, on its lowest affected messenger subscription
+dm = overlap(*MESSENGER)
+msg = subs.loc[(subs['service'] == 'messenger') & (dm > 0), KEEP].assign(counted_seconds=dm // 1_000_000)
+msg = msg.sort_values('subscription_id').groupby('account_id').head(1)
+parts.append(msg.assign(policy_id='kakao-2022-free-goodwill', rule_id='emoticon-pack', kind='item',
+                        amount=Decimal(1), unit='emoticon-pack-3', currency=None, code='GOODWILL'))
+
+# kakao-2022-small-business: the lowest affected pay/biz_channel/messenger subscription of each
+# small business, paid by its sales loss (best week 3 Sep - 8 Oct minus the week of 15 Oct)
+sb = subs.loc[(subs['segment'] == 'small_business') & subs['service'].isin(list(SB_WINDOWS)), KEEP]
+lo = sb['service'].map({{k: w[0] for k, w in SB_WINDOWS.items()}})
+hi = sb['service'].map({{k: w[1] for k, w in SB_WINDOWS.items()}})
+sb = sb.assign(d=np.minimum(e[sb.index], hi) - np.maximum(s[sb.index], lo))
+sb = sb[sb['d'] > 0].sort_values('subscription_id').groupby('account_id').head(1)
+weeks = sales['week_start']
+best = sales[(weeks >= date(2022, 9, 3)) & (weeks <= date(2022, 10, 8))].groupby('account_id')['amount'].max()
+during = sales[weeks == date(2022, 10, 15)].groupby('account_id')['amount'].max()
+loss = (best - during).dropna().rename('loss')   # Decimal - Decimal: exact
+sb = sb.merge(loss[loss > 0], left_on='account_id', right_index=True)
+sb['policy_id'] = 'kakao-2022-small-business'
+sb['rule_id'] = 'sales-loss'
+sb['counted_seconds'] = sb['d'] // 1_000_000
+sb['kind'] = ['cash' if x <= 500000 else 'review' for x in sb['loss']]
+sb['amount'] = [Decimal(30000) if x <= 300000 else Decimal(50000) if x <= 500000 else x for x in sb['loss']]
+sb['unit'] = 'KRW'
+sb['currency'] = 'KRW'
+sb['code'] = ['LOSS_BRACKET' if x <= 500000 else 'LOSS_REVIEW' for x in sb['loss']]
+parts.append(sb)
+
+ledger = pd.concat(parts, ignore_index=True)
+ledger = ledger.sort_values(['account_id', 'subscription_id', 'policy_id', 'rule_id'])
+table = pa.Table.from_pandas(ledger[LEDGER_SCHEMA.names], schema=LEDGER_SCHEMA, preserve_index=False)
+pq.write_table(table, out, compression='zstd')
 """
 
 
@@ -270,22 +314,41 @@ def run_hand_sql(path: Path, out: Path) -> tuple[float, float]:
     return time.perf_counter() - started, peak / 2**30
 
 
-def run_pandas(path: Path, out: Path, parts: int) -> tuple[float, float, int, float]:
-    """pandas on the first ``parts`` Parquet parts (1 M accounts each) of the scenario."""
+def run_pandas(path: Path, out: Path, parts: int) -> tuple[float, float, int, float, Path]:
+    """pandas on the first ``parts`` Parquet parts (1 M accounts each) of the scenario.
+
+    The parts are linked into a directory of their own, laid out like a scenario (subscriptions/,
+    sales/, incident.toml), so that makegood can compute its ledger over the same rows; that
+    directory is the last value returned.
+    """
     import pyarrow.parquet as pq
 
-    tmp = out.parent / f"pandas-{parts}"
+    tmp = out.parent / f"pandas-{path.name}-{parts}"
     for sub in ("subscriptions", "sales"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
         for f in sorted((path / sub).glob("*.parquet"))[:parts]:
             target = tmp / sub / f.name
             if not target.exists():
                 target.symlink_to(f)
+    if not (tmp / "incident.toml").exists():
+        (tmp / "incident.toml").symlink_to(path / "incident.toml")
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in (tmp / "subscriptions").glob("*.parquet"))
     code = PANDAS.format(**windows(path))
     cmd = [sys.executable, "-c", code, str(tmp / "subscriptions"), str(tmp / "sales"), str(out)]
     wall, peak = measure(cmd)
-    return wall, peak, rows, CPU[tuple(cmd)]
+    return wall, peak, rows, CPU[tuple(cmd)], tmp
+
+
+def check_pandas(partial: Path, ledger: Path) -> tuple[int, bool]:
+    """pandas' ledger row count, and whether it is makegood's ledger over the same rows.
+
+    makegood runs (untimed) on ``partial``, the directory of the parts pandas read.
+    """
+    reference = ledger.with_name(f"ledger-makegood-{partial.name}.parquet")
+    run_makegood(partial, reference)
+    summary = json.loads(reference.with_name(reference.name + ".summary.json").read_text())
+    rows = ledger_rows(ledger)
+    return rows, rows == summary["awards"] and same_ledgers(ledger, reference)
 
 
 def ledger_rows(path: Path) -> int:
@@ -360,11 +423,19 @@ def main() -> None:
     pandas_runs = []
     pandas_cpu: list[tuple[int, float]] = []
     base, _ = scenario(args.rows[0])
+    pandas_same: list[tuple[int, bool]] = []
     for parts in args.pandas_parts:
-        wall, rss, n, cpu = run_pandas(base, out / f"ledger-pandas-{parts}.parquet", parts)
+        ledger = out / f"ledger-pandas-{parts}.parquet"
+        wall, rss, n, cpu, partial = run_pandas(base, ledger, parts)
+        awards, same = check_pandas(partial, ledger)
         pandas_runs.append((n, wall, rss))
         pandas_cpu.append((n, cpu))
-        print(f"pandas {n:,} rows: {wall:.1f} s {rss:.2f} GiB", flush=True)
+        pandas_same.append((awards, same))
+        print(f"pandas {n:,} rows: {wall:.1f} s {rss:.2f} GiB; ledger rows {awards:,} "
+              f"(makegood's over the same rows: {same})", flush=True)
+        if not same:
+            raise SystemExit(f"pandas' ledger {ledger} is not makegood's over the same rows "
+                             f"({partial}): a baseline that computes something else is no baseline")
     per_row = max(w / n for n, w, _ in pandas_runs)
     cpu_per_row = max(c / n for n, c in pandas_cpu)
     rss_per_row = max(r / n for n, _, r in pandas_runs)
@@ -412,9 +483,20 @@ def main() -> None:
             f"{speedup:.1f}x faster per row than pandas against at least 20x: "
             f"{'met' if speedup >= 20 else 'MISSED'}.")
     lines += ["", "pandas measured directly:", ""]
-    lines += [f"- {n:,} rows: {w:.1f} s, peak RSS {r:.2f} GiB ({n / w:,.0f} rows/s), {c:.1f} CPU s"
-              for (n, w, r), (_, c) in zip(pandas_runs, pandas_cpu, strict=True)]
+    lines += [f"- {n:,} rows: {w:.1f} s, peak RSS {r:.2f} GiB ({n / w:,.0f} rows/s), {c:.1f} CPU s; "
+              f"ledger rows {awards:,}, makegood's ledger over the same rows in the same order (row "
+              f"count, a hash of every row with its position, 1,000 sampled rows looked up): {same}"
+              for (n, w, r), (_, c), (awards, same)
+              in zip(pandas_runs, pandas_cpu, pandas_same, strict=True)]
     lines += ["", textwrap.dedent(f"""\
+        pandas computes the same ledger as makegood and the hand-written SQL (the same 12
+        columns and types, the same rows in the same order), the way a team in a hurry writes
+        it: the Parquet parts read into DataFrames, a boolean mask per rule of the paid policy,
+        sort and groupby for the lowest affected subscription of each account (goodwill, small
+        business), a groupby and merge for the sales loss, and the money exact in Python
+        Decimals, row by row, rounded half away from zero as DuckDB's round() does; the ledger
+        is written with pyarrow in the ledger schema. After each pandas run makegood computes
+        its ledger over the same parts (not timed) and the script stops if the two differ.
         pandas is extrapolated linearly from the slowest time per row measured above
         ({per_row * 1e6:.2f} s per million rows) and its peak memory likewise; it holds every row
         in memory (several objects per row); run it at the larger sizes with --pandas-parts
