@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -45,6 +46,20 @@ LEDGER_SCHEMA = pa.schema([
     ("code", pa.string()),
 ])
 LEDGER_COLUMNS = tuple(LEDGER_SCHEMA.names)
+
+# Every engine writes Parquet with these options, in row groups of ROW_GROUP rows, so the same
+# ledger gives the same bytes whoever writes it. The Arrow schema is not stored in the file (the
+# Parquet types say everything), so a writer may hand over the columns with few distinct values
+# dictionary-encoded (ENCODED_SCHEMA): with each row group's dictionary in order of first
+# appearance (first_seen_dictionary), the bytes are those of writing the plain strings.
+ROW_GROUP = 1024 * 1024  # pyarrow.parquet.write_table's default row group length
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True,
+                                   "store_schema": False}
+DICTIONARY_COLUMNS = frozenset(("segment", "service", "policy_id", "rule_id", "kind", "unit",
+                                "currency", "code"))
+ENCODED_SCHEMA = pa.schema([
+    pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in DICTIONARY_COLUMNS else f
+    for f in LEDGER_SCHEMA])
 SORT_KEYS = [("account_id", "ascending"), ("subscription_id", "ascending"),
              ("policy_id", "ascending"), ("rule_id", "ascending")]
 QUANTUM = Decimal("0.000001")
@@ -145,7 +160,20 @@ def write_table(table: pa.Table, path: Path, fmt: str | None = None) -> None:
                     for values in zip(*cols, strict=True):
                         writer.writerow(_csv_value(v) for v in values)
         else:
-            pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP, **PARQUET_OPTIONS)
+
+
+def first_seen_dictionary(ids: pa.Array, values: pa.Array) -> pa.DictionaryArray:
+    """Value ``values[ids[i]]`` at row ``i``, dictionary-encoded as Parquet's writer would.
+
+    The dictionary holds exactly the values that occur, in order of first appearance (what
+    the writer builds from plain strings); a null id is a null value.
+    """
+    seen = pc.unique(ids).drop_null()  # in order of first appearance
+    lookup = np.full(len(values), -1, dtype=np.int32)
+    lookup[seen.to_numpy(zero_copy_only=False)] = np.arange(len(seen), dtype=np.int32)
+    indices = pa.array(lookup).take(ids)
+    return pa.DictionaryArray.from_arrays(indices, values.take(seen))
 
 
 def _csv_value(value: Any) -> str:

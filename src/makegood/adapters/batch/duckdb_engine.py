@@ -42,16 +42,22 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from makegood.adapters.batch import inputs
 from makegood.adapters.batch.inputs import first, quote
 from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template, compile_policy
 from makegood.adapters.ledger import (
+    ENCODED_SCHEMA,
     LEDGER_COLUMNS,
     LEDGER_SCHEMA,
+    PARQUET_OPTIONS,
+    ROW_GROUP,
     atomic_path,
+    first_seen_dictionary,
     format_decimal,
     ledger_format,
 )
@@ -64,7 +70,6 @@ from makegood.domain.rules import Calendars, LossBrackets
 from makegood.services.compensation import Progress, RunResult, check_policies
 
 AMOUNT = "DECIMAL(38, 10)"
-ROW_GROUP = 1024 * 1024  # pyarrow.parquet.write_table's default row group length
 FLAGS = ((1, "CAP_RULE"), (2, "CAP_ACCOUNT"), (4, "FUND_SCALED"))
 FLAG_VARIANTS = range(8)  # every combination of the three flags
 
@@ -97,18 +102,18 @@ class DuckDBEngine:
         """Compute and write the ledger to ``out`` without holding it in memory; the summary."""
         with self.session() as run:
             counts = run.compute(incident, policies, source, calendars, progress)
-            # The summary's two aggregations run in DuckDB, on a second connection, while the
-            # ledger is sorted and encoded (Arrow's encoder is single-threaded); the ledger is
-            # renamed into place only once the summary is there too.
-            cursor = run.con.cursor()
-            try:
-                cursor.execute("SET enable_progress_bar = false")
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary") as pool:
-                    summary = pool.submit(run.summary, cursor)
-                    run.write(out, fmt, before_rename=summary.result)
-                return {**counts, **summary.result()}
-            finally:
-                cursor.close()
+            # Counts and totals come from one small aggregation before the write; the accounts
+            # behind each figure are read off the sorted ledger as it streams to the file. The
+            # ledger is renamed into place only once the summary is there too.
+            combos = run.combos()
+            masks = run.account_masks(combos)
+            summary: dict[str, Any] = {}
+
+            def summarize() -> None:
+                summary.update(run.summary(combos=combos, masks=masks))
+
+            run.write(out, fmt, observe=masks.add if masks else None, before_rename=summarize)
+            return {**counts, **summary}
 
     def compare(self, *, incident: Incident, policy: Policy, source: AccountsSource,
                 calendars: Calendars) -> dict[str, Any]:
@@ -141,6 +146,7 @@ class Run:
         self.con = con
         self.templates: list[Template] = []
         self.services: list[str] = []
+        self.ordered = False  # whether ``pos`` sorts as (account, subscription) does
 
     # -- computing -------------------------------------------------------------------------------
 
@@ -153,18 +159,19 @@ class Run:
                 progress(done, steps)
 
         tick(0)
-        tables = inputs.register(self.con, source)
-        check_policies(policies, incident, set(tables.services))
-        tick(1)
+        declared = inputs.declare(self.con, source)
         # Segment and service as ENUM types (one byte a row in the pairs and awards, cheap to
         # group and sort); their values are sorted, so their order is the text order.
-        self.services = sorted(tables.services)
         self.con.execute(f"CREATE TYPE mg_segment AS ENUM {_values(sorted(s.value for s in Segment))}")
-        self.con.execute(f"CREATE TYPE mg_service AS ENUM {_values(self.services or [''])}")
-        self.con.execute(f"""CREATE TABLE awards (aid VARCHAR, sid VARCHAR, segment mg_segment,
-            service mg_service, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
         compiled = [compile_policy(policy, incident, calendars) for policy in policies]
-        self._all_pairs(compiled)
+        tables = self._checked_while(declared, lambda: self._all_pairs(compiled))
+        self.ordered = tables.ordered
+        check_policies(policies, incident, set(tables.services))
+        tick(1)
+        self.services = sorted(tables.services)
+        self.con.execute(f"CREATE TYPE mg_service AS ENUM {_values(self.services or [''])}")
+        self.con.execute(f"""CREATE TABLE awards (pos BIGINT, aid VARCHAR, sid VARCHAR, segment mg_segment,
+            service mg_service, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
         factors: dict[str, str] = {}
         for i, cp in enumerate(compiled):
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW pairs AS SELECT * FROM all_pairs WHERE pi = {i}")
@@ -178,6 +185,27 @@ class Run:
         tick(steps)
         return {"accounts": tables.accounts, "subscriptions": tables.subscriptions,
                 "accounts_affected": int(affected), "fund_factors": factors}
+
+    def _checked_while(self, declared: inputs.Declared, work: Callable[[], None]) -> inputs.Tables:
+        """Check the input (:func:`inputs.check`) on a second connection while ``work`` runs.
+
+        The checking scan is mostly one thread (it reads the rows in file order); the pairs
+        build beside it takes the other core. ``work`` must write nothing the user sees: until
+        the check has passed it may meet bad values, and then the check's error (naming file,
+        row and column) is the one raised, whatever ``work`` raised meanwhile.
+        """
+        cursor = self.con.cursor()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check") as pool:
+                checking = pool.submit(inputs.check, cursor, declared)
+                try:
+                    work()
+                except BaseException:
+                    checking.result()  # a DataError about the input explains the failure best
+                    raise
+                return checking.result()
+        finally:
+            cursor.close()
 
     def _template(self, template: Template) -> int:
         self.templates.append(template)
@@ -218,8 +246,8 @@ class Run:
         wcols = ", ".join(f"rw.ws{j}, rw.we{j}" for j in range(k))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE all_pairs AS
-            SELECT aid, sid, CAST(segment AS mg_segment) AS segment,
-                CAST(service AS mg_service) AS service, fee_text, bp, pi, ri, is_first, counted_us
+            SELECT pos, aid, sid, TRY_CAST(segment AS mg_segment) AS segment, service, fee_text, bp,
+                pi, ri, is_first, counted_us
                 {', ' + slots if slots else ''}
             FROM (
                 SELECT *, {by_policy(counted)} AS counted_us, {by_policy(longest)} AS longest_us,
@@ -233,7 +261,7 @@ class Run:
     def _policy(self, cp: CompiledPolicy) -> Decimal:
         con = self.con
         nslots = cp.nslots
-        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (aid VARCHAR, sid VARCHAR, "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (pos BIGINT, aid VARCHAR, sid VARCHAR, "
                     f"segment mg_segment, service mg_service, tk INTEGER, ri INTEGER, "
                     f"counted_s BIGINT, amount {AMOUNT}, "
                     "flags TINYINT)")
@@ -247,7 +275,7 @@ class Run:
         if cp.policy.caps.per_account is not None:
             self._account_cap(cp.policy.caps.per_account)
         factor = self._fund_cap(cp.policy)
-        con.execute("INSERT INTO awards SELECT aid, sid, segment, service, tk, counted_s, amount, flags "
+        con.execute("INSERT INTO awards SELECT pos, aid, sid, segment, service, tk, counted_s, amount, flags "
                     "FROM pawards")
         con.execute("DROP TABLE pawards")
         return factor
@@ -298,7 +326,7 @@ class Run:
         con.execute(f"""
             INSERT INTO pawards
             SELECT * FROM (
-                SELECT p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
+                SELECT p.pos, p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
                     p.counted_us // 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
                 FROM pairs p LEFT JOIN lk ON {join_on}
                 WHERE p.ri IN {tuple_sql(list(tk_of))}
@@ -308,13 +336,20 @@ class Run:
     def _account_awards(self, rule: CompiledRule) -> None:
         con = self.con
         ri = rule.rule.index
-        chosen = f"""
-            SELECT aid, min(sid) AS sid, arg_min(segment, sid) AS segment,
-                arg_min(service, sid) AS service, arg_min(counted_us, sid) // 1000000 AS counted_s
-            FROM pairs WHERE ri = {ri} GROUP BY aid"""
+        # The account's lowest subscription id: in ledger-ordered input, its lowest position.
+        if self.ordered:
+            chosen = f"""
+                SELECT aid, min(pos) AS pos, arg_min(sid, pos) AS sid, arg_min(segment, pos) AS segment,
+                    arg_min(service, pos) AS service, arg_min(counted_us, pos) // 1000000 AS counted_s
+                FROM pairs WHERE ri = {ri} GROUP BY aid"""
+        else:
+            chosen = f"""
+                SELECT aid, arg_min(pos, sid) AS pos, min(sid) AS sid, arg_min(segment, sid) AS segment,
+                    arg_min(service, sid) AS service, arg_min(counted_us, sid) // 1000000 AS counted_s
+                FROM pairs WHERE ri = {ri} GROUP BY aid"""
         tk = self._template(rule.template)
         if rule.constant is not None:
-            con.execute(f"""INSERT INTO pawards SELECT aid, sid, segment, service, {tk}, {ri},
+            con.execute(f"""INSERT INTO pawards SELECT pos, aid, sid, segment, service, {tk}, {ri},
                 counted_s, CAST({quote(format_decimal(rule.constant))} AS {AMOUNT}), 0
                 FROM ({chosen})""")
             return
@@ -336,7 +371,7 @@ class Run:
         top = format_decimal(loss_rule.brackets[-1].up_to)
         con.execute(f"""
             INSERT INTO pawards
-            SELECT c.aid, c.sid, c.segment, c.service,
+            SELECT c.pos, c.aid, c.sid, c.segment, c.service,
                 CASE WHEN l.loss <= CAST({quote(top)} AS {AMOUNT}) THEN {tk} ELSE {review} END,
                 {ri}, c.counted_s, CASE {brackets} ELSE l.loss END, 0
             FROM ({chosen}) c JOIN ({losses}) l ON l.aid = c.aid
@@ -359,7 +394,7 @@ class Run:
         value = f"CAST({quote(format_decimal(cap))} AS {AMOUNT})"
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE pawards AS
-            SELECT aid, sid, segment, service, tk, ri, counted_s,
+            SELECT pos, aid, sid, segment, service, tk, ri, counted_s,
                 CASE WHEN amount > room THEN room ELSE amount END AS amount,
                 CASE WHEN amount > room THEN flags | 2 ELSE flags END AS flags
             FROM (
@@ -435,48 +470,70 @@ class Run:
         """The awards in ledger order, narrow: what varies per row, and the variant ``v``.
 
         The sort carries only the four per-row strings and three numbers; the columns that are
-        constant per (template, cap flags) variant are filled in afterwards with Arrow ``take``
-        (:meth:`_variants`), which is far cheaper than sorting them as payload.
+        constant per (template, cap flags) variant are filled in afterwards from ``v``
+        (:meth:`_encode`), far cheaper than sorting them as payload. Ledger-ordered input sorts
+        by position (an integer) instead of by account and subscription id.
         """
         ranks = _rank_of(self.templates)
         rank = f"([{', '.join(str(r) for r in ranks)}])[a.tk + 1]" if ranks else "0"
+        keys = "a.pos" if self.ordered else "a.aid, a.sid"
         return f"""
             SELECT a.aid, a.sid, a.segment, a.service, a.counted_s,
                 CAST(a.amount AS DECIMAL(24, 6)) AS amount, a.tk * {len(FLAG_VARIANTS)} + a.flags AS v
-            FROM awards a ORDER BY a.aid, a.sid, {rank}"""
+            FROM awards a ORDER BY {keys}, {rank}"""
 
-    def _variants(self) -> dict[str, pa.Array]:
-        """Per variant ``tk * 8 + flags``: policy_id, rule_id, kind, unit, currency and code."""
-        out: dict[str, list[str | None]] = {k: [] for k in
-                                            ("policy_id", "rule_id", "kind", "unit", "currency", "code")}
+    def _variants(self) -> dict[str, tuple[pa.Array, pa.Array]]:
+        """Per column fixed by the variant ``tk * 8 + flags`` (policy_id, rule_id, kind, unit,
+        currency, code): each variant's value id, and the distinct values."""
+        texts: dict[str, list[str | None]] = {k: [] for k in
+                                              ("policy_id", "rule_id", "kind", "unit", "currency", "code")}
         for t in self.templates:
             for flags in FLAG_VARIANTS:
-                out["policy_id"].append(t.policy_id)
-                out["rule_id"].append(t.rule_id)
-                out["kind"].append(t.kind)
-                out["unit"].append(t.unit)
-                out["currency"].append(t.currency)
-                out["code"].append(t.code + "".join(f"+{name}" for bit, name in FLAGS if flags & bit))
-        return {k: pa.array(v, pa.string()) for k, v in out.items()}
+                texts["policy_id"].append(t.policy_id)
+                texts["rule_id"].append(t.rule_id)
+                texts["kind"].append(t.kind)
+                texts["unit"].append(t.unit)
+                texts["currency"].append(t.currency)
+                texts["code"].append(t.code + "".join(f"+{name}" for bit, name in FLAGS if flags & bit))
+        out = {}
+        for name, per_variant in texts.items():
+            values = sorted({x for x in per_variant if x is not None})
+            index = {x: i for i, x in enumerate(values)}
+            out[name] = (pa.array([None if x is None else index[x] for x in per_variant], pa.int32()),
+                         pa.array(values, pa.string()))
+        return out
 
-    def _expand(self, narrow: pa.Table, variants: dict[str, pa.Array]) -> pa.Table:
-        v = narrow.column("v")
-        columns = {
-            "account_id": narrow.column("aid"), "subscription_id": narrow.column("sid"),
-            "segment": narrow.column("segment"), "service": narrow.column("service"),
-            "policy_id": variants["policy_id"].take(v), "rule_id": variants["rule_id"].take(v),
-            "counted_seconds": narrow.column("counted_s"), "kind": variants["kind"].take(v),
-            "amount": narrow.column("amount"), "unit": variants["unit"].take(v),
-            "currency": variants["currency"].take(v), "code": variants["code"].take(v),
-        }
-        # One chunk per row group, as pyarrow.parquet.write_table slices a combined table: the
-        # chunking decides where dictionary encoding falls back, so it decides the bytes.
-        return pa.table(columns).cast(LEDGER_SCHEMA).combine_chunks()
+    @staticmethod
+    def _encode(narrow: pa.Table, variants: dict[str, tuple[pa.Array, pa.Array]]) -> pa.Table:
+        """One row group of the ledger (ENCODED_SCHEMA) from the narrow sorted rows."""
+        column = {name: narrow.column(name).combine_chunks() for name in narrow.column_names}
+        v = column["v"]
 
-    def batches(self, size: int = ROW_GROUP) -> Iterator[pa.Table]:
-        """The sorted ledger in tables of exactly ``size`` rows (the last one shorter)."""
+        def enum(name: str) -> pa.DictionaryArray:
+            values = column[name]
+            return first_seen_dictionary(values.indices.cast(pa.int32()), values.dictionary)
+
+        def fixed(name: str) -> pa.DictionaryArray:
+            ids, values = variants[name]
+            return first_seen_dictionary(ids.take(v), values)
+
+        return pa.Table.from_arrays([
+            column["aid"], column["sid"], enum("segment"), enum("service"), fixed("policy_id"),
+            fixed("rule_id"), column["counted_s"], fixed("kind"), column["amount"], fixed("unit"),
+            fixed("currency"), fixed("code")], schema=ENCODED_SCHEMA)
+
+    def batches(self, size: int = ROW_GROUP, observe: Callable[[pa.Table], None] | None = None
+                ) -> Iterator[pa.Table]:
+        """The sorted ledger (ENCODED_SCHEMA) in tables of exactly ``size`` rows (the last one
+        shorter), each one Parquet row group; ``observe`` sees each one's narrow rows first."""
         variants = self._variants()
         reader = self.con.sql(self.ordered_sql()).to_arrow_reader(size)
+
+        def encode(narrow: pa.Table) -> pa.Table:
+            if observe is not None:
+                observe(narrow)
+            return self._encode(narrow, variants)
+
         pending: list[pa.RecordBatch] = []
         count = 0
         for batch in reader:
@@ -484,20 +541,21 @@ class Run:
             count += batch.num_rows
             while count >= size:
                 table = pa.Table.from_batches(pending)
-                yield self._expand(table.slice(0, size), variants)
+                yield encode(table.slice(0, size))
                 rest = table.slice(size)
                 pending = rest.to_batches()
                 count = rest.num_rows
         if count:
-            yield self._expand(pa.Table.from_batches(pending), variants)
+            yield encode(pa.Table.from_batches(pending))
         elif not pending:
-            yield LEDGER_SCHEMA.empty_table()
+            yield ENCODED_SCHEMA.empty_table()
 
     def arrow(self) -> pa.Table:
-        tables = list(self.batches())
+        tables = [t.cast(LEDGER_SCHEMA) for t in self.batches()]
         return pa.concat_tables(tables).combine_chunks() if tables else LEDGER_SCHEMA.empty_table()
 
     def write(self, out: Path, fmt: str | None = None, *,
+              observe: Callable[[pa.Table], None] | None = None,
               before_rename: Callable[[], object] | None = None) -> None:
         """Write the sorted ledger to ``out`` (Parquet or CSV), atomically.
 
@@ -509,16 +567,15 @@ class Run:
                 with tmp.open("w", newline="", encoding="utf-8") as fh:
                     writer = csv.writer(fh)
                     writer.writerow(LEDGER_COLUMNS)
-                    for table in self.batches():
+                    for table in self.batches(observe=observe):
                         cols = [c.to_pylist() for c in table.columns]
                         for values in zip(*cols, strict=True):
                             writer.writerow(_csv_value(v) for v in values)
             else:
-                with pq.ParquetWriter(tmp, LEDGER_SCHEMA, compression="zstd",
-                                      write_statistics=True) as pq_writer:
+                with pq.ParquetWriter(tmp, ENCODED_SCHEMA, **PARQUET_OPTIONS) as pq_writer:
                     # Fetching and encoding overlap: DuckDB sorts and hands over the next row
                     # group while Arrow compresses this one (both release the GIL).
-                    for table in _prefetched(self.batches()):
+                    for table in _prefetched(self.batches(observe=observe)):
                         pq_writer.write_table(table, row_group_size=ROW_GROUP)
             if before_rename is not None:
                 before_rename()
@@ -543,33 +600,62 @@ class Run:
         return {"accounts_awarded": accounts, "by_kind": by_kind, "by_service": by_service,
                 "money_per_account": money}
 
-    def summary(self, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
-        """As :func:`makegood.adapters.ledger.summarize`, computed in SQL over the awards.
-
-        Awards and totals come from one small aggregation by (service, segment, template).
-        Distinct accounts per group come from one aggregation by account that keeps, per
-        account, its segment and the *set* of (service, template) combinations it was awarded,
-        as a bit mask; the few distinct (segment, mask) pairs are then expanded in Python into
-        every grouping. This replaces one hash aggregation by account per grouping.
-        """
-        con = con or self.con
-        combos = con.execute("""
+    def combos(self) -> list[tuple[str, str, int, int, Decimal]]:
+        """Awards and their total per (service, segment, template), in that order."""
+        rows = self.con.execute("""
             SELECT service, segment, tk, count(*), sum(CAST(amount AS DECIMAL(24, 6)))
             FROM awards GROUP BY ALL ORDER BY ALL""").fetchall()
+        return [(str(service), str(segment), int(tk), int(n), total)
+                for service, segment, tk, n, total in rows]
+
+    @staticmethod
+    def _bits(combos: Sequence[tuple[str, str, int, int, Decimal]]) -> dict[tuple[str, int], int]:
+        """A bit for each (service, template) pair awarded."""
         pairs = sorted({(service, tk) for service, _, tk, _, _ in combos})
-        if len(pairs) > 128:
+        return {pair: i for i, pair in enumerate(pairs)}
+
+    def account_masks(self, combos: Sequence[tuple[str, str, int, int, Decimal]]) -> AccountMasks | None:
+        """An :class:`AccountMasks` for the awarded pairs, or None when they need more bits."""
+        bits = self._bits(combos)
+        if len(bits) > AccountMasks.BITS:
+            return None
+        width = len(self.templates)
+        lut = np.zeros(max(1, len(self.services) * width), dtype=np.uint64)
+        for (service, tk), i in bits.items():
+            lut[self.services.index(service) * width + tk] = 1 << i
+        return AccountMasks(lut, width, sorted(s.value for s in Segment))
+
+    def summary(self, con: duckdb.DuckDBPyConnection | None = None, *,
+                combos: Sequence[tuple[str, str, int, int, Decimal]] | None = None,
+                masks: AccountMasks | None = None) -> dict[str, Any]:
+        """As :func:`makegood.adapters.ledger.summarize`, computed over the awards.
+
+        Awards and totals come from one small aggregation by (service, segment, template)
+        (:meth:`combos`). Distinct accounts per group come from each account's segment and the
+        *set* of (service, template) combinations it was awarded, as a bit mask: counted by
+        ``masks`` while the ledger was written, or else by one aggregation by account in SQL;
+        the few distinct (segment, mask) pairs are then expanded in Python into every grouping.
+        This replaces one hash aggregation by account per grouping.
+        """
+        con = con or self.con
+        if combos is None:
+            combos = self.combos()
+        bit = self._bits(combos)
+        if len(bit) > 128:
             return self._summary_by_group(con)
-        bit = {pair: i for i, pair in enumerate(pairs)}
-        lut = [bit.get((service, tk), 0) for service in self.services
-               for tk in range(len(self.templates))]
-        index = (f"([{', '.join(map(str, lut))}])[enum_code(service) * {len(self.templates)} + tk + 1]"
-                 if lut else "0")
-        masks = con.execute(f"""
-            SELECT segment, mask, count(*) FROM (
-                SELECT any_value(segment) AS segment,
-                    bit_or(CAST(1 AS UHUGEINT) << CAST({index} AS UHUGEINT)) AS mask
-                FROM awards GROUP BY aid)
-            GROUP BY ALL""").fetchall()
+        if masks is not None:
+            mask_rows = masks.rows()
+        else:
+            lut = [bit.get((service, tk), 0) for service in self.services
+                   for tk in range(len(self.templates))]
+            index = (f"([{', '.join(map(str, lut))}])[enum_code(service) * {len(self.templates)} + tk + 1]"
+                     if lut else "0")
+            mask_rows = con.execute(f"""
+                SELECT segment, mask, count(*) FROM (
+                    SELECT any_value(segment) AS segment,
+                        bit_or(CAST(1 AS UHUGEINT) << CAST({index} AS UHUGEINT)) AS mask
+                    FROM awards GROUP BY aid)
+                GROUP BY ALL""").fetchall()
         t = self.templates
         groupings: dict[str, dict[tuple[Any, ...], list[Any]]] = {
             name: {} for name in ("by_service", "by_rule", "by_kind", "by_segment")}
@@ -595,7 +681,7 @@ class Run:
                     target = review if t[tk].kind == AwardKind.REVIEW.value else money
                     target[currency] = target.get(currency, Decimal(0)) + total
         accounts = 0
-        for segment, mask, n in masks:
+        for segment, mask, n in mask_rows:
             accounts += n
             seen: set[tuple[str, tuple[Any, ...]]] = set()
             for (service, tk), i in bit.items():
@@ -659,6 +745,53 @@ class Run:
             "by_kind": group([]),
             "by_segment": group(["segment"]),
         }
+
+
+class AccountMasks:
+    """Awarded accounts counted by (segment, bit mask of the (service, template) pairs awarded),
+    read off the sorted ledger as it streams by: an account's rows are adjacent in it."""
+
+    BITS = 62  # the mask and a two-bit segment code share one 64-bit key
+
+    def __init__(self, lut: np.ndarray, width: int, segments: Sequence[str]) -> None:
+        self.lut = lut  # the bit of (service code * width + template)
+        self.width = width
+        self.segments = list(segments)  # by segment code (the ENUM's order)
+        self.counts: dict[int, int] = {}  # key (segment code << BITS | mask) -> accounts
+        self._last: tuple[str, int] | None = None  # the account that may go on, and its key
+
+    def add(self, narrow: pa.Table) -> None:
+        """Take in the next rows of the sorted ledger (``aid``, ``segment``, ``service``, ``v``)."""
+        n = narrow.num_rows
+        if n == 0:
+            return
+        aid = narrow.column("aid").combine_chunks()
+        segment = narrow.column("segment").combine_chunks().indices.to_numpy().astype(np.uint64)
+        service = narrow.column("service").combine_chunks().indices.to_numpy().astype(np.int64)
+        template = narrow.column("v").to_numpy() // len(FLAG_VARIANTS)
+        bits = self.lut[service * self.width + template]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = pc.not_equal(aid[1:], aid[:-1]).to_numpy(zero_copy_only=False)
+        first = np.flatnonzero(starts)
+        keys = np.bitwise_or.reduceat(bits, first) | (segment[first] << np.uint64(self.BITS))
+        if self._last is not None:
+            last_aid, last_key = self._last
+            if last_aid == aid[0].as_py():
+                keys[0] |= np.uint64(last_key)
+            else:
+                self.counts[last_key] = self.counts.get(last_key, 0) + 1
+        self._last = (aid[n - 1].as_py(), int(keys[-1]))
+        values, counts = np.unique(keys[:-1], return_counts=True)
+        for key, count in zip(values.tolist(), counts.tolist(), strict=True):
+            self.counts[key] = self.counts.get(key, 0) + count
+
+    def rows(self) -> list[tuple[str, int, int]]:
+        """(segment, mask, accounts) for every combination seen."""
+        counts = dict(self.counts)
+        if self._last is not None:
+            counts[self._last[1]] = counts.get(self._last[1], 0) + 1
+        low = (1 << self.BITS) - 1
+        return [(self.segments[key >> self.BITS], key & low, n) for key, n in sorted(counts.items())]
 
 
 def _rank_of(templates: Sequence[Template]) -> list[int]:

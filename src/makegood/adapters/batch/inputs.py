@@ -40,6 +40,7 @@ from makegood.domain.errors import DataError, InputError
 from makegood.domain.incident import nfc
 
 MAX_US = 9_223_372_036_854_775_807  # "no end": later than any window
+POS_BITS = 40  # a row's position: file index above, row number in the file below
 
 
 def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
@@ -161,6 +162,9 @@ class Tables:
     services: frozenset[str]
     has_sales: bool
     has_reported_loss: bool
+    ordered: bool = False
+    """Whether the rows came in ledger order with positions (``pos``), which then sort as
+    (account, subscription) do; Parquet input checked in one pass."""
 
 
 def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -168,21 +172,44 @@ def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
             .fetchall()}
 
 
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """The views over a source, not yet checked (:func:`declare`, then :func:`check`)."""
+
+    source: AccountsSource
+    csv_input: bool
+    has_reported_loss: bool
+
+
 def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
     """Create the views ``subs`` and ``sales`` over the source, check them, and count.
 
     Raises :class:`DataError` naming the file, the row or line, the column and the value.
     """
+    return check(con, declare(con, source))
+
+
+def declare(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Declared:
+    """The views ``raw_subs``, ``norm_subs`` and ``subs`` over the subscription files.
+
+    Only the headers are read (a missing column is refused here). Until :func:`check` has
+    passed, a query over ``subs`` may meet bad values; it must not write anything.
+    """
     check_columns(source.subscriptions, SUBSCRIPTION_COLUMNS)
-    con.execute(f"CREATE OR REPLACE VIEW raw_subs AS SELECT * FROM {scan(source.subscriptions)}")
+    index = "" if all(_is_csv(p) for p in source.subscriptions) else ", file_index AS _mg_file_index"
+    con.execute(f"CREATE OR REPLACE VIEW raw_subs AS SELECT *{index} FROM {scan(source.subscriptions)}")
     types = _types(con, "raw_subs")
     csv_input = "file_row_number" not in types
     rownum = "NULL" if csv_input else "file_row_number + 1"
+    # A row's position across the files in the order given (Parquet only: DuckDB does not
+    # number CSV lines): in ledger-ordered input it sorts exactly as (account, subscription).
+    position = ("CAST(NULL AS BIGINT)" if csv_input
+                else f"(CAST(_mg_file_index AS BIGINT) << {POS_BITS}) + file_row_number")
     loss = "reported_loss" in types
     loss_text = _decimal_text("reported_loss", types["reported_loss"]) if loss else "NULL"
     con.execute(f"""
         CREATE OR REPLACE VIEW norm_subs AS SELECT
-            filename AS _file, {rownum} AS _row,
+            filename AS _file, {rownum} AS _row, {position} AS pos,
             {_text('subscription_id')} AS sid,
             {_text('account_id')} AS aid,
             {_text('segment')} AS segment,
@@ -200,9 +227,19 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
             {loss_text} AS loss_text
         FROM raw_subs""")
     con.execute("""
-        CREATE OR REPLACE VIEW subs AS SELECT sid, aid, segment, service, plan, paid, fee_text,
-            bp, channel, s, e FROM norm_subs""")
+        CREATE OR REPLACE VIEW subs AS SELECT pos, sid, aid, segment, service, plan, paid,
+            fee_text, bp, channel, s, e FROM norm_subs""")
+    return Declared(source=source, csv_input=csv_input, has_reported_loss=loss)
+
+
+def check(con: duckdb.DuckDBPyConnection, declared: Declared) -> Tables:
+    """Check every subscription and sales row, count, and create ``losses`` and ``sales``.
+
+    Raises :class:`DataError` naming the file, the row or line, the column and the value.
+    """
+    source, csv_input, loss = declared.source, declared.csv_input, declared.has_reported_loss
     checked = _check_in_one_pass(con)
+    ordered = checked is not None and not csv_input
     if checked is None:
         # Rows not in (account, subscription) order: the general checks, one query each.
         _check_rows(con, source, csv_input)
@@ -229,7 +266,7 @@ def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
                     "CAST(NULL AS DECIMAL(38, 10)) AS loss WHERE false")
     _register_sales(con, source)
     return Tables(subscriptions=int(count), accounts=int(accounts), services=services,
-                  has_sales=bool(source.sales), has_reported_loss=loss)
+                  has_sales=bool(source.sales), has_reported_loss=loss, ordered=ordered)
 
 
 def _register_losses(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
@@ -361,7 +398,7 @@ def _check_rows(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_inpu
         for number, row_values in iter_rows(path, SUBSCRIPTION_COLUMNS):
             _reparse(row_values, path, line=number)
         raise DataError(f"bad value (subscription_id {sid!r})", file=file, field=field)
-    result = con.execute("SELECT * EXCLUDE (filename, file_row_number) FROM raw_subs "
+    result = con.execute("SELECT * EXCLUDE (filename, file_row_number, _mg_file_index) FROM raw_subs "
                          "WHERE filename = ? AND file_row_number = ?", [file, row - 1])
     names = [d[0] for d in result.description or []]
     for values in result.fetchall():
