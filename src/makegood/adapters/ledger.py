@@ -53,7 +53,11 @@ LEDGER_COLUMNS = tuple(LEDGER_SCHEMA.names)
 # dictionary-encoded (ENCODED_SCHEMA): with each row group's dictionary in order of first
 # appearance (first_seen_dictionary), the bytes are those of writing the plain strings.
 ROW_GROUP = 1024 * 1024  # pyarrow.parquet.write_table's default row group length
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True,
+# Statistics (min and max per row group) for the sort keys only: they let a reader looking
+# for one account skip the other row groups; on the low-cardinality columns they cost a third
+# of the writing time and skip nothing.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd",
+                                   "write_statistics": ["account_id", "subscription_id"],
                                    "store_schema": False}
 DICTIONARY_COLUMNS = frozenset(("segment", "service", "policy_id", "rule_id", "kind", "unit",
                                 "currency", "code"))
@@ -163,17 +167,18 @@ def write_table(table: pa.Table, path: Path, fmt: str | None = None) -> None:
             pq.write_table(table, tmp, row_group_size=ROW_GROUP, **PARQUET_OPTIONS)
 
 
-def first_seen_dictionary(ids: pa.Array, values: pa.Array) -> pa.DictionaryArray:
-    """Value ``values[ids[i]]`` at row ``i``, dictionary-encoded as Parquet's writer would.
-
-    The dictionary holds exactly the values that occur, in order of first appearance (what
-    the writer builds from plain strings); a null id is a null value.
-    """
-    seen = pc.unique(ids).drop_null()  # in order of first appearance
-    lookup = np.full(len(values), -1, dtype=np.int32)
-    lookup[seen.to_numpy(zero_copy_only=False)] = np.arange(len(seen), dtype=np.int32)
-    indices = pa.array(lookup).take(ids)
-    return pa.DictionaryArray.from_arrays(indices, values.take(seen))
+def first_seen_dictionary(ids: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+    """Value ``values[ids[i]]`` at row ``i`` (null where ``ids[i]`` is -1), dictionary-encoded
+    as Parquet's writer would: the dictionary holds exactly the values that occur, in order of
+    first appearance (what the writer builds from plain strings)."""
+    seen = pc.unique(pa.array(ids)).to_numpy()  # in order of first appearance
+    seen = seen[seen >= 0]
+    lookup = np.full(len(values) + 1, -1, dtype=np.int32)  # lookup[-1]: a null stays null
+    lookup[seen] = np.arange(len(seen), dtype=np.int32)
+    positions = lookup[ids]
+    nulls = positions < 0
+    indices = pa.array(positions, mask=nulls) if nulls.any() else pa.array(positions)
+    return pa.DictionaryArray.from_arrays(indices, values.take(pa.array(seen)))
 
 
 def _csv_value(value: Any) -> str:

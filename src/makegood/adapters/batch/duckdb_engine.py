@@ -102,17 +102,15 @@ class DuckDBEngine:
         """Compute and write the ledger to ``out`` without holding it in memory; the summary."""
         with self.session() as run:
             counts = run.compute(incident, policies, source, calendars, progress)
-            # Counts and totals come from one small aggregation before the write; the accounts
-            # behind each figure are read off the sorted ledger as it streams to the file. The
-            # ledger is renamed into place only once the summary is there too.
-            combos = run.combos()
-            masks = run.account_masks(combos)
+            # The summary's figures are read off the sorted ledger as it streams to the file;
+            # the ledger is renamed into place only once the summary is there too.
+            tally = run.tally()
             summary: dict[str, Any] = {}
 
             def summarize() -> None:
-                summary.update(run.summary(combos=combos, masks=masks))
+                summary.update(run.summary(tally=tally))
 
-            run.write(out, fmt, observe=masks.add if masks else None, before_rename=summarize)
+            run.write(out, fmt, observe=tally.add, before_rename=summarize)
             return {**counts, **summary}
 
     def compare(self, *, incident: Incident, policy: Policy, source: AccountsSource,
@@ -482,9 +480,9 @@ class Run:
                 CAST(a.amount AS DECIMAL(24, 6)) AS amount, a.tk * {len(FLAG_VARIANTS)} + a.flags AS v
             FROM awards a ORDER BY {keys}, {rank}"""
 
-    def _variants(self) -> dict[str, tuple[pa.Array, pa.Array]]:
+    def _variants(self) -> dict[str, tuple[np.ndarray, pa.Array]]:
         """Per column fixed by the variant ``tk * 8 + flags`` (policy_id, rule_id, kind, unit,
-        currency, code): each variant's value id, and the distinct values."""
+        currency, code): each variant's value id (-1 for none), and the distinct values."""
         texts: dict[str, list[str | None]] = {k: [] for k in
                                               ("policy_id", "rule_id", "kind", "unit", "currency", "code")}
         for t in self.templates:
@@ -499,28 +497,30 @@ class Run:
         for name, per_variant in texts.items():
             values = sorted({x for x in per_variant if x is not None})
             index = {x: i for i, x in enumerate(values)}
-            out[name] = (pa.array([None if x is None else index[x] for x in per_variant], pa.int32()),
+            out[name] = (np.array([-1 if x is None else index[x] for x in per_variant], dtype=np.int32),
                          pa.array(values, pa.string()))
         return out
 
     @staticmethod
-    def _encode(narrow: pa.Table, variants: dict[str, tuple[pa.Array, pa.Array]]) -> pa.Table:
+    def _encode(narrow: pa.Table, variants: dict[str, tuple[np.ndarray, pa.Array]]) -> pa.Table:
         """One row group of the ledger (ENCODED_SCHEMA) from the narrow sorted rows."""
-        column = {name: narrow.column(name).combine_chunks() for name in narrow.column_names}
-        v = column["v"]
+        v = narrow.column("v").to_numpy()
 
         def enum(name: str) -> pa.DictionaryArray:
-            values = column[name]
-            return first_seen_dictionary(values.indices.cast(pa.int32()), values.dictionary)
+            chunks = narrow.column(name).chunks
+            dictionary = chunks[0].dictionary if chunks else pa.array([], pa.string())
+            return first_seen_dictionary(_codes(narrow.column(name)), dictionary)
 
         def fixed(name: str) -> pa.DictionaryArray:
             ids, values = variants[name]
-            return first_seen_dictionary(ids.take(v), values)
+            return first_seen_dictionary(ids[v], values)
 
         return pa.Table.from_arrays([
-            column["aid"], column["sid"], enum("segment"), enum("service"), fixed("policy_id"),
-            fixed("rule_id"), column["counted_s"], fixed("kind"), column["amount"], fixed("unit"),
-            fixed("currency"), fixed("code")], schema=ENCODED_SCHEMA)
+            narrow.column("aid").combine_chunks(), narrow.column("sid").combine_chunks(),
+            enum("segment"), enum("service"), fixed("policy_id"), fixed("rule_id"),
+            narrow.column("counted_s").combine_chunks(), fixed("kind"),
+            narrow.column("amount").combine_chunks(), fixed("unit"), fixed("currency"),
+            fixed("code")], schema=ENCODED_SCHEMA)
 
     def batches(self, size: int = ROW_GROUP, observe: Callable[[pa.Table], None] | None = None
                 ) -> Iterator[pa.Table]:
@@ -614,38 +614,31 @@ class Run:
         pairs = sorted({(service, tk) for service, _, tk, _, _ in combos})
         return {pair: i for i, pair in enumerate(pairs)}
 
-    def account_masks(self, combos: Sequence[tuple[str, str, int, int, Decimal]]) -> AccountMasks | None:
-        """An :class:`AccountMasks` for the awarded pairs, or None when they need more bits."""
-        bits = self._bits(combos)
-        if len(bits) > AccountMasks.BITS:
-            return None
-        width = len(self.templates)
-        lut = np.zeros(max(1, len(self.services) * width), dtype=np.uint64)
-        for (service, tk), i in bits.items():
-            lut[self.services.index(service) * width + tk] = 1 << i
-        return AccountMasks(lut, width, sorted(s.value for s in Segment))
+    def tally(self) -> LedgerTally:
+        """A :class:`LedgerTally` for this run's services and templates."""
+        return LedgerTally(self.services, sorted(s.value for s in Segment), len(self.templates))
 
     def summary(self, con: duckdb.DuckDBPyConnection | None = None, *,
-                combos: Sequence[tuple[str, str, int, int, Decimal]] | None = None,
-                masks: AccountMasks | None = None) -> dict[str, Any]:
+                tally: LedgerTally | None = None) -> dict[str, Any]:
         """As :func:`makegood.adapters.ledger.summarize`, computed over the awards.
 
-        Awards and totals come from one small aggregation by (service, segment, template)
-        (:meth:`combos`). Distinct accounts per group come from each account's segment and the
-        *set* of (service, template) combinations it was awarded, as a bit mask: counted by
-        ``masks`` while the ledger was written, or else by one aggregation by account in SQL;
-        the few distinct (segment, mask) pairs are then expanded in Python into every grouping.
-        This replaces one hash aggregation by account per grouping.
+        Awards and totals per (service, segment, template) come from ``tally`` (counted while
+        the ledger was written) or else from one small aggregation (:meth:`combos`). Distinct
+        accounts per group come from each account's segment and the *set* of (service,
+        template) combinations it was awarded, as a bit mask: from ``tally`` too, or else from
+        one aggregation by account in SQL; the few distinct (segment, mask) pairs are then
+        expanded in Python into every grouping. This replaces one hash aggregation by account
+        per grouping.
         """
         con = con or self.con
-        if combos is None:
-            combos = self.combos()
-        bit = self._bits(combos)
-        if len(bit) > 128:
-            return self._summary_by_group(con)
-        if masks is not None:
-            mask_rows = masks.rows()
+        combos = tally.combos() if tally is not None else self.combos()
+        mask_rows: Sequence[tuple[str, int, int]]
+        if tally is not None and not tally.overflow:
+            bit, mask_rows = tally.bits(), tally.mask_rows()
         else:
+            bit = self._bits(combos)
+            if len(bit) > 128:
+                return self._summary_by_group(con)
             lut = [bit.get((service, tk), 0) for service in self.services
                    for tk in range(len(self.templates))]
             index = (f"([{', '.join(map(str, lut))}])[enum_code(service) * {len(self.templates)} + tk + 1]"
@@ -747,51 +740,100 @@ class Run:
         }
 
 
-class AccountMasks:
-    """Awarded accounts counted by (segment, bit mask of the (service, template) pairs awarded),
-    read off the sorted ledger as it streams by: an account's rows are adjacent in it."""
+class LedgerTally:
+    """The summary's figures, read off the sorted ledger as it streams by.
+
+    Per (service, segment, template): awards and their total. Per awarded account: its segment
+    and the set of (service, template) pairs it was awarded, as a bit mask (a bit for each pair,
+    given as pairs first appear), counted by (segment, mask); an account's rows are adjacent in
+    the ledger. More pairs than ``BITS`` set ``overflow`` (the accounts are then counted in SQL).
+    """
 
     BITS = 62  # the mask and a two-bit segment code share one 64-bit key
 
-    def __init__(self, lut: np.ndarray, width: int, segments: Sequence[str]) -> None:
-        self.lut = lut  # the bit of (service code * width + template)
-        self.width = width
-        self.segments = list(segments)  # by segment code (the ENUM's order)
-        self.counts: dict[int, int] = {}  # key (segment code << BITS | mask) -> accounts
+    def __init__(self, services: Sequence[str], segments: Sequence[str], width: int) -> None:
+        self.services = list(services)  # by service code (the ENUM's order)
+        self.segments = list(segments)  # by segment code
+        self.width = width  # templates: pair code = service code * width + template
+        self.lut = np.zeros(max(1, len(services) * width), dtype=np.uint64)  # pair code -> its bit
+        self.pairs: list[int] = []  # pair codes in bit order
+        self.overflow = False
+        self.masks: dict[int, int] = {}  # key (segment code << BITS | mask) -> accounts
+        self.totals: dict[int, list[Any]] = {}  # pair code * segments + segment -> [awards, total]
         self._last: tuple[str, int] | None = None  # the account that may go on, and its key
 
     def add(self, narrow: pa.Table) -> None:
-        """Take in the next rows of the sorted ledger (``aid``, ``segment``, ``service``, ``v``)."""
+        """Take in the next rows of the sorted ledger (``aid``, ``segment``, ``service``, ``v``,
+        ``amount``)."""
         n = narrow.num_rows
         if n == 0:
             return
-        aid = narrow.column("aid").combine_chunks()
-        segment = narrow.column("segment").combine_chunks().indices.to_numpy().astype(np.uint64)
-        service = narrow.column("service").combine_chunks().indices.to_numpy().astype(np.int64)
-        template = narrow.column("v").to_numpy() // len(FLAG_VARIANTS)
-        bits = self.lut[service * self.width + template]
+        segment = _codes(narrow.column("segment")).astype(np.int64)
+        pair = (_codes(narrow.column("service")).astype(np.int64) * self.width
+                + narrow.column("v").to_numpy() // len(FLAG_VARIANTS))
+        sums = pa.table({"g": pair * len(self.segments) + segment, "amount": narrow.column("amount")}
+                        ).group_by("g").aggregate([("amount", "sum"), ("amount", "count")])
+        with localcontext(prec=80):
+            for g, total, count in zip(sums.column("g").to_pylist(), sums.column("amount_sum").to_pylist(),
+                                       sums.column("amount_count").to_pylist(), strict=True):
+                entry = self.totals.setdefault(g, [0, Decimal(0)])
+                entry[0] += count
+                entry[1] += total
+        if not self.overflow:
+            self._accounts(narrow.column("aid").combine_chunks(), segment.astype(np.uint64), pair)
+
+    def _accounts(self, aid: pa.Array, segment: np.ndarray, pair: np.ndarray) -> None:
+        for code in np.unique(pair).tolist():
+            if self.lut[code] == 0:
+                if len(self.pairs) == self.BITS:
+                    self.overflow = True
+                    return
+                self.lut[code] = np.uint64(1) << np.uint64(len(self.pairs))
+                self.pairs.append(code)
+        n = len(aid)
         starts = np.ones(n, dtype=bool)
         starts[1:] = pc.not_equal(aid[1:], aid[:-1]).to_numpy(zero_copy_only=False)
         first = np.flatnonzero(starts)
-        keys = np.bitwise_or.reduceat(bits, first) | (segment[first] << np.uint64(self.BITS))
+        keys = np.bitwise_or.reduceat(self.lut[pair], first) | (segment[first] << np.uint64(self.BITS))
         if self._last is not None:
             last_aid, last_key = self._last
             if last_aid == aid[0].as_py():
                 keys[0] |= np.uint64(last_key)
             else:
-                self.counts[last_key] = self.counts.get(last_key, 0) + 1
+                self.masks[last_key] = self.masks.get(last_key, 0) + 1
         self._last = (aid[n - 1].as_py(), int(keys[-1]))
         values, counts = np.unique(keys[:-1], return_counts=True)
         for key, count in zip(values.tolist(), counts.tolist(), strict=True):
-            self.counts[key] = self.counts.get(key, 0) + count
+            self.masks[key] = self.masks.get(key, 0) + count
 
-    def rows(self) -> list[tuple[str, int, int]]:
+    def combos(self) -> list[tuple[str, str, int, int, Decimal]]:
+        """Awards and their total per (service, segment, template), in that order."""
+        rows = []
+        for g, (count, total) in self.totals.items():
+            pair, segment = divmod(g, len(self.segments))
+            service, template = divmod(pair, self.width)
+            rows.append((self.services[service], self.segments[segment], template, count, total))
+        return sorted(rows)
+
+    def bits(self) -> dict[tuple[str, int], int]:
+        """Each (service, template) pair's bit in the masks."""
+        return {(self.services[code // self.width], code % self.width): i
+                for i, code in enumerate(self.pairs)}
+
+    def mask_rows(self) -> list[tuple[str, int, int]]:
         """(segment, mask, accounts) for every combination seen."""
-        counts = dict(self.counts)
+        counts = dict(self.masks)
         if self._last is not None:
             counts[self._last[1]] = counts.get(self._last[1], 0) + 1
         low = (1 << self.BITS) - 1
         return [(self.segments[key >> self.BITS], key & low, n) for key, n in sorted(counts.items())]
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """The codes of an ENUM column (an Arrow dictionary column with DuckDB's one dictionary)."""
+    if not column.chunks:
+        return np.zeros(0, dtype=np.int32)
+    return np.concatenate([c.indices.to_numpy() for c in column.chunks]).astype(np.int32)
 
 
 def _rank_of(templates: Sequence[Template]) -> list[int]:
