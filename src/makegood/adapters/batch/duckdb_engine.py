@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -72,6 +72,7 @@ from makegood.services.compensation import Progress, RunResult, check_policies
 AMOUNT = "DECIMAL(38, 10)"
 FLAGS = ((1, "CAP_RULE"), (2, "CAP_ACCOUNT"), (4, "FUND_SCALED"))
 FLAG_VARIANTS = range(8)  # every combination of the three flags
+T = TypeVar("T")
 
 
 class DuckDBEngine:
@@ -522,18 +523,15 @@ class Run:
             narrow.column("amount").combine_chunks(), fixed("unit"), fixed("currency"),
             fixed("code")], schema=ENCODED_SCHEMA)
 
-    def batches(self, size: int = ROW_GROUP, observe: Callable[[pa.Table], None] | None = None
-                ) -> Iterator[pa.Table]:
+    def batches(self, size: int = ROW_GROUP) -> Iterator[pa.Table]:
         """The sorted ledger (ENCODED_SCHEMA) in tables of exactly ``size`` rows (the last one
-        shorter), each one Parquet row group; ``observe`` sees each one's narrow rows first."""
+        shorter), each one Parquet row group."""
+        return (encoded for _, encoded in self._row_groups(size))
+
+    def _row_groups(self, size: int = ROW_GROUP) -> Iterator[tuple[pa.Table, pa.Table]]:
+        """Each row group of :meth:`batches` as its narrow sorted rows and its encoded table."""
         variants = self._variants()
         reader = self.con.sql(self.ordered_sql()).to_arrow_reader(size)
-
-        def encode(narrow: pa.Table) -> pa.Table:
-            if observe is not None:
-                observe(narrow)
-            return self._encode(narrow, variants)
-
         pending: list[pa.RecordBatch] = []
         count = 0
         for batch in reader:
@@ -541,14 +539,16 @@ class Run:
             count += batch.num_rows
             while count >= size:
                 table = pa.Table.from_batches(pending)
-                yield encode(table.slice(0, size))
+                narrow = table.slice(0, size)
+                yield narrow, self._encode(narrow, variants)
                 rest = table.slice(size)
                 pending = rest.to_batches()
                 count = rest.num_rows
         if count:
-            yield encode(pa.Table.from_batches(pending))
+            narrow = pa.Table.from_batches(pending)
+            yield narrow, self._encode(narrow, variants)
         elif not pending:
-            yield ENCODED_SCHEMA.empty_table()
+            yield pa.table({}), ENCODED_SCHEMA.empty_table()
 
     def arrow(self) -> pa.Table:
         tables = [t.cast(LEDGER_SCHEMA) for t in self.batches()]
@@ -559,6 +559,7 @@ class Run:
               before_rename: Callable[[], object] | None = None) -> None:
         """Write the sorted ledger to ``out`` (Parquet or CSV), atomically.
 
+        ``observe`` sees the narrow sorted rows of each row group once it is written.
         ``before_rename`` runs once the file is complete, before it takes its final name; if it
         raises, nothing is left under that name.
         """
@@ -567,16 +568,21 @@ class Run:
                 with tmp.open("w", newline="", encoding="utf-8") as fh:
                     writer = csv.writer(fh)
                     writer.writerow(LEDGER_COLUMNS)
-                    for table in self.batches(observe=observe):
+                    for narrow, table in self._row_groups():
                         cols = [c.to_pylist() for c in table.columns]
                         for values in zip(*cols, strict=True):
                             writer.writerow(_csv_value(v) for v in values)
+                        if observe is not None and narrow.num_rows:
+                            observe(narrow)
             else:
                 with pq.ParquetWriter(tmp, ENCODED_SCHEMA, **PARQUET_OPTIONS) as pq_writer:
-                    # Fetching and encoding overlap: DuckDB sorts and hands over the next row
-                    # group while Arrow compresses this one (both release the GIL).
-                    for table in _prefetched(self.batches(observe=observe)):
+                    # Two threads share the work: one fetches each sorted row group from DuckDB
+                    # and encodes it, the other compresses it into the file and then tallies it
+                    # (Arrow, NumPy and DuckDB release the GIL).
+                    for narrow, table in _prefetched(self._row_groups()):
                         pq_writer.write_table(table, row_group_size=ROW_GROUP)
+                        if observe is not None and narrow.num_rows:
+                            observe(narrow)
             if before_rename is not None:
                 before_rename()
 
@@ -849,9 +855,9 @@ def _values(values: Sequence[str]) -> str:
     return "(" + ", ".join(quote(v) for v in values) + ")"
 
 
-def _prefetched(tables: Iterator[pa.Table], depth: int = 2) -> Iterator[pa.Table]:
+def _prefetched(tables: Iterator[T], depth: int = 2) -> Iterator[T]:
     """``tables``, produced one step ahead in a thread (so producing and consuming overlap)."""
-    box: queue.Queue[tuple[pa.Table | None, BaseException | None]] = queue.Queue(maxsize=depth)
+    box: queue.Queue[tuple[T | None, BaseException | None]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
