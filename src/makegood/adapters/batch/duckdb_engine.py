@@ -44,12 +44,12 @@ from typing import Any, TypeVar
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from makegood.adapters.batch import inputs
 from makegood.adapters.batch.inputs import first, quote
 from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template, compile_policy
+from makegood.adapters.batch.streams import AccountPicker, LedgerTally, codes
 from makegood.adapters.ledger import (
     ENCODED_SCHEMA,
     LEDGER_COLUMNS,
@@ -146,6 +146,8 @@ class Run:
         self.templates: list[Template] = []
         self.services: list[str] = []
         self.ordered = False  # whether ``pos`` sorts as (account, subscription) does
+        self.streamed = False  # whether account-scoped rules were picked off the ordered input
+        self.scoped: dict[tuple[int, int], int] = {}  # (policy, rule) -> its AccountPicker column
 
     # -- computing -------------------------------------------------------------------------------
 
@@ -163,8 +165,19 @@ class Run:
         # group and sort); their values are sorted, so their order is the text order.
         self.con.execute(f"CREATE TYPE mg_segment AS ENUM {_values(sorted(s.value for s in Segment))}")
         compiled = [compile_policy(policy, incident, calendars) for policy in policies]
-        tables = self._checked_while(declared, lambda: self._all_pairs(compiled))
-        self.ordered = tables.ordered
+        # Account-scoped rules are picked off the input check's ordered stream when the rows come
+        # in ledger order (AccountPicker); the pairs build beside it covers the other rules.
+        scoped = [(pi, r.rule.index) for pi, cp in enumerate(compiled) for r in cp.rules
+                  if r.account_scoped]
+        self.scoped = {rule: k for k, rule in enumerate(scoped)}
+        columns = AccountPicker.columns([compiled[pi].scoped_sql(ri) for pi, ri in scoped],
+                                        [cp.affected_sql() for cp in compiled])
+        tables, picker = self._checked_while(
+            declared, lambda: self._all_pairs(compiled, declared, scoped=False), columns, len(scoped))
+        self.ordered, self.streamed = tables.ordered, tables.streamed
+        if not self.streamed:
+            self.con.execute("DROP TABLE picked")
+            self._all_pairs(compiled, declared, scoped=True)
         check_policies(policies, incident, set(tables.services))
         tick(1)
         self.services = sorted(tables.services)
@@ -174,57 +187,84 @@ class Run:
         factors: dict[str, str] = {}
         for i, cp in enumerate(compiled):
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW pairs AS SELECT * FROM all_pairs WHERE pi = {i}")
-            factor = self._policy(cp)
+            factor = self._policy(cp, i)
             if cp.policy.caps.fund is not None:
                 factors[cp.policy.id] = str(factor)
             tick(2 + i)
-        affected, = first(self.con, "SELECT count(DISTINCT aid) FROM all_pairs WHERE is_first") or (0,)
+        if self.streamed:
+            affected = picker.affected
+            self.con.execute("DROP TABLE picked")
+        else:
+            affected, = first(self.con, "SELECT count(DISTINCT aid) FROM all_pairs WHERE is_first") or (0,)
         self.con.execute("DROP VIEW pairs; DROP TABLE all_pairs")
         self._templates_table()
         tick(steps)
         return {"accounts": tables.accounts, "subscriptions": tables.subscriptions,
                 "accounts_affected": int(affected), "fund_factors": factors}
 
-    def _checked_while(self, declared: inputs.Declared, work: Callable[[], None]) -> inputs.Tables:
+    def _checked_while(self, declared: inputs.Declared, work: Callable[[], None],
+                       columns: dict[str, str], rules: int) -> tuple[inputs.Tables, AccountPicker]:
         """Check the input (:func:`inputs.check`) on a second connection while ``work`` runs.
 
-        The checking scan is mostly one thread (it reads the rows in file order); the pairs
-        build beside it takes the other core. ``work`` must write nothing the user sees: until
-        the check has passed it may meet bad values, and then the check's error (naming file,
-        row and column) is the one raised, whatever ``work`` raised meanwhile.
+        The checking scan reads the rows in file order and hands them to an
+        :class:`AccountPicker`, which stores its picks in the table ``picked`` over a third
+        connection; the pairs build beside it takes the other core. ``work`` must write nothing
+        the user sees: until the check has passed it may meet bad values, and then the check's
+        error (naming file, row and column) is the one raised, whatever ``work`` raised meanwhile.
         """
-        cursor = self.con.cursor()
+        self.con.execute("""CREATE OR REPLACE TABLE picked (k SMALLINT, pos BIGINT, aid VARCHAR,
+            sid VARCHAR, segment VARCHAR, service VARCHAR, counted_us BIGINT)""")
+        cursor, sink = self.con.cursor(), self.con.cursor()
+
+        def store(table: pa.Table) -> None:
+            sink.register("picked_rows", table)
+            sink.execute("INSERT INTO picked SELECT * FROM picked_rows")
+            sink.unregister("picked_rows")
+
+        picker = AccountPicker(rules, store)
+
+        def check() -> inputs.Tables:
+            tables = inputs.check(cursor, declared, columns, picker.add)
+            picker.flush()
+            return tables
+
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check") as pool:
-                checking = pool.submit(inputs.check, cursor, declared)
+                checking = pool.submit(check)
                 try:
                     work()
                 except BaseException:
                     checking.result()  # a DataError about the input explains the failure best
                     raise
-                return checking.result()
+                return checking.result(), picker
         finally:
             cursor.close()
+            sink.close()
 
     def _template(self, template: Template) -> int:
         self.templates.append(template)
         return len(self.templates) - 1
 
-    def _all_pairs(self, compiled: Sequence[CompiledPolicy]) -> None:
-        """``all_pairs``: every matching (subscription, policy, rule) with its counted outage.
+    def _all_pairs(self, compiled: Sequence[CompiledPolicy], declared: inputs.Declared, *,
+                   scoped: bool) -> None:
+        """``all_pairs``: every matching (subscription, policy, rule) with its counted outage, for
+        the account-scoped rules (``scoped``, added to the table) or for the others (created).
 
         One scan of the subscriptions serves every policy: one hash join with the small table of
         all policies' rule windows (policy ``pi``, rule ``ri``, service), each policy's
         expressions selected by ``pi``.
         """
         con = self.con
+        chosen = {(pi, r.rule.index) for pi, cp in enumerate(compiled) for r in cp.rules
+                  if r.account_scoped == scoped}
         k = max((cp.k for cp in compiled), default=1)
         nslots = max((cp.nslots for cp in compiled), default=0)
         window_cols = ", ".join(f"ws{j} BIGINT, we{j} BIGINT" for j in range(k))
         con.execute(f"CREATE OR REPLACE TEMP TABLE rw (pi INTEGER, ri INTEGER, service VARCHAR, "
                     f"{window_cols})")
         rows = [(pi, *row, *([None] * (2 * (k - cp.k))))
-                for pi, cp in enumerate(compiled) for row in cp.rule_windows_rows()]
+                for pi, cp in enumerate(compiled) for row in cp.rule_windows_rows()
+                if (pi, row[0]) in chosen]
         if rows:
             marks = ", ".join("?" for _ in range(3 + 2 * k))
             con.executemany(f"INSERT INTO rw VALUES ({marks})", rows)
@@ -243,8 +283,9 @@ class Run:
             by_policy([cp.slot_sql(i) if i < cp.nslots else "CAST(-1 AS BIGINT)" for cp in compiled])
             + f" AS x{i}" for i in range(nslots))
         wcols = ", ".join(f"rw.ws{j}, rw.we{j}" for j in range(k))
+        subs = inputs.subs_of(con, declared, sorted({str(row[2]) for row in rows}))
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE all_pairs AS
+            {'INSERT INTO all_pairs' if scoped else 'CREATE OR REPLACE TEMP TABLE all_pairs AS'}
             SELECT pos, aid, sid, TRY_CAST(segment AS mg_segment) AS segment, service, fee_text, bp,
                 pi, ri, is_first, counted_us
                 {', ' + slots if slots else ''}
@@ -252,12 +293,12 @@ class Run:
                 SELECT *, {by_policy(counted)} AS counted_us, {by_policy(longest)} AS longest_us,
                     {by_policy([cp.first_rule_sql() for cp in compiled])} = ri AS is_first FROM (
                     SELECT sub.*, rw.pi, rw.ri, {wcols}
-                    FROM subs sub JOIN rw ON rw.service = sub.service
+                    FROM {subs} sub JOIN rw ON rw.service = sub.service
                 ) WHERE {by_policy([cp.match_sql() for cp in compiled])}
             ) WHERE counted_us > 0""")
         con.execute("DROP TABLE rw")
 
-    def _policy(self, cp: CompiledPolicy) -> Decimal:
+    def _policy(self, cp: CompiledPolicy, pi: int) -> Decimal:
         con = self.con
         nslots = cp.nslots
         con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (pos BIGINT, aid VARCHAR, sid VARCHAR, "
@@ -269,7 +310,7 @@ class Run:
             self._subscription_awards(cp, subscription_rules, nslots)
         for rule in cp.rules:
             if rule.account_scoped:
-                self._account_awards(rule)
+                self._account_awards(rule, pi)
         self._rule_caps(cp)
         if cp.policy.caps.per_account is not None:
             self._account_cap(cp.policy.caps.per_account)
@@ -332,15 +373,16 @@ class Run:
             ) WHERE amount IS NOT NULL""")
         con.execute("DROP TABLE lk")
 
-    def _account_awards(self, rule: CompiledRule) -> None:
+    def _account_awards(self, rule: CompiledRule, pi: int) -> None:
         con = self.con
         ri = rule.rule.index
-        # The account's lowest subscription id: in ledger-ordered input, its lowest position.
-        if self.ordered:
+        # The account's lowest subscription id: picked off the input in ledger order, or else
+        # found by grouping the rule's pairs by account.
+        if self.streamed:
             chosen = f"""
-                SELECT aid, min(pos) AS pos, arg_min(sid, pos) AS sid, arg_min(segment, pos) AS segment,
-                    arg_min(service, pos) AS service, arg_min(counted_us, pos) // 1000000 AS counted_s
-                FROM pairs WHERE ri = {ri} GROUP BY aid"""
+                SELECT aid, pos, sid, CAST(segment AS mg_segment) AS segment, service,
+                    counted_us // 1000000 AS counted_s
+                FROM picked WHERE k = {self.scoped[(pi, ri)]}"""
         else:
             chosen = f"""
                 SELECT aid, arg_min(pos, sid) AS pos, min(sid) AS sid, arg_min(segment, sid) AS segment,
@@ -510,7 +552,7 @@ class Run:
         def enum(name: str) -> pa.DictionaryArray:
             chunks = narrow.column(name).chunks
             dictionary = chunks[0].dictionary if chunks else pa.array([], pa.string())
-            return first_seen_dictionary(_codes(narrow.column(name)), dictionary)
+            return first_seen_dictionary(codes(narrow.column(name)), dictionary)
 
         def fixed(name: str) -> pa.DictionaryArray:
             ids, values = variants[name]
@@ -744,102 +786,6 @@ class Run:
             "by_kind": group([]),
             "by_segment": group(["segment"]),
         }
-
-
-class LedgerTally:
-    """The summary's figures, read off the sorted ledger as it streams by.
-
-    Per (service, segment, template): awards and their total. Per awarded account: its segment
-    and the set of (service, template) pairs it was awarded, as a bit mask (a bit for each pair,
-    given as pairs first appear), counted by (segment, mask); an account's rows are adjacent in
-    the ledger. More pairs than ``BITS`` set ``overflow`` (the accounts are then counted in SQL).
-    """
-
-    BITS = 62  # the mask and a two-bit segment code share one 64-bit key
-
-    def __init__(self, services: Sequence[str], segments: Sequence[str], width: int) -> None:
-        self.services = list(services)  # by service code (the ENUM's order)
-        self.segments = list(segments)  # by segment code
-        self.width = width  # templates: pair code = service code * width + template
-        self.lut = np.zeros(max(1, len(services) * width), dtype=np.uint64)  # pair code -> its bit
-        self.pairs: list[int] = []  # pair codes in bit order
-        self.overflow = False
-        self.masks: dict[int, int] = {}  # key (segment code << BITS | mask) -> accounts
-        self.totals: dict[int, list[Any]] = {}  # pair code * segments + segment -> [awards, total]
-        self._last: tuple[str, int] | None = None  # the account that may go on, and its key
-
-    def add(self, narrow: pa.Table) -> None:
-        """Take in the next rows of the sorted ledger (``aid``, ``segment``, ``service``, ``v``,
-        ``amount``)."""
-        n = narrow.num_rows
-        if n == 0:
-            return
-        segment = _codes(narrow.column("segment")).astype(np.int64)
-        pair = (_codes(narrow.column("service")).astype(np.int64) * self.width
-                + narrow.column("v").to_numpy() // len(FLAG_VARIANTS))
-        sums = pa.table({"g": pair * len(self.segments) + segment, "amount": narrow.column("amount")}
-                        ).group_by("g").aggregate([("amount", "sum"), ("amount", "count")])
-        with localcontext(prec=80):
-            for g, total, count in zip(sums.column("g").to_pylist(), sums.column("amount_sum").to_pylist(),
-                                       sums.column("amount_count").to_pylist(), strict=True):
-                entry = self.totals.setdefault(g, [0, Decimal(0)])
-                entry[0] += count
-                entry[1] += total
-        if not self.overflow:
-            self._accounts(narrow.column("aid").combine_chunks(), segment.astype(np.uint64), pair)
-
-    def _accounts(self, aid: pa.Array, segment: np.ndarray, pair: np.ndarray) -> None:
-        for code in np.unique(pair).tolist():
-            if self.lut[code] == 0:
-                if len(self.pairs) == self.BITS:
-                    self.overflow = True
-                    return
-                self.lut[code] = np.uint64(1) << np.uint64(len(self.pairs))
-                self.pairs.append(code)
-        n = len(aid)
-        starts = np.ones(n, dtype=bool)
-        starts[1:] = pc.not_equal(aid[1:], aid[:-1]).to_numpy(zero_copy_only=False)
-        first = np.flatnonzero(starts)
-        keys = np.bitwise_or.reduceat(self.lut[pair], first) | (segment[first] << np.uint64(self.BITS))
-        if self._last is not None:
-            last_aid, last_key = self._last
-            if last_aid == aid[0].as_py():
-                keys[0] |= np.uint64(last_key)
-            else:
-                self.masks[last_key] = self.masks.get(last_key, 0) + 1
-        self._last = (aid[n - 1].as_py(), int(keys[-1]))
-        values, counts = np.unique(keys[:-1], return_counts=True)
-        for key, count in zip(values.tolist(), counts.tolist(), strict=True):
-            self.masks[key] = self.masks.get(key, 0) + count
-
-    def combos(self) -> list[tuple[str, str, int, int, Decimal]]:
-        """Awards and their total per (service, segment, template), in that order."""
-        rows = []
-        for g, (count, total) in self.totals.items():
-            pair, segment = divmod(g, len(self.segments))
-            service, template = divmod(pair, self.width)
-            rows.append((self.services[service], self.segments[segment], template, count, total))
-        return sorted(rows)
-
-    def bits(self) -> dict[tuple[str, int], int]:
-        """Each (service, template) pair's bit in the masks."""
-        return {(self.services[code // self.width], code % self.width): i
-                for i, code in enumerate(self.pairs)}
-
-    def mask_rows(self) -> list[tuple[str, int, int]]:
-        """(segment, mask, accounts) for every combination seen."""
-        counts = dict(self.masks)
-        if self._last is not None:
-            counts[self._last[1]] = counts.get(self._last[1], 0) + 1
-        low = (1 << self.BITS) - 1
-        return [(self.segments[key >> self.BITS], key & low, n) for key, n in sorted(counts.items())]
-
-
-def _codes(column: pa.ChunkedArray) -> np.ndarray:
-    """The codes of an ENUM column (an Arrow dictionary column with DuckDB's one dictionary)."""
-    if not column.chunks:
-        return np.zeros(0, dtype=np.int32)
-    return np.concatenate([c.indices.to_numpy() for c in column.chunks]).astype(np.int32)
 
 
 def _rank_of(templates: Sequence[Template]) -> list[int]:

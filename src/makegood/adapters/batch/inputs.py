@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +41,7 @@ from makegood.domain.incident import nfc
 
 MAX_US = 9_223_372_036_854_775_807  # "no end": later than any window
 POS_BITS = 40  # a row's position: file index above, row number in the file below
+SUBS_COLUMNS = "pos, sid, aid, segment, service, plan, paid, fee_text, bp, channel, s, e"
 
 
 def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
@@ -165,6 +166,8 @@ class Tables:
     ordered: bool = False
     """Whether the rows came in ledger order with positions (``pos``), which then sort as
     (account, subscription) do; Parquet input checked in one pass."""
+    streamed: bool = False
+    """Whether the check's ``observe`` saw every row, in ledger order."""
 
 
 def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -179,6 +182,8 @@ class Declared:
     source: AccountsSource
     csv_input: bool
     has_reported_loss: bool
+    normalized: str  # the SELECT list of norm_subs over raw_subs
+    service_type: str  # the input's type of the service column
 
 
 def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
@@ -207,8 +212,7 @@ def declare(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Declared:
                 else f"(CAST(_mg_file_index AS BIGINT) << {POS_BITS}) + file_row_number")
     loss = "reported_loss" in types
     loss_text = _decimal_text("reported_loss", types["reported_loss"]) if loss else "NULL"
-    con.execute(f"""
-        CREATE OR REPLACE VIEW norm_subs AS SELECT
+    normalized = f"""
             filename AS _file, {rownum} AS _row, {position} AS pos,
             {_text('subscription_id')} AS sid,
             {_text('account_id')} AS aid,
@@ -224,21 +228,41 @@ def declare(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Declared:
             {_timestamp_us('start', types['start'])} AS s,
             {_present('"end"', types['end'])} AS has_end,
             {_timestamp_us('"end"', types['end'])} AS e,
-            {loss_text} AS loss_text
-        FROM raw_subs""")
-    con.execute("""
-        CREATE OR REPLACE VIEW subs AS SELECT pos, sid, aid, segment, service, plan, paid,
-            fee_text, bp, channel, s, e FROM norm_subs""")
-    return Declared(source=source, csv_input=csv_input, has_reported_loss=loss)
+            {loss_text} AS loss_text"""
+    con.execute(f"CREATE OR REPLACE VIEW norm_subs AS SELECT {normalized} FROM raw_subs")
+    con.execute(f"CREATE OR REPLACE VIEW subs AS SELECT {SUBS_COLUMNS} FROM norm_subs")
+    return Declared(source=source, csv_input=csv_input, has_reported_loss=loss, normalized=normalized,
+                    service_type=types["service"])
 
 
-def check(con: duckdb.DuckDBPyConnection, declared: Declared) -> Tables:
+def subs_of(con: duckdb.DuckDBPyConnection, declared: Declared, services: Sequence[str]) -> str:
+    """A view like ``subs`` that may leave out rows of other services than ``services``.
+
+    A row whose service is plain text (ASCII, no surrounding spaces: what normalization keeps
+    as it is) and none of them is dropped before its other columns are read and normalized;
+    any other row is kept, so the rows of those services are all there.
+    """
+    if declared.service_type != "VARCHAR" or not services:
+        return "subs"
+    plain = ("(service NOT LIKE ' %' AND service NOT LIKE '% ' AND strlen(service) = length(service))")
+    con.execute(f"""
+        CREATE OR REPLACE VIEW subs_of AS SELECT {SUBS_COLUMNS} FROM (
+            SELECT {declared.normalized} FROM raw_subs
+            WHERE service IN {_in_list(sorted(services))} OR NOT {plain})""")
+    return "subs_of"
+
+
+def check(con: duckdb.DuckDBPyConnection, declared: Declared, columns: Mapping[str, str] | None = None,
+          observe: Callable[[pa.RecordBatch], None] | None = None) -> Tables:
     """Check every subscription and sales row, count, and create ``losses`` and ``sales``.
 
+    When the rows come in ledger order, ``observe`` sees them all, in that order, in batches
+    holding ``pos``, ``sid``, ``aid``, ``segment``, ``service`` and the given ``columns`` (SQL
+    over ``norm_subs``); ``Tables.streamed`` then says so (otherwise what it saw is partial).
     Raises :class:`DataError` naming the file, the row or line, the column and the value.
     """
     source, csv_input, loss = declared.source, declared.csv_input, declared.has_reported_loss
-    checked = _check_in_one_pass(con)
+    checked = _check_in_one_pass(con, columns or {}, observe)
     ordered = checked is not None and not csv_input
     if checked is None:
         # Rows not in (account, subscription) order: the general checks, one query each.
@@ -266,7 +290,8 @@ def check(con: duckdb.DuckDBPyConnection, declared: Declared) -> Tables:
                     "CAST(NULL AS DECIMAL(38, 10)) AS loss WHERE false")
     _register_sales(con, source)
     return Tables(subscriptions=int(count), accounts=int(accounts), services=services,
-                  has_sales=bool(source.sales), has_reported_loss=loss, ordered=ordered)
+                  has_sales=bool(source.sales), has_reported_loss=loss, ordered=ordered,
+                  streamed=checked is not None)
 
 
 def _register_losses(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:
@@ -307,7 +332,7 @@ def _bad_row_sql() -> str:
     segments = _in_list([s.value for s in Segment])
     # The order of the checks is the order in which the reference parser meets the fields.
     return f"""
-        SELECT _file, _row, sid, aid, segment, service, CASE
+        SELECT *, CASE
             WHEN sid IS NULL THEN 'subscription_id'
             WHEN aid IS NULL THEN 'account_id'
             WHEN service IS NULL THEN 'service'
@@ -329,7 +354,8 @@ def _bad_row_sql() -> str:
         FROM norm_subs"""
 
 
-def _check_in_one_pass(con: duckdb.DuckDBPyConnection
+def _check_in_one_pass(con: duckdb.DuckDBPyConnection, columns: Mapping[str, str],
+                       observe: Callable[[pa.RecordBatch], None] | None,
                        ) -> tuple[int, int, frozenset[str], str | None, bool] | None:
     """Every row checked in one streamed scan, when the rows come in ledger order.
 
@@ -342,8 +368,9 @@ def _check_in_one_pass(con: duckdb.DuckDBPyConnection
     first account with two segments, whether any row is bad).
     """
     con.execute("SET preserve_insertion_order = true")
+    extra = "".join(f", {sql} AS {name}" for name, sql in columns.items())
     reader = con.sql(f"""
-        SELECT sid, aid, segment, service, bad IS NOT NULL AS bad
+        SELECT pos, sid, aid, segment, service, bad IS NOT NULL AS bad{extra}
         FROM ({_bad_row_sql()})""").to_arrow_reader(1 << 17)
     try:
         rows = accounts = 0
@@ -377,6 +404,8 @@ def _check_in_one_pass(con: duckdb.DuckDBPyConnection
                 if pc.any(two).as_py():
                     conflict = aid[tail].filter(two)[0].as_py()
             services.update(pc.unique(batch.column("service")).to_pylist())
+            if observe is not None:
+                observe(batch)
             rows += n
             last = (sid[-1].as_py(), aid[-1].as_py(), seg[-1].as_py())
     finally:

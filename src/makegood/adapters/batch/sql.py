@@ -194,6 +194,30 @@ class CompiledPolicy:
                          for r in self.rules)
         return f"(CASE ri {whens} ELSE false END)"
 
+    def counted_sql(self, ri: int) -> str:
+        """Rule ``ri``'s counted outage of a subscription row (microseconds), with the windows
+        written in as constants per service (no join with the windows table); 0 without any."""
+        whens = []
+        for (rule, service), windows in sorted(self.windows.items()):
+            if rule != ri:
+                continue
+            pieces = [f"greatest(least({us(w.end)}, coalesce(e, {MAX_US})) - greatest({us(w.start)}, s), 0)"
+                      for w in windows]
+            whens.append(f"WHEN {quote(service)} THEN {' + '.join(pieces)}")
+        return f"(CASE service {' '.join(whens)} ELSE 0 END)" if whens else "0"
+
+    def scoped_sql(self, ri: int) -> str:
+        """The counted outage of account-scoped rule ``ri`` where its filter matches, else 0."""
+        rule = next(r for r in self.rules if r.rule.index == ri)
+        return f"(CASE WHEN {eligibility_sql(rule.rule.when)} THEN {self.counted_sql(ri)} ELSE 0 END)"
+
+    def affected_sql(self) -> str:
+        """Whether the subscription row is affected under this policy: the first rule whose
+        filter matches it counts some outage (the reference's exposure with windows)."""
+        whens = " ".join(f"WHEN {eligibility_sql(r.rule.when)} THEN {self.counted_sql(r.rule.index)}"
+                         for r in self.rules)
+        return f"((CASE {whens} ELSE 0 END) > 0)"
+
     def slot_sql(self, i: int) -> str:
         whens = " ".join(f"WHEN {r.rule.index} THEN ({r.slots[i]})" for r in self.rules
                          if len(r.slots) > i)
