@@ -404,3 +404,53 @@ def test_rows_in_any_order_give_the_same_ledger_bytes(tmp_path: Path) -> None:
                                    calendars=HolidayCalendars(), out=tmp_path / f"{name}.parquet")
     assert pq.read_table(tmp_path / "sorted.parquet").num_rows > 0
     assert (tmp_path / "sorted.parquet").read_bytes() == (tmp_path / "shuffled.parquet").read_bytes()
+
+
+def test_an_account_split_between_the_halves_read_at_once_is_counted_and_picked_once(
+        tmp_path: Path) -> None:
+    # Parquet parts are checked as two halves on two connections at once; an account whose rows
+    # straddle the cut must be picked once for its account-scoped rules and counted once.
+    for _ in generate(tmp_path / "s", accounts=600, seed=8, chunk_accounts=600):
+        pass
+    table = pq.read_table(tmp_path / "s" / "subscriptions" / "part-00000.parquet")
+    accounts = table.column("account_id").to_pylist()
+    cut = table.num_rows // 2
+    while accounts[cut - 1] != accounts[cut]:
+        cut += 1
+    straddling = accounts[cut]
+    rows = [i for i, a in enumerate(accounts) if a == straddling]
+    # Every row of that account on messenger, from before the outage: the goodwill rule (one
+    # item per account, on its lowest subscription) matches on both sides of the cut.
+    service = table.column("service").to_pylist()
+    start = table.column("start").to_pylist()
+    for i in rows:
+        service[i] = "messenger"
+        start[i] = datetime(2022, 1, 1, tzinfo=ZoneInfo("UTC"))
+    table = table.set_column(table.schema.get_field_index("service"), "service",
+                             pa.array(service, pa.string()))
+    table = table.set_column(table.schema.get_field_index("start"), "start",
+                             pa.array(start, table.schema.field("start").type))
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root in (one, two):
+        (root / "subscriptions").mkdir(parents=True)
+        (root / "sales").symlink_to(tmp_path / "s" / "sales")
+    pq.write_table(table, one / "subscriptions" / "part-0.parquet")
+    pq.write_table(table.slice(0, cut), two / "subscriptions" / "part-0.parquet")
+    pq.write_table(table.slice(cut), two / "subscriptions" / "part-1.parquet")
+    policies = [read_policy(shipped.path(p)) for p in shipped.KAKAO_2022]
+    inc = read_incident(tmp_path / "s" / "incident.toml")
+    summaries = {}
+    for name, root in (("one", one), ("two", two)):
+        summaries[name] = DuckDBEngine().run_to_file(
+            incident=inc, policies=policies, source=resolve(root), calendars=HolidayCalendars(),
+            out=tmp_path / f"{name}.parquet")
+    reference = ReferenceEngine().run(incident=inc, policies=policies, source=resolve(two),
+                                      calendars=HolidayCalendars())
+    ledger = pq.read_table(tmp_path / "two.parquet")
+    assert ledger.equals(reference.ledger)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    goodwill = [r for r in ledger.to_pylist()
+                if r["account_id"] == straddling and r["policy_id"] == "kakao-2022-free-goodwill"]
+    assert [r["subscription_id"] for r in goodwill] == [table.column("subscription_id")[rows[0]].as_py()]
+    assert summaries["two"]["accounts_affected"] == summaries["one"]["accounts_affected"] \
+        == reference.accounts_affected

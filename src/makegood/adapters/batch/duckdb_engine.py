@@ -172,7 +172,7 @@ class Run:
         self.scoped = {rule: k for k, rule in enumerate(scoped)}
         columns = AccountPicker.columns([compiled[pi].scoped_sql(ri) for pi, ri in scoped],
                                         [cp.affected_sql() for cp in compiled])
-        tables, picker = self._checked_while(
+        tables, streamed_affected = self._checked_while(
             declared, lambda: self._all_pairs(compiled, declared, scoped=False), columns, len(scoped))
         self.ordered, self.streamed = tables.ordered, tables.streamed
         if not self.streamed:
@@ -192,7 +192,7 @@ class Run:
                 factors[cp.policy.id] = str(factor)
             tick(2 + i)
         if self.streamed:
-            affected = picker.affected
+            affected = streamed_affected
             self.con.execute("DROP TABLE picked")
         else:
             affected, = first(self.con, "SELECT count(DISTINCT aid) FROM all_pairs WHERE is_first") or (0,)
@@ -203,29 +203,39 @@ class Run:
                 "accounts_affected": int(affected), "fund_factors": factors}
 
     def _checked_while(self, declared: inputs.Declared, work: Callable[[], None],
-                       columns: dict[str, str], rules: int) -> tuple[inputs.Tables, AccountPicker]:
+                       columns: dict[str, str], rules: int) -> tuple[inputs.Tables, int]:
         """Check the input (:func:`inputs.check`) on a second connection while ``work`` runs.
 
-        The checking scan reads the rows in file order and hands them to an
-        :class:`AccountPicker`, which stores its picks in the table ``picked`` over a third
-        connection; the pairs build beside it takes the other core. ``work`` must write nothing
-        the user sees: until the check has passed it may meet bad values, and then the check's
-        error (naming file, row and column) is the one raised, whatever ``work`` raised meanwhile.
+        The checking scan reads the rows in file order and hands them to
+        :class:`AccountPicker` s (one per run of rows read), which store their picks in the
+        table ``picked`` over connections of their own; the pairs build beside it takes the
+        rest of the machine. ``work`` must write nothing the user sees: until the check has
+        passed it may meet bad values, and then the check's error (naming file, row and column)
+        is the one raised, whatever ``work`` raised meanwhile. Returns the tables and the
+        number of affected accounts (when the rows were streamed).
         """
         self.con.execute("""CREATE OR REPLACE TABLE picked (k SMALLINT, pos BIGINT, aid VARCHAR,
             sid VARCHAR, segment VARCHAR, service VARCHAR, counted_us BIGINT)""")
-        cursor, sink = self.con.cursor(), self.con.cursor()
+        cursor = self.con.cursor()
+        pickers: list[AccountPicker] = []
+        sinks: list[duckdb.DuckDBPyConnection] = []
 
-        def store(table: pa.Table) -> None:
-            sink.register("picked_rows", table)
-            sink.execute("INSERT INTO picked SELECT * FROM picked_rows")
-            sink.unregister("picked_rows")
+        def picker() -> Callable[[pa.RecordBatch], None]:
+            sink = self.con.cursor()
+            sinks.append(sink)
 
-        picker = AccountPicker(rules, store)
+            def store(table: pa.Table) -> None:
+                sink.register("picked_rows", table)
+                sink.execute("INSERT INTO picked SELECT * FROM picked_rows")
+                sink.unregister("picked_rows")
+
+            pickers.append(AccountPicker(rules, store))
+            return pickers[-1].add
 
         def check() -> inputs.Tables:
-            tables = inputs.check(cursor, declared, columns, picker.add)
-            picker.flush()
+            tables = inputs.check(cursor, declared, columns, picker)
+            for p in pickers:
+                p.flush()
             return tables
 
         try:
@@ -236,10 +246,15 @@ class Run:
                 except BaseException:
                     checking.result()  # a DataError about the input explains the failure best
                     raise
-                return checking.result(), picker
+                tables = checking.result()
         finally:
             cursor.close()
-            sink.close()
+            for sink in sinks:
+                sink.close()
+        affected, drops = AccountPicker.joined(pickers)
+        for k, pos in drops:
+            self.con.execute("DELETE FROM picked WHERE k = ? AND pos = ?", [k, pos])
+        return tables, affected
 
     def _template(self, template: Template) -> int:
         self.templates.append(template)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -253,16 +254,17 @@ def subs_of(con: duckdb.DuckDBPyConnection, declared: Declared, services: Sequen
 
 
 def check(con: duckdb.DuckDBPyConnection, declared: Declared, columns: Mapping[str, str] | None = None,
-          observe: Callable[[pa.RecordBatch], None] | None = None) -> Tables:
+          observer: Callable[[], Callable[[pa.RecordBatch], None]] | None = None) -> Tables:
     """Check every subscription and sales row, count, and create ``losses`` and ``sales``.
 
-    When the rows come in ledger order, ``observe`` sees them all, in that order, in batches
-    holding ``pos``, ``sid``, ``aid``, ``segment``, ``service`` and the given ``columns`` (SQL
-    over ``norm_subs``); ``Tables.streamed`` then says so (otherwise what it saw is partial).
+    When the rows come in ledger order, they are all seen, in that order, in batches holding
+    ``pos``, ``sid``, ``aid``, ``segment``, ``service`` and the given ``columns`` (SQL over
+    ``norm_subs``), by consumers from ``observer()``: one for each consecutive run of rows
+    scanned, in order. ``Tables.streamed`` then says so (otherwise what they saw is partial).
     Raises :class:`DataError` naming the file, the row or line, the column and the value.
     """
     source, csv_input, loss = declared.source, declared.csv_input, declared.has_reported_loss
-    checked = _check_in_one_pass(con, columns or {}, observe)
+    checked = _check_in_one_pass(con, declared, columns or {}, observer)
     ordered = checked is not None and not csv_input
     if checked is None:
         # Rows not in (account, subscription) order: the general checks, one query each.
@@ -326,7 +328,7 @@ def _register_losses(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv
                             "give one per account", file=file, row=row, field="reported_loss")
 
 
-def _bad_row_sql() -> str:
+def _bad_row_sql(relation: str = "norm_subs") -> str:
     bps = _in_list([b.value for b in BillingPeriod])
     channels = _in_list([c.value for c in Channel])
     segments = _in_list([s.value for s in Segment])
@@ -351,11 +353,24 @@ def _bad_row_sql() -> str:
             WHEN loss_text IS NOT NULL AND TRY_CAST(loss_text AS DECIMAL(38, 10)) IS NULL
                 THEN 'reported_loss'
         END AS bad
-        FROM norm_subs"""
+        FROM {relation}"""
 
 
-def _check_in_one_pass(con: duckdb.DuckDBPyConnection, columns: Mapping[str, str],
-                       observe: Callable[[pa.RecordBatch], None] | None,
+@dataclass(slots=True)
+class _Pass:
+    """What one ordered scan of consecutive rows found."""
+
+    rows: int = 0
+    accounts: int = 0
+    services: set[str] = field(default_factory=set)
+    conflict: str | None = None
+    bad: bool = False
+    first: tuple[Any, Any, Any] | None = None  # (sid, aid, segment) of the first row
+    last: tuple[Any, Any, Any] | None = None  # ... and of the last
+
+
+def _check_in_one_pass(con: duckdb.DuckDBPyConnection, declared: Declared, columns: Mapping[str, str],
+                       observer: Callable[[], Callable[[pa.RecordBatch], None]] | None,
                        ) -> tuple[int, int, frozenset[str], str | None, bool] | None:
     """Every row checked in one streamed scan, when the rows come in ledger order.
 
@@ -366,53 +381,128 @@ def _check_in_one_pass(con: duckdb.DuckDBPyConnection, columns: Mapping[str, str
     and accounts are counted where the id changes. This is how generated and exported data
     arrive; otherwise (None) the general checks run. Returns (rows, accounts, services, the
     first account with two segments, whether any row is bad).
+
+    Parquet parts of one schema are read as two halves at once, on two connections (DuckDB
+    hands over an ordered stream on about one core); the halves are joined where they meet.
+    ``observer()`` gives the batch consumer of each half, in order.
     """
+    halves = _halves(con, declared)
     con.execute("SET preserve_insertion_order = true")
+    try:
+        if len(halves) == 1:
+            passes = [_scan_in_order(con, halves[0], columns, observer() if observer else None)]
+        else:
+            other = con.cursor()
+            try:
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-half") as pool:
+                    head_consumer = observer() if observer else None
+                    tail_consumer = observer() if observer else None
+                    tail = pool.submit(_scan_in_order, other, halves[1], columns, tail_consumer)
+                    try:
+                        head = _scan_in_order(con, halves[0], columns, head_consumer)
+                    finally:
+                        rest = tail.result()
+                passes = [head, rest]
+            finally:
+                other.close()
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    joined: _Pass | None = None
+    for part in passes:
+        if part is None:
+            return None
+        joined = part if joined is None else _join(joined, part)
+        if joined is None:
+            return None
+    assert joined is not None
+    return joined.rows, joined.accounts, frozenset(joined.services), joined.conflict, joined.bad
+
+
+def _halves(con: duckdb.DuckDBPyConnection, declared: Declared) -> list[str]:
+    """The relations to scan in order: ``norm_subs``, or two views over its halves."""
+    files = list(declared.source.subscriptions)
+    if declared.csv_input or len(files) < 2 or len({str(pq.read_schema(f)) for f in files}) != 1:
+        return ["norm_subs"]
+    sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    total, running, cut = sum(sizes), 0, 1
+    for i, size in enumerate(sizes[:-1]):
+        running += size
+        if running * 2 >= total:
+            cut = i + 1
+            break
+    else:
+        cut = len(files) - 1
+    names = []
+    for j, (offset, part) in enumerate(((0, files[:cut]), (cut, files[cut:]))):
+        con.execute(f"CREATE OR REPLACE VIEW raw_subs_{j} AS SELECT *, file_index + {offset} "
+                    f"AS _mg_file_index FROM {scan(part)}")
+        con.execute(f"CREATE OR REPLACE VIEW norm_subs_{j} AS SELECT {declared.normalized} "
+                    f"FROM raw_subs_{j}")
+        names.append(f"norm_subs_{j}")
+    return names
+
+
+def _join(head: _Pass, tail: _Pass) -> _Pass | None:
+    """The findings over two consecutive runs of rows (None: not in ledger order)."""
+    if head.bad or tail.bad:
+        return _Pass(head.rows + tail.rows, bad=True)
+    if head.last is None:
+        return tail
+    if tail.first is None:
+        return head
+    (sid0, aid0, seg0), (sid1, aid1, seg1) = head.last, tail.first
+    if not (sid1 > sid0 and aid1 >= aid0):
+        return None
+    goes_on = aid1 == aid0
+    conflict = head.conflict or (aid0 if goes_on and seg0 != seg1 else None) or tail.conflict
+    return _Pass(head.rows + tail.rows, head.accounts + tail.accounts - goes_on,
+                 head.services | tail.services, conflict, False, head.first, tail.last)
+
+
+def _scan_in_order(con: duckdb.DuckDBPyConnection, relation: str, columns: Mapping[str, str],
+                   observe: Callable[[pa.RecordBatch], None] | None) -> _Pass | None:
+    """One ordered scan of ``relation`` (see :func:`_check_in_one_pass`)."""
     extra = "".join(f", {sql} AS {name}" for name, sql in columns.items())
     reader = con.sql(f"""
         SELECT pos, sid, aid, segment, service, bad IS NOT NULL AS bad{extra}
-        FROM ({_bad_row_sql()})""").to_arrow_reader(1 << 17)
+        FROM ({_bad_row_sql(relation)})""").to_arrow_reader(1 << 17)
+    found = _Pass()
     try:
-        rows = accounts = 0
-        services: set[str] = set()
-        bad = False
-        conflict: str | None = None
-        last: tuple[Any, Any, Any] | None = None
         for batch in reader:
             n = batch.num_rows
             if n == 0:
                 continue
             if pc.any(batch.column("bad")).as_py():
-                bad = True
-            if bad:
+                found.bad = True
+            if found.bad:
                 continue  # every row is still read: the error names the first bad row
             sid, aid, seg = batch.column("sid"), batch.column("aid"), batch.column("segment")
+            last = found.last
             if last is not None:
                 sid = pa.concat_arrays([pa.array([last[0]], sid.type), sid])
                 aid = pa.concat_arrays([pa.array([last[1]], aid.type), aid])
                 seg = pa.concat_arrays([pa.array([last[2]], seg.type), seg])
+            else:
+                found.first = (sid[0].as_py(), aid[0].as_py(), seg[0].as_py())
             head, tail = slice(0, len(sid) - 1), slice(1, len(sid))
             if not (pc.all(pc.greater(sid[tail], sid[head])).as_py() is not False
                     and pc.all(pc.greater_equal(aid[tail], aid[head])).as_py() is not False):
                 return None
             changed = pc.not_equal(aid[tail], aid[head])
-            accounts += pc.sum(changed).as_py() or 0
-            if last is None:
-                accounts += 1
-            if conflict is None:
+            found.accounts += (pc.sum(changed).as_py() or 0) + (last is None)
+            if found.conflict is None:
                 two = pc.and_(pc.invert(changed), pc.not_equal(seg[tail], seg[head]))
                 if pc.any(two).as_py():
-                    conflict = aid[tail].filter(two)[0].as_py()
-            services.update(pc.unique(batch.column("service")).to_pylist())
+                    found.conflict = aid[tail].filter(two)[0].as_py()
+            found.services.update(pc.unique(batch.column("service")).to_pylist())
             if observe is not None:
                 observe(batch)
-            rows += n
-            last = (sid[-1].as_py(), aid[-1].as_py(), seg[-1].as_py())
+            found.rows += n
+            found.last = (sid[-1].as_py(), aid[-1].as_py(), seg[-1].as_py())
     finally:
         reader.close()  # an unread rest is dropped (DuckDB refuses a query while it is open)
         del reader
-        con.execute("SET preserve_insertion_order = false")
-    return rows, accounts, frozenset(services), conflict, bad
+    return found
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, source: AccountsSource, csv_input: bool) -> None:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
@@ -53,7 +54,9 @@ class AccountPicker:
         self.sink = sink
         self.flush_rows = flush_rows
         self.affected = 0
+        self._first_hit: str | None = None
         self._last_hit: str | None = None
+        self._first_pick: list[tuple[str, int] | None] = [None] * rules  # (account, position)
         self._last_pick: list[str | None] = [None] * rules
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -70,6 +73,8 @@ class AccountPicker:
         if len(hit):
             ids = aid.take(pa.array(hit))
             self.affected += int(run_starts(ids, self._last_hit).sum())
+            if self._first_hit is None:
+                self._first_hit = ids[0].as_py()
             self._last_hit = ids[-1].as_py()
         for k in range(self.rules):
             counted = batch.column(f"a{k}").fill_null(0).to_numpy()
@@ -81,6 +86,9 @@ class AccountPicker:
             self._last_pick[k] = ids[-1].as_py()
             if not len(chosen):
                 continue
+            if self._first_pick[k] is None:
+                row = int(chosen[0])
+                self._first_pick[k] = (aid[row].as_py(), batch.column("pos")[row].as_py())
             take = pa.array(chosen)
             self._pending.append(pa.table({
                 "k": pa.array(np.full(len(chosen), k, dtype=np.int16)),
@@ -91,6 +99,21 @@ class AccountPicker:
             self._pending_rows += len(chosen)
         if self._pending_rows >= self.flush_rows:
             self.flush()
+
+    @staticmethod
+    def joined(pickers: Sequence[AccountPicker]) -> tuple[int, list[tuple[int, int]]]:
+        """Over pickers that read consecutive runs of the input: the affected accounts, and the
+        picks (rule, position) to drop, made again for an account that went on from one run into
+        the next (its first row was in the earlier run)."""
+        affected = sum(p.affected for p in pickers)
+        drops = []
+        for before, after in itertools.pairwise(pickers):
+            if after._first_hit is not None and after._first_hit == before._last_hit:
+                affected -= 1
+            for k, pick in enumerate(after._first_pick):
+                if pick is not None and pick[0] == before._last_pick[k]:
+                    drops.append((k, pick[1]))
+        return affected, drops
 
     def flush(self) -> None:
         if self._pending:
