@@ -148,6 +148,7 @@ class Run:
         self.ordered = False  # whether ``pos`` sorts as (account, subscription) does
         self.streamed = False  # whether account-scoped rules were picked off the ordered input
         self.scoped: dict[tuple[int, int], int] = {}  # (policy, rule) -> its AccountPicker column
+        self.target = "pawards"  # where the policy being computed puts its awards
 
     # -- computing -------------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class Run:
         self.services = sorted(tables.services)
         self.con.execute(f"CREATE TYPE mg_service AS ENUM {_values(self.services or [''])}")
         self.con.execute(f"""CREATE TABLE awards (pos BIGINT, aid VARCHAR, sid VARCHAR, segment mg_segment,
-            service mg_service, tk INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
+            service mg_service, tk INTEGER, ri INTEGER, counted_s BIGINT, amount {AMOUNT}, flags TINYINT)""")
         factors: dict[str, str] = {}
         for i, cp in enumerate(compiled):
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW pairs AS SELECT * FROM all_pairs WHERE pi = {i}")
@@ -316,10 +317,13 @@ class Run:
     def _policy(self, cp: CompiledPolicy, pi: int) -> Decimal:
         con = self.con
         nslots = cp.nslots
-        con.execute(f"CREATE OR REPLACE TEMP TABLE pawards (pos BIGINT, aid VARCHAR, sid VARCHAR, "
-                    f"segment mg_segment, service mg_service, tk INTEGER, ri INTEGER, "
-                    f"counted_s BIGINT, amount {AMOUNT}, "
-                    "flags TINYINT)")
+        caps = cp.policy.caps
+        # A policy with caps gathers its awards in ``pawards`` to cap them; one without writes
+        # them into ``awards`` directly (tens of millions of rows are not copied twice).
+        capped = (any(r.rule.cap is not None for r in cp.rules) or caps.per_account is not None
+                  or caps.fund_available is not None)
+        self.target = "pawards" if capped else "awards"
+        con.execute("CREATE OR REPLACE TEMP TABLE pawards AS SELECT * FROM awards LIMIT 0")
         subscription_rules = [r for r in cp.rules if not r.account_scoped]
         if subscription_rules:
             self._subscription_awards(cp, subscription_rules, nslots)
@@ -330,8 +334,8 @@ class Run:
         if cp.policy.caps.per_account is not None:
             self._account_cap(cp.policy.caps.per_account)
         factor = self._fund_cap(cp.policy)
-        con.execute("INSERT INTO awards SELECT pos, aid, sid, segment, service, tk, counted_s, amount, flags "
-                    "FROM pawards")
+        if capped:
+            con.execute("INSERT INTO awards SELECT * FROM pawards")
         con.execute("DROP TABLE pawards")
         return factor
 
@@ -379,7 +383,7 @@ class Run:
         amount_sql = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
                       else f"CAST(lk.amount AS {AMOUNT})")
         con.execute(f"""
-            INSERT INTO pawards
+            INSERT INTO {self.target}
             SELECT * FROM (
                 SELECT p.pos, p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
                     p.counted_us // 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
@@ -405,7 +409,7 @@ class Run:
                 FROM pairs WHERE ri = {ri} GROUP BY aid"""
         tk = self._template(rule.template)
         if rule.constant is not None:
-            con.execute(f"""INSERT INTO pawards SELECT pos, aid, sid, segment, service, {tk}, {ri},
+            con.execute(f"""INSERT INTO {self.target} SELECT pos, aid, sid, segment, service, {tk}, {ri},
                 counted_s, CAST({quote(format_decimal(rule.constant))} AS {AMOUNT}), 0
                 FROM ({chosen})""")
             return
@@ -426,7 +430,7 @@ class Run:
             f"THEN CAST({quote(format_decimal(b.amount))} AS {AMOUNT})" for b in loss_rule.brackets)
         top = format_decimal(loss_rule.brackets[-1].up_to)
         con.execute(f"""
-            INSERT INTO pawards
+            INSERT INTO {self.target}
             SELECT c.pos, c.aid, c.sid, c.segment, c.service,
                 CASE WHEN l.loss <= CAST({quote(top)} AS {AMOUNT}) THEN {tk} ELSE {review} END,
                 {ri}, c.counted_s, CASE {brackets} ELSE l.loss END, 0
