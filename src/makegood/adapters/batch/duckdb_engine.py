@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from makegood.adapters.batch import inputs
@@ -567,6 +568,7 @@ class Run:
     def _encode(narrow: pa.Table, variants: dict[str, tuple[np.ndarray, pa.Array]]) -> pa.Table:
         """One row group of the ledger (ENCODED_SCHEMA) from the narrow sorted rows."""
         v = narrow.column("v").to_numpy()
+        variants_seen = pc.unique(pa.array(v)).to_numpy()  # in order of first appearance
 
         def enum(name: str) -> pa.DictionaryArray:
             chunks = narrow.column(name).chunks
@@ -574,8 +576,16 @@ class Run:
             return first_seen_dictionary(codes(narrow.column(name)), dictionary)
 
         def fixed(name: str) -> pa.DictionaryArray:
+            # A value first appears with the first-appearing variant that has it: the values'
+            # order comes from the few variants seen, not from every row.
             ids, values = variants[name]
-            return first_seen_dictionary(ids[v], values)
+            seen = list(dict.fromkeys(i for i in ids[variants_seen].tolist() if i >= 0))
+            lookup = np.full(len(values) + 1, -1, dtype=np.int32)  # lookup[-1]: no value
+            lookup[seen] = np.arange(len(seen), dtype=np.int32)
+            positions = lookup[ids][v]
+            nulls = positions < 0
+            indices = pa.array(positions, mask=nulls) if nulls.any() else pa.array(positions)
+            return pa.DictionaryArray.from_arrays(indices, values.take(pa.array(seen, pa.int32())))
 
         return pa.Table.from_arrays([
             narrow.column("aid").combine_chunks(), narrow.column("sid").combine_chunks(),
