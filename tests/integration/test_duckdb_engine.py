@@ -454,3 +454,24 @@ def test_an_account_split_between_the_halves_read_at_once_is_counted_and_picked_
     assert [r["subscription_id"] for r in goodwill] == [table.column("subscription_id")[rows[0]].as_py()]
     assert summaries["two"]["accounts_affected"] == summaries["one"]["accounts_affected"] \
         == reference.accounts_affected
+
+
+def test_the_ledger_sorted_in_parts_is_the_ledger_sorted_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At national scale the awards are sorted in consecutive parts by position; the parts must
+    # join into exactly the file one sort gives.
+    from makegood.adapters.batch import duckdb_engine
+
+    for _ in generate(tmp_path / "s", accounts=700, seed=9, chunk_accounts=300):
+        pass
+    policies = [read_policy(shipped.path(p)) for p in shipped.KAKAO_2022]
+    inc = read_incident(tmp_path / "s" / "incident.toml")
+    summaries = {}
+    for name, rows in (("once", 1 << 30), ("parts", 97)):
+        monkeypatch.setattr(duckdb_engine, "SORT_ROWS", rows)
+        summaries[name] = DuckDBEngine().run_to_file(
+            incident=inc, policies=policies, source=resolve(tmp_path / "s"),
+            calendars=HolidayCalendars(), out=tmp_path / f"{name}.parquet")
+    assert summaries["once"]["awards"] > 5 * 97
+    assert summaries["once"] == summaries["parts"]
+    assert (tmp_path / "once.parquet").read_bytes() == (tmp_path / "parts.parquet").read_bytes()
