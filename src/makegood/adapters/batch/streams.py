@@ -40,6 +40,13 @@ def run_starts(ids: pa.Array, before: str | None) -> np.ndarray:
     return starts
 
 
+def _firsts(runs: np.ndarray) -> np.ndarray:
+    """Where each run begins in ``runs``, a non-decreasing array of run numbers."""
+    firsts = np.ones(len(runs), dtype=bool)
+    firsts[1:] = runs[1:] != runs[:-1]
+    return firsts
+
+
 class AccountPicker:
     """Account-scoped rules' rows and the affected accounts, from the input in ledger order.
 
@@ -54,6 +61,7 @@ class AccountPicker:
         self.sink = sink
         self.flush_rows = flush_rows
         self.affected = 0
+        self._last_aid: str | None = None  # the account that ended the last batch
         self._first_hit: str | None = None
         self._last_hit: str | None = None
         self._first_pick: list[tuple[str, int] | None] = [None] * rules  # (account, position)
@@ -69,21 +77,30 @@ class AccountPicker:
 
     def add(self, batch: pa.RecordBatch) -> None:
         aid = batch.column("aid")
+        # Accounts as runs of rows: run 0 holds the rows (if any) that go on with the account
+        # that ended the batch before.
+        before = self._last_aid
+        run = np.cumsum(run_starts(aid, before))
+        self._last_aid = aid[len(aid) - 1].as_py()
         hit = np.flatnonzero(batch.column("hit").fill_null(False).to_numpy(zero_copy_only=False))
         if len(hit):
-            ids = aid.take(pa.array(hit))
-            self.affected += int(run_starts(ids, self._last_hit).sum())
+            firsts = _firsts(run[hit])
+            if run[hit[0]] == 0 and self._last_hit == before:
+                firsts[0] = False  # that account was counted in the batch before
+            self.affected += int(firsts.sum())
             if self._first_hit is None:
-                self._first_hit = ids[0].as_py()
-            self._last_hit = ids[-1].as_py()
+                self._first_hit = aid[int(hit[0])].as_py()
+            self._last_hit = aid[int(hit[-1])].as_py()
         for k in range(self.rules):
             counted = batch.column(f"a{k}").fill_null(0).to_numpy()
             rows = np.flatnonzero(counted > 0)
             if not len(rows):
                 continue
-            ids = aid.take(pa.array(rows))
-            chosen = rows[run_starts(ids, self._last_pick[k])]
-            self._last_pick[k] = ids[-1].as_py()
+            firsts = _firsts(run[rows])
+            if run[rows[0]] == 0 and self._last_pick[k] == before:
+                firsts[0] = False  # that account's row was picked in the batch before
+            chosen = rows[firsts]
+            self._last_pick[k] = aid[int(rows[-1])].as_py()
             if not len(chosen):
                 continue
             if self._first_pick[k] is None:
