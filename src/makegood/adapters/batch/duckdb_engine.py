@@ -174,8 +174,11 @@ class Run:
         scoped = [(pi, r.rule.index) for pi, cp in enumerate(compiled) for r in cp.rules
                   if r.account_scoped]
         self.scoped = {rule: k for k, rule in enumerate(scoped)}
-        columns = AccountPicker.columns([compiled[pi].scoped_sql(ri) for pi, ri in scoped],
-                                        [cp.affected_sql() for cp in compiled])
+        # Whether a row is affected under any policy: the policies with fewest rules first (a row
+        # found affected is not tested further).
+        columns = AccountPicker.columns(
+            [compiled[pi].scoped_sql(ri) for pi, ri in scoped],
+            [cp.affected_sql() for cp in sorted(compiled, key=lambda cp: len(cp.rules))])
         tables, streamed_affected = self._checked_while(
             declared, lambda: self._all_pairs(compiled, declared, scoped=False), columns, len(scoped))
         self.ordered, self.streamed = tables.ordered, tables.streamed

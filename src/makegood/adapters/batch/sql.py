@@ -214,9 +214,13 @@ class CompiledPolicy:
     def affected_sql(self) -> str:
         """Whether the subscription row is affected under this policy: the first rule whose
         filter matches it counts some outage (the reference's exposure with windows)."""
+        services = sorted({service for _, service in self.windows})
+        if not services:
+            return "false"
         whens = " ".join(f"WHEN {eligibility_sql(r.rule.when)} THEN {self.counted_sql(r.rule.index)}"
                          for r in self.rules)
-        return f"((CASE {whens} ELSE 0 END) > 0)"
+        # Rows of a service without windows are not affected: one test spares them the rules.
+        return f"(service IN {_in(services)} AND (CASE {whens} ELSE 0 END) > 0)"
 
     def slot_sql(self, i: int) -> str:
         whens = " ".join(f"WHEN {r.rule.index} THEN ({r.slots[i]})" for r in self.rules
