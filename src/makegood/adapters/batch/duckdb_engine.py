@@ -1,24 +1,32 @@
 """The DuckDB engine: every policy as SQL over the subscriptions table, embedded, no server.
 
-One run, in one DuckDB connection (spilling to a temporary directory, never holding the input):
+One run, in one DuckDB database (spilling to a temporary directory, never holding the input):
 
-1. ``inputs.register`` puts views over the files and checks them (missing columns, wrong
-   types, naive timestamps, duplicate subscriptions, two segments for one account) in one
-   streamed scan when the rows come in ledger order (the general groupings otherwise).
-2. One hash join of the subscriptions with the small constant table of every policy's rule
-   windows (per policy, rule and service) gives every matching (subscription, rule) pair with
-   its counted outage and the integer *slots* its rule needs (:mod:`makegood.adapters.batch.sql`),
-   materialized once for all policies.
+1. ``inputs.declare`` puts views over the files (a missing column is refused at once).
+2. Two things run at once, on their own connections:
+
+   * ``inputs.check`` scans every row in file order (Parquet parts as two halves at once) and
+     finds bad values, naked timestamps, duplicate subscriptions and accounts with two segments;
+     when the rows come in ledger order it hands them to :class:`AccountPicker` s, which pick
+     each account-scoped rule's row (the account's first row with some outage under it) and
+     count the affected accounts, with no grouping by account;
+   * one hash join of the subscriptions of the services the other rules name with the small
+     constant table of their windows (per policy, rule and service) gives every matching
+     (subscription, rule) pair with its counted outage and the integer *slots* its rule needs
+     (:mod:`makegood.adapters.batch.sql`).
+
+   Input in another order takes the general checks and the pairs of the account-scoped rules,
+   grouped by account.
 3. Per policy, the distinct (rule, fee, slots) keys are priced once each in Python, exactly as
-   the reference prices them, and joined back; account-scoped rules keep the lowest
-   subscription id per account; then the rule caps, the per-account cap (a running sum in rule,
-   service, subscription order) and the pro-rata fund cap (one factor, computed in Python from
-   the exact SQL total) apply.
-4. The awards, sorted as the ledger is sorted (only the per-row columns ride through the sort;
-   the columns fixed by the rule's template are filled in afterwards), stream into the ledger
+   the reference prices them, and joined back; then the rule caps, the per-account cap (a
+   running sum in rule, service, subscription order) and the pro-rata fund cap (one factor,
+   computed in Python from the exact SQL total) apply.
+4. The awards, sorted as the ledger is sorted (by row position for ledger-ordered input, in
+   parts that each sort in memory; only the per-row columns ride through the sort, the columns
+   fixed by the rule's template are filled in from a variant number), stream into the ledger
    file in Parquet row groups of the size ``pyarrow.parquet.write_table`` uses, each one
    contiguous, so the bytes are those of writing the whole table at once; or they come back as
-   an Arrow table. The summary is two aggregations over the awards.
+   an Arrow table. The summary's figures are tallied off the same stream (:class:`LedgerTally`).
 
 Where the time goes, and what was measured to choose this shape: ``docs/batch.md``.
 

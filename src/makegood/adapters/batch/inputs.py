@@ -477,19 +477,24 @@ def _scan_in_order(con: duckdb.DuckDBPyConnection, relation: str, columns: Mappi
             if found.bad:
                 continue  # every row is still read: the error names the first bad row
             sid, aid, seg = batch.column("sid"), batch.column("aid"), batch.column("segment")
+            first_row = (sid[0].as_py(), aid[0].as_py(), seg[0].as_py())
             last = found.last
-            if last is not None:
-                sid = pa.concat_arrays([pa.array([last[0]], sid.type), sid])
-                aid = pa.concat_arrays([pa.array([last[1]], aid.type), aid])
-                seg = pa.concat_arrays([pa.array([last[2]], seg.type), seg])
-            else:
-                found.first = (sid[0].as_py(), aid[0].as_py(), seg[0].as_py())
-            head, tail = slice(0, len(sid) - 1), slice(1, len(sid))
+            if last is None:
+                found.first = first_row
+                found.accounts += 1
+            else:  # the batch's first row against the row before it
+                if not (first_row[0] > last[0] and first_row[1] >= last[1]):
+                    return None
+                if first_row[1] != last[1]:
+                    found.accounts += 1
+                elif first_row[2] != last[2] and found.conflict is None:
+                    found.conflict = last[1]
+            head, tail = slice(0, n - 1), slice(1, n)
             if not (pc.all(pc.greater(sid[tail], sid[head])).as_py() is not False
                     and pc.all(pc.greater_equal(aid[tail], aid[head])).as_py() is not False):
                 return None
             changed = pc.not_equal(aid[tail], aid[head])
-            found.accounts += (pc.sum(changed).as_py() or 0) + (last is None)
+            found.accounts += pc.sum(changed).as_py() or 0
             if found.conflict is None:
                 two = pc.and_(pc.invert(changed), pc.not_equal(seg[tail], seg[head]))
                 if pc.any(two).as_py():
@@ -498,7 +503,7 @@ def _scan_in_order(con: duckdb.DuckDBPyConnection, relation: str, columns: Mappi
             if observe is not None:
                 observe(batch)
             found.rows += n
-            found.last = (sid[-1].as_py(), aid[-1].as_py(), seg[-1].as_py())
+            found.last = (sid[n - 1].as_py(), aid[n - 1].as_py(), seg[n - 1].as_py())
     finally:
         reader.close()  # an unread rest is dropped (DuckDB refuses a query while it is open)
         del reader
