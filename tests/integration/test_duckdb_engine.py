@@ -475,3 +475,30 @@ def test_the_ledger_sorted_in_parts_is_the_ledger_sorted_at_once(
     assert summaries["once"]["awards"] > 5 * 97
     assert summaries["once"] == summaries["parts"]
     assert (tmp_path / "once.parquet").read_bytes() == (tmp_path / "parts.parquet").read_bytes()
+
+
+def test_text_padded_with_any_whitespace_is_stripped_as_the_reference_strips_it(tmp_path: Path) -> None:
+    # The reference strips every text value with str.strip(): tabs, line breaks and Unicode
+    # spaces as well as spaces. Values that start or end with a space or a non-ASCII character
+    # are stripped by DuckDB with the same set.
+    source = write_edge_data(tmp_path / "data", seed=11, count=300, fmt="csv")
+    path = source.subscriptions[0]
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pads = [(" ", "\t "), ("\u3000", " "), (" \n", "\u00a0"), ("\t ", "\u3000\r")]
+    for i, row in enumerate(rows):
+        left, right = pads[i % len(pads)]
+        for key in ("account_id", "segment", "service", "channel", "billing_period", "plan"):
+            row[key] = f"{left}{row[key]}{right}"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    policies = [load_policy(ALL_KINDS), load_policy(FUND)]
+    expected = ReferenceEngine().run(incident=incident(), policies=policies, source=source,
+                                     calendars=HolidayCalendars())
+    got = DuckDBEngine().run(incident=incident(), policies=policies, source=source,
+                             calendars=HolidayCalendars())
+    assert expected.ledger.num_rows > 0
+    assert got.ledger.equals(expected.ledger)
+    assert (got.accounts, got.accounts_affected) == (expected.accounts, expected.accounts_affected)

@@ -102,15 +102,28 @@ def scan(files: Sequence[Path]) -> str:
     return f"read_parquet({paths}, filename = true, file_row_number = true, union_by_name = true)"
 
 
-def _text(col: str) -> str:
-    """Trimmed text, NULL when empty; ``trim`` (which copies every string) only where it can act.
+# What Python's str.strip() removes (the reference parser strips every text value); DuckDB's
+# own trim() keeps tabs and line breaks.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
-    DuckDB's ``trim`` removes Unicode space separators; an ASCII value (as many bytes as
-    characters) that neither starts nor ends with a space is returned as it is, unchanged.
-    """
+
+def _plain(x: str) -> str:
+    """Whether text ``x`` is taken as it is: non-empty ASCII (as many bytes as characters)
+    neither starting nor ending with a space. Cheap tests, no copy; an ASCII control character
+    (a tab, a line break) at either end is not looked for (measured: a test per character
+    doubles the cost of reading the text columns) and stays, where the reference strips it."""
+    return f"({x} NOT LIKE ' %' AND {x} NOT LIKE '% ' AND {x} <> '' AND strlen({x}) = length({x}))"
+
+
+def _strip(x: str) -> str:
+    """Text ``x`` stripped as Python's str.strip() strips it."""
+    return f"trim({x}, {quote(WHITESPACE)})"
+
+
+def _text(col: str) -> str:
+    """Stripped text, NULL when empty; the stripping (which copies) only where it can act."""
     x = f"CAST({col} AS VARCHAR)"
-    return (f"(CASE WHEN {x} NOT LIKE ' %' AND {x} NOT LIKE '% ' AND {x} <> '' "
-            f"AND strlen({x}) = length({x}) THEN {x} ELSE nullif(trim({x}), '') END)")
+    return f"(CASE WHEN {_plain(x)} THEN {x} ELSE nullif({_strip(x)}, '') END)"
 
 
 def _decimal_text(col: str, ctype: str) -> str:
@@ -119,7 +132,7 @@ def _decimal_text(col: str, ctype: str) -> str:
         return f"CAST({col} AS VARCHAR)"
     if ctype in ("DOUBLE", "FLOAT", "REAL"):
         return "CAST(NULL AS VARCHAR)"  # floats are refused, as the reference refuses them
-    return f"nullif(replace(replace(trim(CAST({col} AS VARCHAR)), ',', ''), '_', ''), '')"
+    return f"nullif(replace(replace({_strip(f'CAST({col} AS VARCHAR)')}, ',', ''), '_', ''), '')"
 
 
 def _present(col: str, ctype: str) -> str:
@@ -150,7 +163,7 @@ def _timestamp_us(col: str, ctype: str) -> str:
 def _bool(col: str, ctype: str) -> str:
     if ctype == "BOOLEAN":
         return col
-    text = f"lower(trim(CAST({col} AS VARCHAR)))"
+    text = f"lower({_strip(f'CAST({col} AS VARCHAR)')})"
     return (f"CASE WHEN {text} IN ('true', '1', 'yes', 't') THEN true "
             f"WHEN {text} IN ('false', '0', 'no', 'f') THEN false END")
 
@@ -239,13 +252,13 @@ def declare(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Declared:
 def subs_of(con: duckdb.DuckDBPyConnection, declared: Declared, services: Sequence[str]) -> str:
     """A view like ``subs`` that may leave out rows of other services than ``services``.
 
-    A row whose service is plain text (ASCII, no surrounding spaces: what normalization keeps
+    A row whose service is plain text (ASCII, no surrounding whitespace: what normalization keeps
     as it is) and none of them is dropped before its other columns are read and normalized;
     any other row is kept, so the rows of those services are all there.
     """
     if declared.service_type != "VARCHAR" or not services:
         return "subs"
-    plain = ("(service NOT LIKE ' %' AND service NOT LIKE '% ' AND strlen(service) = length(service))")
+    plain = _plain("service")
     con.execute(f"""
         CREATE OR REPLACE VIEW subs_of AS SELECT {SUBS_COLUMNS} FROM (
             SELECT {declared.normalized} FROM raw_subs
@@ -661,15 +674,16 @@ def load_account(source: AccountsSource, account_id: str) -> tuple[Account | Non
                 f"SELECT DISTINCT CAST(service AS VARCHAR) FROM {scan(source.subscriptions)} "
                 "WHERE service IS NOT NULL").fetchall()}
             subs = Path(tmp) / "subscriptions.parquet"
+            account = _strip("CAST(account_id AS VARCHAR)")
             con.execute(f"COPY (SELECT * EXCLUDE (filename{_rownum_column(source.subscriptions)}) "
-                        f"FROM {scan(source.subscriptions)} WHERE trim(CAST(account_id AS VARCHAR)) = ?) "
+                        f"FROM {scan(source.subscriptions)} WHERE {account} = ?) "
                         f"TO '{subs}' (FORMAT parquet)", [account_id])
             sales: tuple[Path, ...] = ()
             if source.sales:
                 check_columns(source.sales, SALES_COLUMNS)
                 sales = (Path(tmp) / "sales.parquet",)
                 con.execute(f"COPY (SELECT * EXCLUDE (filename{_rownum_column(source.sales)}) "
-                            f"FROM {scan(source.sales)} WHERE trim(CAST(account_id AS VARCHAR)) = ?) "
+                            f"FROM {scan(source.sales)} WHERE {account} = ?) "
                             f"TO '{sales[0]}' (FORMAT parquet)", [account_id])
         finally:
             con.close()
