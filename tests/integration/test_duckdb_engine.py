@@ -502,3 +502,20 @@ def test_text_padded_with_any_whitespace_is_stripped_as_the_reference_strips_it(
     assert expected.ledger.num_rows > 0
     assert got.ledger.equals(expected.ledger)
     assert (got.accounts, got.accounts_affected) == (expected.accounts, expected.accounts_affected)
+
+
+def test_the_summary_is_the_same_when_the_streamed_masks_run_out_of_bits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # More (service, template) pairs than a tally's mask holds: accounts are counted in SQL.
+    from makegood.adapters.batch import streams
+
+    monkeypatch.setattr(streams.LedgerTally, "BITS", 2)
+    source = write_edge_data(tmp_path / "data", seed=6, count=600, fmt="parquet")
+    policies = [load_policy(ALL_KINDS), load_policy(FUND)]
+    inc = incident()
+    ref = ReferenceEngine().run(incident=inc, policies=policies, source=source,
+                                calendars=HolidayCalendars())
+    summary = DuckDBEngine().run_to_file(incident=inc, policies=policies, source=source,
+                                         calendars=HolidayCalendars(), out=tmp_path / "l.parquet")
+    assert len({(r["service"], r["kind"]) for r in summary["by_service"]}) > 2
+    assert summary == ref.summary()

@@ -120,7 +120,7 @@ class DuckDBEngine:
             summary: dict[str, Any] = {}
 
             def summarize() -> None:
-                summary.update(run.summary(tally=tally))
+                summary.update(run.summary(tally))
 
             run.write(out, fmt, observe=tally.add, before_rename=summarize)
             return {**counts, **summary}
@@ -718,14 +718,6 @@ class Run:
         return {"accounts_awarded": accounts, "by_kind": by_kind, "by_service": by_service,
                 "money_per_account": money}
 
-    def combos(self) -> list[tuple[str, str, int, int, Decimal]]:
-        """Awards and their total per (service, segment, template), in that order."""
-        rows = self.con.execute("""
-            SELECT service, segment, tk, count(*), sum(CAST(amount AS DECIMAL(24, 6)))
-            FROM awards GROUP BY ALL ORDER BY ALL""").fetchall()
-        return [(str(service), str(segment), int(tk), int(n), total)
-                for service, segment, tk, n, total in rows]
-
     @staticmethod
     def _bits(combos: Sequence[tuple[str, str, int, int, Decimal]]) -> dict[tuple[str, int], int]:
         """A bit for each (service, template) pair awarded."""
@@ -736,22 +728,21 @@ class Run:
         """A :class:`LedgerTally` for this run's services and templates."""
         return LedgerTally(self.services, sorted(s.value for s in Segment), len(self.templates))
 
-    def summary(self, con: duckdb.DuckDBPyConnection | None = None, *,
-                tally: LedgerTally | None = None) -> dict[str, Any]:
-        """As :func:`makegood.adapters.ledger.summarize`, computed over the awards.
+    def summary(self, tally: LedgerTally) -> dict[str, Any]:
+        """As :func:`makegood.adapters.ledger.summarize`, from ``tally`` (counted while the
+        ledger was written).
 
-        Awards and totals per (service, segment, template) come from ``tally`` (counted while
-        the ledger was written) or else from one small aggregation (:meth:`combos`). Distinct
+        Awards and totals per (service, segment, template) come from the tally. Distinct
         accounts per group come from each account's segment and the *set* of (service,
-        template) combinations it was awarded, as a bit mask: from ``tally`` too, or else from
-        one aggregation by account in SQL; the few distinct (segment, mask) pairs are then
-        expanded in Python into every grouping. This replaces one hash aggregation by account
-        per grouping.
+        template) combinations it was awarded, as a bit mask: from the tally too, or, when it
+        ran out of bits, from one aggregation by account in SQL; the few distinct (segment,
+        mask) pairs are then expanded in Python into every grouping. This replaces one hash
+        aggregation by account per grouping.
         """
-        con = con or self.con
-        combos = tally.combos() if tally is not None else self.combos()
+        con = self.con
+        combos = tally.combos()
         mask_rows: Sequence[tuple[str, int, int]]
-        if tally is not None and not tally.overflow:
+        if not tally.overflow:
             bit, mask_rows = tally.bits(), tally.mask_rows()
         else:
             bit = self._bits(combos)

@@ -200,14 +200,6 @@ class Declared:
     service_type: str  # the input's type of the service column
 
 
-def register(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Tables:
-    """Create the views ``subs`` and ``sales`` over the source, check them, and count.
-
-    Raises :class:`DataError` naming the file, the row or line, the column and the value.
-    """
-    return check(con, declare(con, source))
-
-
 def declare(con: duckdb.DuckDBPyConnection, source: AccountsSource) -> Declared:
     """The views ``raw_subs``, ``norm_subs`` and ``subs`` over the subscription files.
 
@@ -434,9 +426,12 @@ def _check_in_one_pass(con: duckdb.DuckDBPyConnection, declared: Declared, colum
 def _halves(con: duckdb.DuckDBPyConnection, declared: Declared) -> list[str]:
     """The relations to scan in order: ``norm_subs``, or two views over its halves."""
     files = list(declared.source.subscriptions)
-    if declared.csv_input or len(files) < 2 or len({str(pq.read_schema(f)) for f in files}) != 1:
+    if declared.csv_input or len(files) < 2:
         return ["norm_subs"]
-    sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    footers = [pq.read_metadata(f) for f in files]
+    if len({str(m.schema.to_arrow_schema()) for m in footers}) != 1:
+        return ["norm_subs"]
+    sizes = [m.num_rows for m in footers]
     total, running, cut = sum(sizes), 0, 1
     for i, size in enumerate(sizes[:-1]):
         running += size
