@@ -30,7 +30,7 @@ MORE = "S2,A2,individual,taxi_pro,pro,true,39000,KRW,month,app_store,2022-10-01T
 
 
 def engine() -> Any:
-    from makegood.adapters.batch.spark_engine import SparkEngine
+    from makegood.adapters.batch.spark import SparkEngine
 
     return SparkEngine("local[2]")
 
@@ -99,7 +99,7 @@ def test_a_parquet_column_of_naive_timestamps_is_refused(tmp_path: Path) -> None
 
 
 def test_a_file_url_source_gives_the_ledger_of_the_local_path(tmp_path: Path) -> None:
-    from makegood.adapters.batch.spark_engine import remote_source
+    from makegood.adapters.batch.spark import remote_source
 
     (tmp_path / "subscriptions").mkdir()
     write(tmp_path / "subscriptions", HEADER, GOOD, MORE)

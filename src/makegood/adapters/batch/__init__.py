@@ -24,7 +24,7 @@ def get_engine(name: str, **options: Any) -> Any:
 
         return DuckDBEngine(**options)
     if name == "spark":
-        from makegood.adapters.batch.spark_engine import SparkEngine
+        from makegood.adapters.batch.spark import SparkEngine
 
         return SparkEngine(**options)
     raise InputError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}", field="--engine")

@@ -99,7 +99,7 @@ def remote(accounts: str, sales: str | None, engine: str) -> Any:
     if engine != "spark":
         raise DataError(f"{accounts} is a URL; object storage is read by the Spark engine: "
                         "add --engine spark", field="--accounts")
-    from makegood.adapters.batch.spark_engine import remote_source
+    from makegood.adapters.batch.spark import remote_source
 
     fmt = "csv" if accounts.lower().endswith(".csv") else "parquet"
     return remote_source(accounts, sales, scenario=accounts.endswith("/"), fmt=fmt)
