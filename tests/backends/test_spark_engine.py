@@ -1,7 +1,8 @@
 """The Spark engine on bad input and on object-storage style sources.
 
-Bad input must be a :class:`DataError` naming the file, the column and an example row, before
-any ledger exists. The parity of good input is in ``test_parity.py``.
+Bad input must be a :class:`DataError` naming the file, the line or row and the column, worded
+exactly as the DuckDB engine (and so the reference parser) words it, before any ledger exists.
+The parity of good input is in ``test_parity.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.backends.parity_data import shipped_policy
 
+from makegood.adapters.batch import get_engine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.scenario import kakao_2022_incident
 from makegood.adapters.tables import resolve
@@ -35,8 +37,9 @@ def engine() -> Any:
     return SparkEngine("local[2]")
 
 
-def run(path: Path) -> Any:
-    return engine().run(incident=kakao_2022_incident(), policies=[shipped_policy("kakao-2022-paid")],
+def run(path: Path, name: str = "spark") -> Any:
+    chosen = engine() if name == "spark" else get_engine(name)
+    return chosen.run(incident=kakao_2022_incident(), policies=[shipped_policy("kakao-2022-paid")],
                         source=resolve(str(path)), calendars=HolidayCalendars())
 
 
@@ -55,31 +58,44 @@ def test_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
     assert "missing column" in caught.value.problem
 
 
-def test_a_fee_that_is_not_a_number_names_the_column_and_an_example_row(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER, GOOD, MORE.replace("39000", "3만9천"))
+def same_error_as_duckdb(path: Path) -> DataError:
+    """The Spark engine's error on ``path``, checked to be the DuckDB engine's, word for word."""
+    with pytest.raises(DataError) as duckdb_caught:
+        run(path, "duckdb")
     with pytest.raises(DataError) as caught:
         run(path)
+    assert str(caught.value) == str(duckdb_caught.value)
     assert caught.value.file == str(path)
-    assert caught.value.field == "fee"
-    assert "'3만9천' is not a number" in caught.value.problem
-    assert "subscription_id='S2'" in caught.value.problem
+    return caught.value
+
+
+def test_a_fee_that_is_not_a_number_names_the_line_and_the_column(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER, GOOD, MORE.replace("39000", "3만9천"))
+    error = same_error_as_duckdb(path)
+    assert (error.line, error.field) == (3, "fee")
+    assert "3만9천" in error.problem
+    assert "'S2'" in error.problem
 
 
 def test_duplicate_subscription_rows_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER, GOOD, MORE, GOOD.replace("A1", "A9"))
-    with pytest.raises(DataError) as caught:
-        run(path)
-    assert caught.value.field == "subscription_id"
-    assert "duplicate subscription_id 'S1'" in caught.value.problem
+    error = same_error_as_duckdb(path)
+    assert error.field == "subscription_id"
+    assert "duplicate subscription_id 'S1'" in error.problem
 
 
 def test_a_timestamp_without_a_zone_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER, GOOD, MORE.replace("2022-10-01T00:00:00Z", "2022-10-01T00:00:00"))
-    with pytest.raises(DataError) as caught:
-        run(path)
-    assert caught.value.field == "start"
-    assert "has no time zone" in caught.value.problem
-    assert "subscription_id='S2'" in caught.value.problem
+    error = same_error_as_duckdb(path)
+    assert (error.line, error.field) == (3, "start")
+    assert "'S2'" in error.problem
+
+
+def test_an_account_with_two_segments_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER, GOOD, MORE.replace("S2,A2,individual", "S2,A1,enterprise"))
+    error = same_error_as_duckdb(path)
+    assert error.field == "segment"
+    assert "account 'A1' has two segments" in error.problem
 
 
 def test_a_parquet_column_of_naive_timestamps_is_refused(tmp_path: Path) -> None:
@@ -91,11 +107,8 @@ def test_a_parquet_column_of_naive_timestamps_is_refused(tmp_path: Path) -> None
         "start": pa.array([datetime(2022, 9, 1)], pa.timestamp("us")),
         "end": pa.array([None], pa.timestamp("us")),
     }), path)
-    with pytest.raises(DataError) as caught:
-        run(path)
-    assert caught.value.file == str(path)
-    assert caught.value.field == "start"
-    assert "no time zone" in caught.value.problem
+    error = same_error_as_duckdb(path)
+    assert (error.row, error.field) == (1, "start")
 
 
 def test_a_file_url_source_gives_the_ledger_of_the_local_path(tmp_path: Path) -> None:

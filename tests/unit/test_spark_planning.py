@@ -1,37 +1,29 @@
-"""The Spark engine's driver-side planning: pure helpers that need no JVM."""
+"""The Spark engine's driver side without a JVM: its settings, failures and the plan's SQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
+import re
 
 import pytest
+from tests.backends.parity_data import shipped_policy
 
-spark_engine = pytest.importorskip("makegood.adapters.batch.spark_engine")
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    (Decimal("1.5"), (15, 1)), (Decimal("10"), (10, 0)), (Decimal("0.10"), (1, 1)),
-    (Decimal("12.5"), (125, 1)), (Decimal("0.000001"), (1, 6)),
-])
-def test_a_decimal_becomes_an_integer_over_a_power_of_ten(value: Decimal,
-                                                          expected: tuple[int, int]) -> None:
-    assert spark_engine._ratio(value) == expected
-
-
-def test_a_london_october_has_an_extra_hour_when_clocks_go_back() -> None:
-    london = ZoneInfo("Europe/London")
-    months = spark_engine._months(datetime(2022, 10, 15, tzinfo=UTC),
-                                  datetime(2022, 11, 2, tzinfo=UTC), london)
-    (_oct_start, oct_end, oct_seconds, oct_days), (_s, _e, nov_seconds, nov_days) = months
-    assert (oct_days, oct_seconds) == (31, 31 * 86400 + 3600)
-    assert (nov_days, nov_seconds) == (30, 30 * 86400)
-    assert oct_end == spark_engine._micros(datetime(2022, 11, 1, tzinfo=london))
+from makegood.adapters.batch.spark.inputs import remote_source
+from makegood.adapters.batch.spark.plan import pairs_sql, spark_sql
+from makegood.adapters.batch.spark.session import (
+    GIB,
+    SparkResourceError,
+    failure,
+    local_driver_memory,
+    settings,
+)
+from makegood.adapters.batch.sql import compile_policy
+from makegood.adapters.calendars import HolidayCalendars
+from makegood.adapters.scenario import kakao_2022_incident
+from makegood.domain.errors import DataError
 
 
 def test_a_scenario_url_reads_its_subscriptions_and_optional_sales() -> None:
-    source = spark_engine.remote_source("s3a://runs/2022/scenario/", scenario=True)
+    source = remote_source("s3a://runs/2022/scenario/", scenario=True)
     assert source.subscriptions == ("s3a://runs/2022/scenario/subscriptions",)
     assert source.sales == ("s3a://runs/2022/scenario/sales",)
     assert source.sales_optional
@@ -39,16 +31,81 @@ def test_a_scenario_url_reads_its_subscriptions_and_optional_sales() -> None:
 
 
 def test_an_unknown_table_format_is_refused() -> None:
-    from makegood.domain.errors import DataError
-
     with pytest.raises(DataError, match="unknown table format 'orc'"):
-        spark_engine.remote_source("s3a://runs/x", fmt="orc")
+        remote_source("s3a://runs/x", fmt="orc")
 
 
 def test_a_local_master_binds_to_loopback_and_a_cluster_master_does_not() -> None:
-    local = spark_engine._conf("local[2]", {})
-    cluster = spark_engine._conf("spark://head:7077", {"spark.executor.memory": "8g"})
+    local = settings("local[2]", {})
+    cluster = settings("spark://head:7077", {"spark.executor.memory": "8g"})
     assert local["spark.driver.bindAddress"] == "127.0.0.1"
     assert "spark.driver.bindAddress" not in cluster
+    assert "spark.driver.memory" not in cluster
     assert cluster["spark.executor.memory"] == "8g"
     assert local["spark.sql.session.timeZone"] == cluster["spark.sql.session.timeZone"] == "UTC"
+
+
+@pytest.mark.parametrize(("available", "expected"), [
+    (22 * GIB, "11g"), (5 * GIB, "2g"), (GIB // 2, "1g"), (200 * GIB, "16g")])
+def test_local_driver_memory_is_half_the_available_ram_within_bounds(available: int,
+                                                                     expected: str) -> None:
+    assert local_driver_memory(available) == expected
+    assert settings("local[2]", available=available)["spark.driver.memory"] == expected
+
+
+def test_a_setting_given_by_the_user_wins_over_the_machine_sized_one() -> None:
+    conf = settings("local[2]", {"spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "8"},
+                    available=20 * GIB)
+    assert conf["spark.driver.memory"] == "3g"
+    assert conf["spark.sql.shuffle.partitions"] == "8"
+
+
+def test_spark_log_goes_to_a_file_unless_verbose() -> None:
+    quiet, verbose = settings("local[2]"), settings("local[2]", verbose=True)
+    assert quiet["spark.ui.showConsoleProgress"] == "false"
+    assert verbose["spark.ui.showConsoleProgress"] == "true"
+    quiet_log = re.search(r"file:(\S+)", quiet["spark.driver.extraJavaOptions"])
+    verbose_log = re.search(r"file:(\S+)", verbose["spark.driver.extraJavaOptions"])
+    assert quiet_log
+    assert verbose_log
+    with open(quiet_log.group(1), encoding="utf-8") as fh:
+        assert "type = File" in fh.read()
+    with open(verbose_log.group(1), encoding="utf-8") as fh:
+        assert "SYSTEM_ERR" in fh.read()
+
+
+def test_out_of_memory_is_one_line_naming_the_setting_to_raise() -> None:
+    trace = ("An error occurred while calling o123.collect.\n: org.apache.spark.SparkException: Job "
+             "aborted\nCaused by: org.apache.spark.memory.SparkOutOfMemoryError: "
+             "[UNABLE_TO_ACQUIRE_MEMORY] Unable to acquire 65536 bytes of memory, got 0.\n\tat x")
+    error = failure(RuntimeError(trace), master="local[2]", conf={"spark.driver.memory": "2g"},
+                    label="scenario/")
+    assert isinstance(error, SparkResourceError)
+    assert "\n" not in str(error)
+    assert "spark.driver.memory (now 2g)" in str(error)
+    cluster = failure(RuntimeError("java.lang.OutOfMemoryError: Java heap space"),
+                      master="spark://head:7077", conf={}, label=None)
+    assert "spark.executor.memory" in str(cluster)
+
+
+def test_another_spark_failure_is_its_first_line() -> None:
+    error = failure(RuntimeError("Path does not exist: s3a://x\n\tat org.apache..."),
+                    master="local[2]", conf={}, label="s3a://x")
+    assert isinstance(error, DataError)
+    assert "Path does not exist: s3a://x" in str(error)
+    assert "\tat" not in str(error)
+
+
+def test_the_plan_sql_becomes_spark_sql() -> None:
+    assert spark_sql("SELECT CAST(a AS HUGEINT) * 3 // 2 AS x FROM t") == \
+        "SELECT CAST(a AS DECIMAL(38, 0)) * 3 DIV 2 AS x FROM t"
+
+
+@pytest.mark.parametrize("name", ["kr-telecom-10x", "aws-ec2-sla", "ofcom-gb", "kakao-2022-paid"])
+def test_every_shipped_rule_kind_transpiles_without_duckdb_only_syntax(name: str) -> None:
+    compiled = compile_policy(shipped_policy(name), kakao_2022_incident(), HolidayCalendars())
+    sql = spark_sql(pairs_sql([compiled]))
+    assert "HUGEINT" not in sql
+    assert "INT128" not in sql
+    assert "//" not in sql
+    assert "FROM subs AS sub JOIN rw" in sql

@@ -62,23 +62,25 @@ class SparkEngine:
         def finish(run: _Run, ledger: DataFrame) -> RunResult:
             return RunResult(ledger=output.to_arrow(ledger), **run.counts)
 
-        return self._guarded(source, lambda: self._run(incident, policies, source, calendars,
-                                                       progress, finish))
+        result: RunResult = self._guarded(source, lambda: self._run(
+            incident, policies, source, calendars, progress, finish))
+        return result
 
     def run_to_file(self, *, incident: Incident, policies: Sequence[Policy], source: Source,
                     calendars: Calendars, out: Path, fmt: str | None = None,
                     progress: Progress | None = None) -> dict[str, Any]:
         """Compute and write the ledger to ``out`` without holding it on the driver; the summary."""
         def finish(run: _Run, ledger: DataFrame) -> dict[str, Any]:
-            ledger = ledger.persist()
+            ledger = ledger.localCheckpoint(eager=True)
             run.inputs.cached.append(ledger)
             summary: dict[str, Any] = {}
             output.write(ledger, out, fmt, local=self.local,
                          before_rename=lambda: summary.update(output.summary(run.spark, ledger)))
             return {**run.counts, **summary}
 
-        return self._guarded(source, lambda: self._run(incident, policies, source, calendars,
-                                                       progress, finish))
+        summary: dict[str, Any] = self._guarded(source, lambda: self._run(
+            incident, policies, source, calendars, progress, finish))
+        return summary
 
     def _guarded(self, source: Source, work: Any) -> Any:
         from py4j.protocol import Py4JError  # type: ignore[import-untyped]
@@ -125,7 +127,7 @@ class _Run:
         tick(1)
         compiled = [compile_policy(policy, incident, calendars) for policy in policies]
         windows_frame(self.spark, compiled).createOrReplaceTempView("rw")
-        pairs = self.spark.sql(spark_sql(pairs_sql(compiled))).persist()
+        pairs = self.spark.sql(spark_sql(pairs_sql(compiled))).localCheckpoint(eager=True)
         self.inputs.cached.append(pairs)
         pairs.createOrReplaceTempView("pairs")
         affected = self.spark.sql("SELECT count(DISTINCT aid) AS n FROM pairs WHERE is_first"

@@ -87,7 +87,7 @@ def _is_csv(name: str) -> bool:
 
 
 def _url_exists(spark: SparkSession, url: str) -> bool:
-    jvm: Any = spark._jvm  # type: ignore[attr-defined]
+    jvm: Any = spark._jvm
     path = jvm.org.apache.hadoop.fs.Path(url)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     found = fs.globStatus(path)
@@ -238,9 +238,11 @@ class Inputs:
         frames = _frames(self.spark, list(self.source.subscriptions), self.fmt, SUBSCRIPTION_COLUMNS)
         norm = _union([_normalized(f) for f in frames])
         norm.createOrReplaceTempView("norm_raw")
-        checked = self.spark.sql(spark_sql(_bad_row_sql("norm_raw")) + "")
-        checked = checked.selectExpr("*", "CASE WHEN _corrupt IS NOT NULL THEN 'line' ELSE bad END AS bad2"
-                                     ).drop("bad").withColumnRenamed("bad2", "bad").persist()
+        # The DuckDB engine's check of each row, transpiled; a CSV line with too many or too few
+        # values is bad as a whole ('line').
+        checked = self.spark.sql(spark_sql(_bad_row_sql("norm_raw"))).selectExpr(
+            "* EXCEPT (bad)", "CASE WHEN _corrupt IS NOT NULL THEN 'line' ELSE bad END AS bad"
+        ).localCheckpoint(eager=True)
         self.cached.append(checked)
         checked.createOrReplaceTempView("norm_subs")
         combos = self.spark.sql("""SELECT service, plan, count(*) AS n, max(bad IS NOT NULL) AS bad
@@ -316,7 +318,7 @@ class Inputs:
     def _losses(self) -> None:
         losses = self.spark.sql("""SELECT aid, min(v) AS loss, min(v) <> max(v) AS disputed FROM (
             SELECT aid, CAST(loss_text AS DECIMAL(38, 10)) AS v FROM norm_subs
-            WHERE loss_text IS NOT NULL) GROUP BY aid""").persist()
+            WHERE loss_text IS NOT NULL) GROUP BY aid""").localCheckpoint(eager=True)
         self.cached.append(losses)
         losses.createOrReplaceTempView("losses")
         disputed = self.spark.sql("SELECT aid FROM losses WHERE disputed LIMIT 1").collect()
@@ -358,7 +360,7 @@ class Inputs:
                 "_file", "_row", f"{_text('account_id')} AS aid", f"{week} AS week",
                 f"try_cast({_decimal_text('amount', types['amount'])} AS DECIMAL(38, 10)) AS amount",
                 "CAST(week_start AS STRING) AS week_raw", "CAST(amount AS STRING) AS amount_raw"))
-        sales = _union(parts).persist()
+        sales = _union(parts).localCheckpoint(eager=True)
         self.cached.append(sales)
         sales.createOrReplaceTempView("norm_sales")
         bad = self.spark.sql("""SELECT _file, _row, CASE WHEN week IS NULL THEN 'week_start'

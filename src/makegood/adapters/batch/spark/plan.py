@@ -144,7 +144,8 @@ def _subscription_awards(spark: SparkSession, cp: CompiledPolicy, pi: int, rules
                            T.StructField("amount", T.StringType())])
     out: list[tuple[object, ...]] = []
     if priced:
-        keys = spark.sql(f"""SELECT DISTINCT ri, {fee_key('fee_text')} AS fk, {fee_key('bp')} AS bk{''.join(', ' + x for x in xs)}
+        slots = "".join(", " + x for x in xs)
+        keys = spark.sql(f"""SELECT DISTINCT ri, {fee_key('fee_text')} AS fk, {fee_key('bp')} AS bk{slots}
             FROM pairs WHERE pi = {pi} AND ri IN {_in([r.rule.index for r in priced])}""").collect()
         by_index = {r.rule.index: r for r in priced}
         fees: dict[tuple[str, str], Fraction] = {}
@@ -166,12 +167,12 @@ def _subscription_awards(spark: SparkSession, cp: CompiledPolicy, pi: int, rules
                       for r in rules if r.constant is not None)
     join_on = " AND ".join(["lk.ri = p.ri", f"lk.fk = {fee_key('fee_text', 'p.')}",
                             f"lk.bk = {fee_key('bp', 'p.')}", *[f"lk.{x} = p.{x}" for x in xs]])
-    amount = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
-              else f"CAST(lk.amount AS {AMOUNT})")
+    amount_sql = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
+                  else f"CAST(lk.amount AS {AMOUNT})")
     return spark.sql(f"""
         SELECT * FROM (
             SELECT p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
-                p.counted_us DIV 1000000 AS counted_s, {amount} AS amount, 0 AS flags
+                p.counted_us DIV 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
             FROM pairs p LEFT JOIN lk_{pi} lk ON {join_on}
             WHERE p.pi = {pi} AND p.ri IN {_in(list(tk_of))}
         ) WHERE amount IS NOT NULL""")
@@ -262,7 +263,7 @@ def _fund_cap(spark: SparkSession, awards: DataFrame, policy: Policy, run: Award
             if t.kind == AwardKind.CASH.value and t.policy_id == policy.id]
     if not cash:
         return awards
-    awards = awards.persist()
+    awards = awards.localCheckpoint(eager=True)
     run.cached.append(awards)
     view = f"funded_{id(policy)}"
     awards.createOrReplaceTempView(view)

@@ -168,7 +168,7 @@ def _launch(conf: SparkConf, verbose: bool) -> None:
     if not verbose:
         log = log_path().open("ab")  # kept open by the JVM for its lifetime
         popen = {"stdout": log, "stderr": log}
-    gateway = launch_gateway(conf, popen_kwargs=popen)
+    gateway = launch_gateway(conf, popen_kwargs=popen)  # type: ignore[no-untyped-call]
     SparkContext._gateway = gateway
     SparkContext._jvm = gateway.jvm
 
