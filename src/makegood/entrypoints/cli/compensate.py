@@ -51,6 +51,22 @@ ENGINE = typer.Option("duckdb", "--engine", "-e",
                       help=f"Engine: {' | '.join(ENGINES)} (reference: the domain core, small inputs).")
 SPARK_MASTER = typer.Option("local[2]", "--spark-master",
                             help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
+SPARK_CONF = typer.Option(None, "--spark-conf", metavar="KEY=VALUE",
+                          help="A Spark setting for --engine spark (repeat for several), e.g. "
+                               "spark.driver.memory=12g; see docs/spark.md.")
+VERBOSE = typer.Option(False, "--verbose", "-v",
+                       help="Show the engine's own log (Spark's WARN lines and progress) in the terminal.")
+
+
+def spark_options(master: str, conf: Sequence[str] | None, verbose: bool) -> dict[str, Any]:
+    """The Spark engine's options from ``--spark-master``, ``--spark-conf`` and ``--verbose``."""
+    settings: dict[str, str] = {}
+    for item in conf or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DataError(f"{item!r} is not KEY=VALUE", field="--spark-conf")
+        settings[key.strip()] = value.strip()
+    return {"master": master, "conf": settings, "verbose": verbose}
 
 
 @contextlib.contextmanager
@@ -69,12 +85,12 @@ def progress_bar(label: str) -> Iterator[Any]:
 
 def run_engine(name: str, *, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
                out: Path, fmt: str | None, summary_path: Path | None,
-               extra: Callable[[], dict[str, Any]], spark_master: str = "local[2]") -> dict[str, Any]:
+               extra: Callable[[], dict[str, Any]],
+               options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run an engine and write the ledger and summary atomically; return the summary."""
-    options = {"master": spark_master} if name == "spark" else {}
-    engine = get_engine(name, **options)
+    engine = get_engine(name, **(options or {}))
     with progress_bar(f"computing compensation ({name})") as update:
-        if name == "duckdb":
+        if hasattr(engine, "run_to_file"):
             summary = engine.run_to_file(incident=incident, policies=policies, source=source,
                                          calendars=HolidayCalendars(), out=out, fmt=fmt,
                                          progress=update)
@@ -136,6 +152,8 @@ def compensate(
                                         help="Summary JSON (default: LEDGER.summary.json)."),
     engine: str = ENGINE,
     spark_master: str = SPARK_MASTER,
+    spark_conf: list[str] | None = SPARK_CONF,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Compute every affected account's compensation and write the ledger."""
     if fmt not in (None, "parquet", "csv"):
@@ -154,7 +172,9 @@ def compensate(
         run_id = RunId(incident=incident, policies=policy, source=source)
     started = time.perf_counter()
     summary_data = run_engine(engine, incident=the_incident, policies=the_policies, source=source,
-                              out=out, fmt=fmt, summary_path=summary, spark_master=spark_master,
+                              out=out, fmt=fmt, summary_path=summary,
+                              options=spark_options(spark_master, spark_conf, verbose)
+                              if engine == "spark" else {},
                               extra=lambda: {
         "engine": engine, "incident": the_incident.id, "run_id": run_id.value(),
         "policies": [f"{p.id} v{p.version}" for p in the_policies],
