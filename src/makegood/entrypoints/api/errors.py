@@ -25,7 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from makegood.adapters.db.intake_pg import RefusedValue, Unavailable
 from makegood.domain.claims import IntakeClosed
-from makegood.domain.errors import Conflict, InputError, MakegoodError, NotFound, PermissionDenied
+from makegood.domain.errors import (
+    Conflict,
+    InputError,
+    MakegoodError,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 
 log = logging.getLogger("makegood.api")
 
@@ -217,7 +224,7 @@ def domain_answer(exc: MakegoodError, lang: str) -> Answer:
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, PermissionDenied):
         status, code = 403, "forbidden"
-    elif isinstance(exc, RateLimited):
+    elif isinstance(exc, RateLimited | TooManyAttempts):
         status, code = 429, "rate_limited"
         headers["Retry-After"] = str(exc.retry_after)
     else:
@@ -242,6 +249,12 @@ def too_large_content(limit: int, lang: str) -> dict[str, Any]:
     message = (f"요청 본문이 너무 큽니다 (최대 {limit:,}바이트)" if lang == "ko"
                else f"the body is larger than the limit of {limit:,} bytes")
     return _body("http", lang, message, [{"field": None, "message": message}])
+
+
+def problem_content(field: str | None, problem: str, lang: str) -> dict[str, Any]:
+    """A 422 body for a problem found before the route's own validation (e.g. a repeated key)."""
+    message = f"값이 올바르지 않습니다 ({problem})" if lang == "ko" else problem
+    return _body("invalid_input", lang, problem, [{"field": field, "message": message}])
 
 
 def internal_content(lang: str) -> dict[str, Any]:
