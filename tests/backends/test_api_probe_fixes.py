@@ -287,3 +287,29 @@ def test_audit_log_refuses_truncate_on_postgres(db_engine: sa.Engine) -> None:
         conn.execute(sa.text("TRUNCATE audit_log"))
     with UnitOfWork(db_engine) as uow:
         assert len(uow.audit.of("claim", "c1")) == 1
+
+
+# 10: the OpenAPI document describes what the API does ------------------------------------------
+
+def test_openapi_documents_error_bodies_statuses_and_security(api: Api) -> None:
+    doc = api.client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["staffBearer"]["scheme"] == "bearer"
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path != "/health":
+                assert responses["422"]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/ErrorOut"}, (method, path)
+            if path.startswith("/staff") and path != "/staff/login":
+                assert {"401", "403", "404", "409"} <= set(responses), (method, path)
+                assert operation["security"] == [{"staffBearer": []}]
+
+
+def test_a_405_lists_every_method_of_the_path(api: Api) -> None:
+    r = api.client.delete("/claims")
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].split(", ")) >= {"POST"}
+    r = api.client.patch("/staff/users/rita/sessions", headers=api.as_("admin"))
+    assert r.status_code == 405
+    assert "DELETE" in r.headers["Allow"].split(", ")

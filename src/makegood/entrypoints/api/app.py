@@ -18,7 +18,7 @@ from makegood.adapters.db.crypto import Cipher, load_key
 from makegood.adapters.db.engine import make_engine
 from makegood.adapters.db.evidence import EvidenceStore
 from makegood.adapters.db.intake_pg import PgIntakeStore
-from makegood.entrypoints.api import claims, errors, exports, staff
+from makegood.entrypoints.api import claims, errors, exports, openapi, staff
 from makegood.entrypoints.api.deps import Context, RateLimiter
 from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         intake=store,
     )
     errors.install(app)
+    openapi.install(app)
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)

@@ -281,8 +281,13 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = language(request)
         code = {404: "not_found", 401: "not_signed_in", 403: "forbidden"}.get(exc.status_code, "http")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every route on the path, not only the first one tried
+            from makegood.entrypoints.api.openapi import allowed_methods
+
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
         return JSONResponse(_body(code, lang, str(exc.detail), []), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(DatabaseDataError)
     async def on_database_data(request: Request, exc: DatabaseDataError) -> JSONResponse:
