@@ -313,3 +313,25 @@ def test_a_405_lists_every_method_of_the_path(api: Api) -> None:
     r = api.client.patch("/staff/users/rita/sessions", headers=api.as_("admin"))
     assert r.status_code == 405
     assert "DELETE" in r.headers["Allow"].split(", ")
+
+
+# 5: a pooled intake connection the server terminated ---------------------------------------------
+
+@pytest.mark.postgres
+def test_a_terminated_intake_connection_gives_503_then_recovers(api: Api) -> None:
+    store = api.client.app.state.ctx.intake  # type: ignore[attr-defined]
+    if store is None:
+        pytest.skip("the asyncpg intake store serves PostgreSQL only")
+    assert api.submit().status_code == 201
+    pids = [conn.get_server_pid() for conn in store._idle]
+    assert pids
+    with api.engine.connect() as conn:
+        for pid in pids:  # only this test's own pooled connections
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    before = claim_count(api)
+    answers = [api.submit() for _ in range(len(pids))]
+    statuses = [r.status_code for r in answers]
+    assert set(statuses) <= {201, 503}, statuses  # never a 500 (asyncpg InternalClientError)
+    assert all(r.headers["Retry-After"] for r in answers if r.status_code == 503)
+    assert claim_count(api) == before + statuses.count(201)  # no 2xx for an uncommitted claim
+    assert api.submit().status_code == 201  # recovered without a restart
