@@ -144,6 +144,12 @@ def test_unknown_and_known_names_get_the_same_refusal(team: Api) -> None:
     assert unknown.json()["detail"] == known.json()["detail"]
 
 
+def test_a_session_expires_after_its_hours(team: Api) -> None:
+    assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 200
+    team.clock.advance(hours=12, seconds=1)  # MAKEGOOD_SESSION_HOURS defaults to 12
+    assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 401
+
+
 def test_logout_ends_the_session(team: Api) -> None:
     assert team.client.post("/staff/logout", headers=team.as_("rita")).status_code == 204
     assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 401
