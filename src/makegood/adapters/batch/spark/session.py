@@ -119,7 +119,6 @@ def settings(master: str, options: Mapping[str, str] | None = None, *,
             "spark.default.parallelism": str(_cores(master)),
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
-            "spark.local.dir": tempfile.gettempdir(),
         })
     conf.update({k: str(v) for k, v in (options or {}).items()})
     return conf
