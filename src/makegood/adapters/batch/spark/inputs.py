@@ -34,6 +34,7 @@ from makegood.adapters.tables import (
     iter_rows,
     load_accounts,
 )
+from makegood.domain.accounts import Segment
 from makegood.domain.errors import DataError
 from makegood.domain.incident import nfc
 
@@ -306,8 +307,11 @@ class Inputs:
                         file=where[-1][0], row=where[-1][1], field="subscription_id")
 
     def _segments(self) -> int:
-        found = self.spark.sql("""SELECT count(*) AS accounts, min_by(aid, aid) FILTER (WHERE lo <> hi)
-            AS conflict FROM (SELECT aid, min(segment) AS lo, max(segment) AS hi FROM norm_subs
+        # Segments as small integers: a hash aggregation (string buffers would make Spark sort).
+        code = "CASE segment " + " ".join(f"WHEN {quote(s.value)} THEN {i}"
+                                          for i, s in enumerate(Segment)) + " END"
+        found = self.spark.sql(f"""SELECT count(*) AS accounts, min(aid) FILTER (WHERE lo <> hi)
+            AS conflict FROM (SELECT aid, min({code}) AS lo, max({code}) AS hi FROM norm_subs
             GROUP BY aid)""").collect()[0]
         if found["conflict"] is not None:
             where = self._where("aid = :aid", {"aid": found["conflict"]})
