@@ -124,3 +124,20 @@ def test_a_file_url_source_gives_the_ledger_of_the_local_path(tmp_path: Path) ->
                        calendars=HolidayCalendars())
     assert got.ledger.num_rows == 2
     assert got.ledger.equals(expected.ledger)
+
+
+def test_a_csv_ledger_streamed_to_the_file_is_the_reference_ledger_with_its_summary(
+        tmp_path: Path) -> None:
+    from makegood.adapters.ledger import summarize, write_table
+
+    path = write(tmp_path, HEADER, GOOD, MORE)
+    policies = [shipped_policy("kakao-2022-paid")]
+    expected = ReferenceEngine().run(incident=kakao_2022_incident(), policies=policies,
+                                     source=resolve(str(path)), calendars=HolidayCalendars())
+    want, got = tmp_path / "reference.csv", tmp_path / "spark.csv"
+    write_table(expected.ledger, want)
+    summary = engine().run_to_file(incident=kakao_2022_incident(), policies=policies,
+                                   source=resolve(str(path)), calendars=HolidayCalendars(), out=got)
+    assert got.read_bytes() == want.read_bytes()
+    assert {k: summary[k] for k in summarize(expected.ledger)} == summarize(expected.ledger)
+    assert (summary["accounts"], summary["subscriptions"]) == (2, 2)

@@ -26,6 +26,7 @@ from makegood.adapters.batch.spark.plan import (
 )
 from makegood.adapters.batch.spark.session import failure, settings, spark_session
 from makegood.adapters.batch.sql import compile_policy
+from makegood.adapters.ledger import ledger_format
 from makegood.domain.errors import MakegoodError
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
@@ -71,11 +72,10 @@ class SparkEngine:
                     progress: Progress | None = None) -> dict[str, Any]:
         """Compute and write the ledger to ``out`` without holding it on the driver; the summary."""
         def finish(run: _Run, ledger: DataFrame) -> dict[str, Any]:
-            ledger = ledger.localCheckpoint(eager=True)
-            run.inputs.cached.append(ledger)
             summary: dict[str, Any] = {}
-            output.write(ledger, out, fmt, local=self.local,
-                         before_rename=lambda: summary.update(output.summary(run.spark, ledger)))
+            kind = ledger_format(out, fmt)
+            output.write(ledger, out, kind, local=self.local,
+                         before_rename=lambda done: summary.update(output.summary_of_file(done, kind)))
             return {**run.counts, **summary}
 
         summary: dict[str, Any] = self._guarded(source, lambda: self._run(

@@ -6,7 +6,7 @@ the rows by (account, subscription, policy, rule) and writes the sorted parts to
 directory; the driver then streams those parts, in order, into the ledger in row groups of
 :data:`makegood.adapters.ledger.ROW_GROUP` rows with :data:`~makegood.adapters.ledger.PARQUET_OPTIONS`
 (or as CSV), so the bytes are those of :func:`makegood.adapters.ledger.write_table`, without the
-ledger ever being held in memory. The summary is aggregated by Spark.
+ledger ever being held in memory. The summary is read off the finished file.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def row_groups(batches: Iterator[pa.RecordBatch], size: int = ROW_GROUP) -> Iter
 
 
 def write(ledger: DataFrame, out: Path, fmt: str | None, *, local: bool,
-          before_rename: Callable[[], object] | None = None) -> None:
+          before_rename: Callable[[Path], object] | None = None) -> None:
     """Write the sorted ledger to ``out`` (Parquet or CSV) atomically."""
     scratch = Path(tempfile.mkdtemp(prefix="makegood-spark-ledger-"))
     try:
@@ -141,7 +141,7 @@ def write(ledger: DataFrame, out: Path, fmt: str | None, *, local: bool,
                     if not wrote:
                         writer_pq.write_table(LEDGER_SCHEMA.empty_table(), row_group_size=ROW_GROUP)
             if before_rename is not None:
-                before_rename()
+                before_rename(tmp)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -154,34 +154,54 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def summary(spark: SparkSession, ledger: DataFrame) -> dict[str, Any]:
-    """As :func:`makegood.adapters.ledger.summarize`, aggregated by Spark."""
-    ledger.createOrReplaceTempView("ledger")
+def summary_of_file(path: Path, fmt: str | None = None) -> dict[str, Any]:
+    """As :func:`makegood.adapters.ledger.summarize`, read off the written ledger file.
 
-    def group(keys: list[str]) -> list[dict[str, Any]]:
-        cols = [*keys, "kind", "unit"]
-        rows = spark.sql(f"""SELECT {', '.join(cols)}, count(*) AS n, count(DISTINCT account_id) AS a,
-            sum(amount) AS total FROM ledger GROUP BY {', '.join(cols)}""").collect()
-        out = sorted((tuple(r[c] for c in cols), int(r["n"]), int(r["a"]), Decimal(r["total"]))
-                     for r in rows)
-        return [{**dict(zip(cols, key, strict=True)), "awards": n, "accounts": a,
-                 "total": format_decimal(total)} for key, n, a, total in out]
+    DuckDB (embedded, one of makegood's own dependencies) scans the file: the ledger is
+    complete on the driver's disk by then, and one scan there costs seconds where the same
+    distinct counts in Spark would shuffle every award again.
+    """
+    import duckdb
 
-    accounts, awards = spark.sql(
-        "SELECT count(DISTINCT account_id), count(*) FROM ledger").collect()[0]
-    money: dict[str, Decimal] = {}
-    review: dict[str, Decimal] = {}
-    for r in spark.sql("""SELECT currency, kind, sum(amount) AS total FROM ledger
-            WHERE currency IS NOT NULL GROUP BY currency, kind""").collect():
-        target = review if r["kind"] == "review" else money
-        target[r["currency"]] = target.get(r["currency"], Decimal(0)) + Decimal(r["total"])
-    return {
-        "accounts_awarded": int(accounts),
-        "awards": int(awards),
-        "liability": {c: format_decimal(v) for c, v in sorted(money.items())},
-        "under_review": {c: format_decimal(v) for c, v in sorted(review.items())},
-        "by_service": group(["service"]),
-        "by_rule": group(["policy_id", "rule_id"]),
-        "by_kind": group([]),
-        "by_segment": group(["segment"]),
-    }
+    if ledger_format(path, fmt) == "csv":
+        columns = ", ".join(f"'{name}': '{_duckdb_type(name)}'" for name in LEDGER_COLUMNS)
+        scan = f"read_csv('{path}', header = true, columns = {{{columns}}})"
+    else:
+        scan = f"read_parquet('{path}')"
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"CREATE VIEW ledger AS SELECT * FROM {scan}")
+
+        def group(keys: list[str]) -> list[dict[str, Any]]:
+            cols = ", ".join([*keys, "kind", "unit"])
+            rows = con.execute(f"""SELECT {cols}, count(*), count(DISTINCT account_id), sum(amount)
+                FROM ledger GROUP BY {cols} ORDER BY {cols}""").fetchall()
+            names = [*keys, "kind", "unit"]
+            return [{**dict(zip(names, r[:len(names)], strict=True)), "awards": int(r[-3]),
+                     "accounts": int(r[-2]), "total": format_decimal(Decimal(r[-1]))} for r in rows]
+
+        accounts, awards = con.execute(
+            "SELECT count(DISTINCT account_id), count(*) FROM ledger").fetchall()[0]
+        money: dict[str, Decimal] = {}
+        review: dict[str, Decimal] = {}
+        for currency, kind, total in con.execute("""SELECT currency, kind, sum(amount) FROM ledger
+                WHERE currency IS NOT NULL GROUP BY currency, kind""").fetchall():
+            target = review if kind == "review" else money
+            target[currency] = target.get(currency, Decimal(0)) + Decimal(total)
+        return {
+            "accounts_awarded": int(accounts),
+            "awards": int(awards),
+            "liability": {c: format_decimal(v) for c, v in sorted(money.items())},
+            "under_review": {c: format_decimal(v) for c, v in sorted(review.items())},
+            "by_service": group(["service"]),
+            "by_rule": group(["policy_id", "rule_id"]),
+            "by_kind": group([]),
+            "by_segment": group(["segment"]),
+        }
+    finally:
+        con.close()
+
+
+def _duckdb_type(name: str) -> str:
+    return {"counted_seconds": "BIGINT", "amount": "DECIMAL(24, 6)"}.get(name, "VARCHAR")
