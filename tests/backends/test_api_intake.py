@@ -214,8 +214,8 @@ def test_json_with_a_charset_is_accepted(api: Api) -> None:
 def test_unreachable_postgresql_gets_a_503_with_retry_after(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from makegood.adapters.db.config import Settings
     from makegood.adapters.db.engine import make_engine
+    from makegood.config import Settings
     from makegood.entrypoints.api.app import create_app
 
     engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")  # nobody listens

@@ -63,7 +63,7 @@ def test_audit_log_refuses_updates_and_deletes(db_engine: Engine) -> None:
         with db_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(statement)
     with UnitOfWork(db_engine) as uow:
-        assert [e["actor"] for e in uow.audit.of("claim", "c1")] == ["staff:a"]
+        assert [e.actor for e in uow.audit.of("claim", "c1")] == ["staff:a"]
 
 
 def claim_input(**changes: object) -> claims.ClaimInput:

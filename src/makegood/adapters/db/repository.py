@@ -1,31 +1,58 @@
 """Repositories over the tables and the unit of work that owns one transaction.
 
-Services receive a :class:`UnitOfWork`, use its repositories, and call ``commit``; leaving the
-``with`` block without a commit rolls everything back, so a failure at any point leaves no
-half-written claim.
+Services receive a :class:`UnitOfWork` (the port :class:`makegood.services.ports.UnitOfWork`),
+use its repositories, and call ``commit``; leaving the ``with`` block without a commit rolls
+everything back, so a failure at any point leaves no half-written claim. Repositories take and
+return the domain's records (:mod:`makegood.domain.records`; rows are translated in
+:mod:`.rows`), and a storage error a caller can cause (a duplicate key) becomes
+:class:`~makegood.domain.errors.Conflict` here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
+from makegood.adapters.db import rows
 from makegood.adapters.db import schema as t
+from makegood.adapters.db.rows import jsonable
 from makegood.domain.accounts import Account, BillingPeriod, Channel, Subscription
-from makegood.domain.errors import NotFound
+from makegood.domain.errors import Conflict, NotFound
 from makegood.domain.incident import Incident
 from makegood.domain.incident_file import load_incident
 from makegood.domain.policy import Policy, load_policy
+from makegood.domain.records import (
+    AuditEntry,
+    Claim,
+    ClaimFilter,
+    Decision,
+    EvidenceFile,
+    IdempotencyRecord,
+    IncidentRecord,
+    IncidentSummary,
+    Message,
+    StaffAccount,
+)
 
-Row = dict[str, Any]
+__all__ = ["ClaimFilter", "IncidentRecord", "UnitOfWork", "jsonable", "stored_incident",
+           "stored_policy"]
+
+
+@contextlib.contextmanager
+def conflict(message: str) -> Iterator[None]:
+    """A unique or foreign key refused by the database, as the domain's :class:`Conflict`."""
+    try:
+        yield
+    except sqlalchemy.exc.IntegrityError:
+        raise Conflict(message) from None
 
 _CLAIM_INSERT = t.claims.insert()
 _AUDIT_INSERT = t.audit_log.insert()
@@ -59,16 +86,6 @@ def stored_incident(document: str, incident_id: str) -> Incident:
 def stored_policy(document: str, policy_id: str) -> Policy:
     """A stored policy document, parsed once per process."""
     return _policy(document, f"policy {policy_id}")
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentRecord:
-    incident: Incident
-    policy_id: str | None
-    policy: Policy | None
-    ledger_path: str | None
-    intake_opens: datetime | None
-    intake_closes: datetime | None
 
 
 class Incidents:
@@ -111,8 +128,8 @@ class Incidents:
         self.conn.execute(t.incidents.update().where(t.incidents.c.id == incident_id)
                           .values(intake_opens=opens, intake_closes=closes))
 
-    def list_(self) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
+    def list_(self) -> list[IncidentSummary]:
+        return [rows.incident_summary(r) for r in self.conn.execute(
             sa.select(t.incidents.c.id, t.incidents.c.title, t.incidents.c.policy_id,
                       t.incidents.c.intake_opens, t.incidents.c.intake_closes)
             .order_by(t.incidents.c.id)).mappings()]
@@ -170,52 +187,44 @@ class Accounts:
             start=r["start"], end=r["end"]) for r in rows if r["id_1"] is not None]
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimFilter:
-    incident_id: str | None = None
-    service: str | None = None
-    category: str | None = None
-    status: str | None = None
-    verification: str | None = None
-    amount_min: Decimal | None = None
-    amount_max: Decimal | None = None
-    assigned_to: int | None = None
-    unassigned: bool = False
-
-
 class Claims:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, values: Mapping[str, Any]) -> None:
+    def add(self, claim: Claim) -> None:
         # Parameters rather than .values(): one cached statement, no per-call compilation.
-        self.conn.execute(_CLAIM_INSERT, dict(values))
+        with conflict(f"a claim {claim.id!r} (or its receipt) is already stored"):
+            self.conn.execute(_CLAIM_INSERT, rows.claim_values(claim))
 
-    def get(self, claim_id: str) -> Row | None:
+    def get(self, claim_id: str) -> Claim | None:
         row = self.conn.execute(sa.select(t.claims).where(t.claims.c.id == claim_id)).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.claim(row)
 
-    def get_or_raise(self, claim_id: str) -> Row:
-        row = self.get(claim_id)
-        if row is None:
+    def get_or_raise(self, claim_id: str) -> Claim:
+        found = self.get(claim_id)
+        if found is None:
             raise NotFound(f"no claim {claim_id!r}")
-        return row
+        return found
 
-    def get_by_receipt(self, receipt_hash: str) -> Row | None:
+    def get_by_receipt(self, receipt_hash: str) -> Claim | None:
         row = self.conn.execute(sa.select(t.claims).where(t.claims.c.receipt_hash == receipt_hash)
                                 ).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.claim(row)
 
-    def lock(self, claim_id: str) -> Row:
+    def lock(self, claim_id: str) -> Claim:
         """The claim, locked for update until the transaction ends (PostgreSQL; SQLite locks all)."""
         row = self.conn.execute(sa.select(t.claims).where(t.claims.c.id == claim_id)
                                 .with_for_update()).mappings().first()
         if row is None:
             raise NotFound(f"no claim {claim_id!r}")
-        return dict(row)
+        return rows.claim(row)
 
-    def update(self, claim_id: str, values: Mapping[str, Any]) -> None:
-        self.conn.execute(t.claims.update().where(t.claims.c.id == claim_id).values(**values))
+    def update(self, claim: Claim) -> None:
+        """Store every column of ``claim`` but its id (see :func:`rows.claim_values`)."""
+        values = rows.claim_values(claim)
+        del values["id"]
+        with conflict(f"claim {claim.id!r} cannot be stored with these values"):
+            self.conn.execute(t.claims.update().where(t.claims.c.id == claim.id).values(**values))
 
     def _where(self, f: ClaimFilter) -> list[sa.ColumnElement[bool]]:
         c = t.claims.c
@@ -247,48 +256,53 @@ class Claims:
             clauses.append(c.assigned_to.is_(None))
         return clauses
 
-    def list_(self, f: ClaimFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[Row], int]:
+    def list_(self, f: ClaimFilter, *, limit: int = 50, offset: int = 0
+              ) -> tuple[list[Claim], int]:
         where = self._where(f)
         count = self.conn.execute(sa.select(sa.func.count()).select_from(t.claims).where(*where)
                                   ).scalar_one()
-        rows = self.conn.execute(sa.select(t.claims).where(*where)
-                                 .order_by(t.claims.c.created_at, t.claims.c.id)
-                                 .limit(limit).offset(offset)).mappings().all()
-        return [dict(r) for r in rows], int(count)
+        found = self.conn.execute(sa.select(t.claims).where(*where)
+                                  .order_by(t.claims.c.created_at, t.claims.c.id)
+                                  .limit(limit).offset(offset)).mappings().all()
+        return [rows.claim(r) for r in found], int(count)
 
-    def all_(self, incident_id: str | None = None) -> list[Row]:
+    def all_(self, incident_id: str | None = None) -> list[Claim]:
         q = sa.select(t.claims).order_by(t.claims.c.created_at, t.claims.c.id)
         if incident_id:
             q = q.where(t.claims.c.incident_id == incident_id)
-        return [dict(r) for r in self.conn.execute(q).mappings()]
+        return [rows.claim(r) for r in self.conn.execute(q).mappings()]
 
 
 class Idempotency:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def get(self, key: str) -> Row | None:
+    def get(self, key: str) -> IdempotencyRecord | None:
         row = self.conn.execute(sa.select(t.idempotency_keys)
                                 .where(t.idempotency_keys.c.key == key)).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.idempotency(row)
 
-    def add(self, *, key: str, request_hash: str, claim_id: str, response: str, now: datetime
-            ) -> None:
-        self.conn.execute(_IDEMPOTENCY_INSERT, {"key": key, "request_hash": request_hash,
-                                                "claim_id": claim_id, "response": response,
-                                                "created_at": now})
+    def add(self, record: IdempotencyRecord) -> None:
+        with conflict("this Idempotency-Key is already in use"):
+            self.conn.execute(_IDEMPOTENCY_INSERT, {
+                "key": record.key, "request_hash": record.request_hash,
+                "claim_id": record.claim_id, "response": record.response,
+                "created_at": record.created_at})
 
 
 class Evidence:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, values: Mapping[str, Any]) -> int:
-        result = self.conn.execute(t.evidence.insert().values(**values).returning(t.evidence.c.id))
+    def add(self, evidence: EvidenceFile) -> int:
+        result = self.conn.execute(t.evidence.insert().values(
+            claim_id=evidence.claim_id, sha256=evidence.sha256, filename=evidence.filename,
+            content_type=evidence.content_type, size=evidence.size,
+            created_at=evidence.created_at).returning(t.evidence.c.id))
         return int(result.scalar_one())
 
-    def of_claim(self, claim_id: str) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
+    def of_claim(self, claim_id: str) -> list[EvidenceFile]:
+        return [rows.evidence(r) for r in self.conn.execute(
             sa.select(t.evidence).where(t.evidence.c.claim_id == claim_id)
             .order_by(t.evidence.c.id)).mappings()]
 
@@ -302,12 +316,13 @@ class Messages:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, *, claim_id: str, kind: str, text: str, now: datetime) -> None:
-        self.conn.execute(t.messages.insert().values(claim_id=claim_id, kind=kind, text=text,
-                                                     created_at=now))
+    def add(self, message: Message) -> None:
+        self.conn.execute(t.messages.insert().values(
+            claim_id=message.claim_id, kind=message.kind, text=message.text,
+            created_at=message.created_at))
 
-    def of_claim(self, claim_id: str) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
+    def of_claim(self, claim_id: str) -> list[Message]:
+        return [rows.message(r) for r in self.conn.execute(
             sa.select(t.messages).where(t.messages.c.claim_id == claim_id)
             .order_by(t.messages.c.id)).mappings()]
 
@@ -316,11 +331,11 @@ class Decisions:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, values: Mapping[str, Any]) -> None:
-        self.conn.execute(t.decisions.insert().values(**values))
+    def add(self, decision: Decision) -> None:
+        self.conn.execute(t.decisions.insert().values(**rows.decision_values(decision)))
 
-    def of_claim(self, claim_id: str) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
+    def of_claim(self, claim_id: str) -> list[Decision]:
+        return [rows.decision(r) for r in self.conn.execute(
             sa.select(t.decisions, t.staff_users.c.username)
             .join(t.staff_users, t.staff_users.c.id == t.decisions.c.decided_by)
             .where(t.decisions.c.claim_id == claim_id).order_by(t.decisions.c.id)).mappings()]
@@ -331,41 +346,41 @@ class Staff:
         self.conn = conn
 
     def add(self, *, username: str, password_hash: str, role: str, now: datetime) -> int:
-        result = self.conn.execute(t.staff_users.insert().values(
-            username=username, password_hash=password_hash, role=role, active=True, created_at=now
-        ).returning(t.staff_users.c.id))
+        with conflict(f"a staff user {username!r} already exists"):
+            result = self.conn.execute(t.staff_users.insert().values(
+                username=username, password_hash=password_hash, role=role, active=True,
+                created_at=now).returning(t.staff_users.c.id))
         return int(result.scalar_one())
 
-    def get_by_name(self, username: str) -> Row | None:
+    def get_by_name(self, username: str) -> StaffAccount | None:
         row = self.conn.execute(sa.select(t.staff_users)
                                 .where(t.staff_users.c.username == username)).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.staff(row)
 
-    def get(self, user_id: int) -> Row | None:
+    def get(self, user_id: int) -> StaffAccount | None:
         row = self.conn.execute(sa.select(t.staff_users)
                                 .where(t.staff_users.c.id == user_id)).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.staff(row)
 
     def set_password(self, user_id: int, password_hash: str) -> None:
         self.conn.execute(t.staff_users.update().where(t.staff_users.c.id == user_id)
                           .values(password_hash=password_hash))
 
-    def list_(self) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
-            sa.select(t.staff_users.c.id, t.staff_users.c.username, t.staff_users.c.role,
-                      t.staff_users.c.active).order_by(t.staff_users.c.username)).mappings()]
+    def list_(self) -> list[StaffAccount]:
+        return [rows.staff(r) for r in self.conn.execute(
+            sa.select(t.staff_users).order_by(t.staff_users.c.username)).mappings()]
 
     def add_session(self, *, token_hash: str, user_id: int, expires_at: datetime) -> None:
         self.conn.execute(t.staff_sessions.insert().values(
             token_hash=token_hash, user_id=user_id, expires_at=expires_at))
 
-    def by_session(self, token_hash: str, now: datetime) -> Row | None:
+    def by_session(self, token_hash: str, now: datetime) -> StaffAccount | None:
         row = self.conn.execute(
             sa.select(t.staff_users).join(t.staff_sessions,
                                           t.staff_sessions.c.user_id == t.staff_users.c.id)
             .where(t.staff_sessions.c.token_hash == token_hash,
                    t.staff_sessions.c.expires_at > now, t.staff_users.c.active)).mappings().first()
-        return None if row is None else dict(row)
+        return None if row is None else rows.staff(row)
 
 
 class Audit:
@@ -382,29 +397,32 @@ class Audit:
             "before": None if before is None else jsonable(before),
             "after": None if after is None else jsonable(after)})
 
-    def of(self, entity: str, entity_id: str) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(
+    def add(self, entry: AuditEntry) -> None:
+        self.record(actor=entry.actor, action=entry.action, entity=entry.entity,
+                    entity_id=entry.entity_id, before=entry.before, after=entry.after,
+                    now=entry.at)
+
+    def of(self, entity: str, entity_id: str) -> list[AuditEntry]:
+        return [rows.audit(r) for r in self.conn.execute(
             sa.select(t.audit_log).where(t.audit_log.c.entity == entity,
                                          t.audit_log.c.entity_id == entity_id)
             .order_by(t.audit_log.c.id)).mappings()]
-
-
-def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in values.items():
-        if isinstance(v, datetime):
-            out[k] = v.isoformat()
-        elif isinstance(v, Decimal):
-            out[k] = str(v)
-        else:
-            out[k] = v
-    return out
 
 
 class UnitOfWork:
     """One transaction and the repositories that work inside it."""
 
     conn: sa.Connection
+    incidents: Incidents
+    policies: Policies
+    accounts: Accounts
+    claims: Claims
+    idempotency: Idempotency
+    evidence: Evidence
+    messages: Messages
+    decisions: Decisions
+    staff: Staff
+    audit: Audit
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -433,7 +451,8 @@ class UnitOfWork:
             self.conn.close()
 
     def commit(self) -> None:
-        self._tx.commit()
+        with conflict("the change conflicts with stored data; nothing was saved"):
+            self._tx.commit()
 
     def rollback(self) -> None:
         self._tx.rollback()

@@ -1,11 +1,11 @@
-"""The API's app factory: wires settings to the database, the cipher and the evidence store."""
+"""The API's app factory: the app, its routes and lifespan over :func:`makegood.bootstrap.api_context`."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,18 +13,13 @@ from sqlalchemy.engine import Engine
 from starlette.types import Receive, Scope, Send
 
 import makegood
-from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher, load_key
-from makegood.adapters.db.engine import make_engine
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.intake_pg import PgIntakeStore
+from makegood import bootstrap
+from makegood.bootstrap import utc_now
+from makegood.config import Settings
 from makegood.entrypoints.api import claims, errors, exports, staff
-from makegood.entrypoints.api.deps import Context, RateLimiter
 from makegood.entrypoints.api.intake import ClaimIntake
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["ClaimsAPI", "create_app", "utc_now"]
 
 
 class ClaimsAPI(FastAPI):
@@ -50,10 +45,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """The API for ``settings`` (from the environment by default); the database must be migrated
     (``makegood db upgrade``)."""
-    settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.database_url)
-    store = PgIntakeStore(engine, size=settings.intake_connections) \
-        if engine.dialect.name == "postgresql" else None
+    ctx = bootstrap.api_context(settings, db=engine, clock=clock)
+    store = ctx.intake
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,15 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Claims after a mass service outage: intake, verification, review, exports.",
         lifespan=lifespan,
     )
-    app.state.ctx = Context(
-        engine=engine,
-        settings=settings,
-        cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
-        evidence=EvidenceStore(settings.evidence_dir),
-        limiter=RateLimiter(settings.rate_limit_per_minute),
-        clock=clock,
-        intake=store,
-    )
+    app.state.ctx = ctx
     errors.install(app)
     app.include_router(claims.router)
     app.include_router(staff.router)

@@ -11,14 +11,12 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.repository import UnitOfWork
+from makegood import bootstrap
+from makegood.config import Settings
 from makegood.domain.errors import PermissionDenied
 from makegood.entrypoints.api.errors import NotSignedIn, RateLimited
 from makegood.services import staff as staff_service
-from makegood.services.claims_intake import IntakeStore
+from makegood.services.ports import Cipher, EvidenceStore, IntakeStore, UnitOfWork
 
 
 class RateLimiter:
@@ -47,7 +45,9 @@ class RateLimiter:
 
 @dataclass
 class Context:
-    engine: Engine
+    """What every route receives (built by :func:`makegood.bootstrap.api_context`)."""
+
+    engine: Engine  # the database
     settings: Settings
     cipher: Cipher
     evidence: EvidenceStore
@@ -56,7 +56,7 @@ class Context:
     intake: IntakeStore | None = None  # the async submission store (PostgreSQL)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return bootstrap.unit_of_work(self.engine)
 
 
 async def context(request: Request) -> Context:
