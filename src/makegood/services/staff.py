@@ -93,8 +93,11 @@ def add_user(*, uow: UnitOfWork, username: str, password: str, role: Role, actor
 
 def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours: int) -> str:
     """A bearer token for a staff user, valid for ``hours``; wrong credentials are refused."""
+    name = nfc(username)
+    if any(ord(c) < 32 for c in name):  # the same answer on every database (PostgreSQL refuses NUL)
+        raise InputError("contains control characters", field="username")
     with uow:
-        account = uow.staff.get_by_name(nfc(username))
+        account = uow.staff.get_by_name(name)
         try:
             if account is None or not account.active:
                 raise VerificationError
