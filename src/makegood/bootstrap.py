@@ -100,12 +100,14 @@ def intake_store(config: Settings, db: Database) -> IntakeStore | None:
 
 def api_context(config: Settings | None = None, *, db: Database | None = None,
                 clock: Callable[[], datetime] = utc_now) -> Context:
-    """What every API route receives: storage, cipher, evidence store, rate limiter, clock."""
-    from makegood.entrypoints.api.deps import Context, RateLimiter
+    """What every API route receives: storage, cipher, evidence store, rate limiter (shared
+    through Redis when ``MAKEGOOD_REDIS_URL`` is set), clock."""
+    from makegood.adapters.ratelimit import rate_limiter
+    from makegood.entrypoints.api.deps import Context
 
     config = config or settings()
     db = db or database(config)
     return Context(engine=db, settings=config, cipher=cipher(config),
                    evidence=evidence_store(config),
-                   limiter=RateLimiter(config.rate_limit_per_minute), clock=clock,
-                   intake=intake_store(config, db))
+                   limiter=rate_limiter(config.rate_limit_per_minute, config.redis_url),
+                   clock=clock, intake=intake_store(config, db))

@@ -207,6 +207,14 @@ class StaffRepository(Protocol):
 
     def add_session(self, *, token_hash: str, user_id: int, expires_at: datetime) -> None: ...
 
+    def end_session(self, token_hash: str) -> bool:
+        """End one sign-in session; whether there was one."""
+        ...
+
+    def end_sessions(self, user_id: int) -> int:
+        """Revoke every session of a user; how many there were."""
+        ...
+
     def by_session(self, token_hash: str, now: datetime) -> StaffAccount | None: ...
 
 
@@ -216,6 +224,11 @@ class AuditRepository(Protocol):
                now: datetime) -> None: ...
 
     def add(self, entry: AuditEntry) -> None: ...
+
+    def times(self, *, action: str, entity: str, entity_id: str, since: datetime
+              ) -> list[datetime]:
+        """When ``action`` was recorded on the entity since ``since`` (e.g. failed sign-ins)."""
+        ...
 
     def of(self, entity: str, entity_id: str) -> list[AuditEntry]: ...
 

@@ -16,7 +16,8 @@ import makegood
 from makegood import bootstrap
 from makegood.bootstrap import utc_now
 from makegood.config import Settings
-from makegood.entrypoints.api import claims, errors, exports, staff
+from makegood.entrypoints.api import claims, errors, exports, openapi, staff
+from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
 
 __all__ = ["ClaimsAPI", "create_app", "utc_now"]
@@ -26,9 +27,10 @@ class ClaimsAPI(FastAPI):
     """The FastAPI app, with ``POST /claims`` handed to :class:`ClaimIntake` before FastAPI's
     middleware stack and router (which cost more CPU than the submission's own work)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, upload_limit: Callable[[], int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.intake = ClaimIntake(self._route)
+        self.guarded = BodyGuard(self._route, upload_limit=upload_limit)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
@@ -38,7 +40,7 @@ class ClaimsAPI(FastAPI):
             scope["app"] = self
             await self.intake(scope, receive, send)
         else:
-            await super().__call__(scope, receive, send)
+            await self.guarded(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             await store.close()
 
     app = ClaimsAPI(
+        upload_limit=lambda: ctx.settings.evidence_max_bytes,
         title="makegood claims",
         version=getattr(makegood, "__version__", "0.1.0"),
         description="Claims after a mass service outage: intake, verification, review, exports.",
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.ctx = ctx
     errors.install(app)
+    openapi.install(app)
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)
