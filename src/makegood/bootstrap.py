@@ -77,9 +77,8 @@ def unit_of_work_factory(db: Database) -> Callable[[], UnitOfWork]:
 def cipher(config: Settings) -> Cipher:
     """The cipher of payout accounts and stored receipts (the key, or a development key file)."""
     from makegood.adapters.db.crypto import Cipher as FernetCipher
-    from makegood.adapters.db.crypto import load_key
 
-    return FernetCipher(load_key(config.secret_key, config.secret_key_file))
+    return FernetCipher.configured(config.secret_key, config.secret_key_file)
 
 
 def evidence_store(config: Settings) -> EvidenceStore:
