@@ -70,10 +70,6 @@ def unit_of_work(db: Database) -> UnitOfWork:
     return SqlUnitOfWork(db)
 
 
-def unit_of_work_factory(db: Database) -> Callable[[], UnitOfWork]:
-    return lambda: unit_of_work(db)
-
-
 def cipher(config: Settings) -> Cipher:
     """The cipher of payout accounts and stored receipts (the key, or a development key file)."""
     from makegood.adapters.db.crypto import Cipher as FernetCipher
