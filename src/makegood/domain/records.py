@@ -130,6 +130,7 @@ class EvidenceFile:
     size: int
     created_at: datetime
     id: int = 0  # given by the store when added
+    flags: str | None = None  # for reviewers, e.g. PDF_ACTIVE_CONTENT (space-separated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ class Evidence:
         result = self.conn.execute(t.evidence.insert().values(
             claim_id=evidence.claim_id, sha256=evidence.sha256, filename=evidence.filename,
             content_type=evidence.content_type, size=evidence.size,
-            created_at=evidence.created_at).returning(t.evidence.c.id))
+            created_at=evidence.created_at, flags=evidence.flags).returning(t.evidence.c.id))
         return int(result.scalar_one())
 
     def of_claim(self, claim_id: str) -> list[EvidenceFile]:

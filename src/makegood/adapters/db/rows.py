@@ -120,7 +120,7 @@ def idempotency(row: Mapping[Any, Any]) -> IdempotencyRecord:
 def evidence(row: Mapping[Any, Any]) -> EvidenceFile:
     return EvidenceFile(id=row["id"], claim_id=row["claim_id"], sha256=row["sha256"],
                         filename=row["filename"], content_type=row["content_type"],
-                        size=row["size"], created_at=row["created_at"])
+                        size=row["size"], created_at=row["created_at"], flags=row["flags"])
 
 
 def message(row: Mapping[Any, Any]) -> Message:

@@ -34,7 +34,7 @@ def decision(d: Decision) -> dict[str, Any]:
 
 def evidence(e: EvidenceFile) -> dict[str, Any]:
     return {"id": e.id, "filename": e.filename, "content_type": e.content_type, "size": e.size,
-            "sha256": e.sha256}
+            "sha256": e.sha256, "flags": e.flags}
 
 
 def message(m: Message) -> dict[str, Any]:
