@@ -43,12 +43,7 @@ from makegood.domain.incident import nfc
 from makegood.domain.policy import load_policy
 from makegood.services.compensation import RunResult
 
-try:
-    import makegood.adapters.batch.duckdb_engine  # noqa: F401 - only whether it imports
-    DUCKDB = pytest.param("duckdb", id="duckdb")
-except ImportError:
-    DUCKDB = pytest.param("duckdb", id="duckdb", marks=pytest.mark.skip(
-        reason="makegood.adapters.batch.duckdb_engine cannot be imported (not landed yet)"))
+DUCKDB = pytest.param("duckdb", id="duckdb")
 
 SPARK = pytest.param("spark", id="spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])
 ENGINES = [DUCKDB, SPARK]

@@ -66,6 +66,8 @@ from makegood.adapters.ledger import (
     LEDGER_SCHEMA,
     PARQUET_OPTIONS,
     ROW_GROUP,
+    Progress,
+    RunResult,
     atomic_path,
     first_seen_dictionary,
     format_decimal,
@@ -74,10 +76,10 @@ from makegood.adapters.ledger import (
 from makegood.adapters.tables import AccountsSource
 from makegood.domain.accounts import Segment, monthly_fee
 from makegood.domain.awards import AwardKind
+from makegood.domain.compensation import check_policies
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
 from makegood.domain.rules import Calendars, LossBrackets
-from makegood.services.compensation import Progress, RunResult, check_policies
 
 AMOUNT = "DECIMAL(38, 10)"
 FLAGS = ((1, "CAP_RULE"), (2, "CAP_ACCOUNT"), (4, "FUND_SCALED"))
