@@ -7,7 +7,7 @@ from functools import cache
 import holidays
 
 from makegood.domain.errors import InputError
-from makegood.domain.windows import WorkingCalendar
+from makegood.domain.local_calendar import WorkingCalendar
 
 YEARS = range(2000, 2041)
 
