@@ -20,7 +20,7 @@ def get_engine(name: str, **options: Any) -> Any:
 
         return ReferenceEngine()
     if name == "duckdb":
-        from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+        from makegood.adapters.batch.duckdb import DuckDBEngine
 
         return DuckDBEngine(**options)
     if name == "spark":
