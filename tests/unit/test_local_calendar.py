@@ -4,9 +4,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from tests.factories import account, incident, policy, subscription
 
+from makegood.adapters.calendars import HolidayCalendars
 from makegood.domain.compensation import compensate
+from makegood.domain.errors import InputError
 from makegood.domain.local_calendar import (
     WorkingCalendar,
     days_after_grace,
@@ -108,3 +111,11 @@ def test_the_ofcom_explanation_names_the_days_paid_and_each_zone():
         "broadband: down 25 Mar 10:00 GMT - 30 Mar 00:30 BST, 109 h 30 min; rule ofcom; "
         "109 h 30 min from 25 Mar 10:00 GMT; grace of 2 working days ends 28 Mar 00:00 GMT; "
         "3 local day(s), Sat 28 Mar to Mon 30 Mar: 3 x 10.34 = 31.02 GBP")
+
+
+@pytest.mark.parametrize("calendars", [HolidayCalendars(), StaticCalendars({})])
+def test_an_unknown_working_day_calendar_is_named_as_the_docs_name_it(calendars):
+    with pytest.raises(InputError) as error:
+        calendars.get("XX")
+    assert error.value.problem.startswith("no working-day calendar 'XX'")
+    assert error.value.field == "calendar"
