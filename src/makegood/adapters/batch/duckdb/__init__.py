@@ -30,7 +30,7 @@ One run, in one DuckDB database (spilling to a temporary directory, never holdin
 
 Where the time goes, and what was measured to choose this shape: ``docs/batch.md``.
 
-The package: :mod:`.session` (the engine and a run's steps), :mod:`.inputs` and :mod:`.checks`
+The package: :mod:`.session` (the engine and a run's steps), :mod:`.inputs`, :mod:`.checks` and :mod:`.sales`
 (the views over the files and their checks), :mod:`.pairs` (the input check beside the pairs
 build), :mod:`.awards` (pricing and caps), :mod:`.ledger` (the sorted ledger, streamed out) and
 :mod:`.summary` (the figures read off it).
