@@ -1,7 +1,9 @@
 """Batch engines: the policy as queries over tables (DuckDB embedded, Apache Spark to scale out).
 
 Each engine implements :class:`makegood.services.compensation.Engine` and must produce exactly
-the ledger rows of the reference engine (the domain core); the parity suite checks it.
+the ledger rows of the reference engine (the domain core); the parity suite (``tests/parity/``)
+checks it. The engines run one plan compiled from each policy (:mod:`.plan`); DuckDB's is the
+package :mod:`.duckdb`. :data:`ENGINES` is the registry the CLI and the parity suite use.
 """
 
 from __future__ import annotations
