@@ -783,8 +783,9 @@ class PerDay(Rule):
             for s in self.steps
         )
         cal = f" ({self.calendar})" if self.grace == "working" else ""
-        return (f"after a grace of {self.grace_days} {self.grace} days{cal}, per started day: "
-                f"{steps}")
+        per = ("per started period of 24 h" if self.grace == "elapsed"
+               else "per local calendar day the outage touches")
+        return f"after a grace of {self.grace_days} {self.grace} days{cal}, {per}: {steps}"
 
 
 # ---------------------------------------------------------------------------------------------
