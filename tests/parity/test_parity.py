@@ -4,7 +4,11 @@ The reference engine (the domain core, account by account) is the truth. Each ba
 each dataset of :mod:`tests.parity.parity_data` once (a session-scoped cache), and its ledger must
 equal the reference's exactly: the same Arrow table, and the same bytes once written as Parquet
 and as CSV. The run counts (accounts, subscriptions, affected accounts) and the fund factors
-must agree too.
+must agree too. Property tests (hypothesis) draw random datasets, and random incidents with
+policies holding a rule of every kind (:mod:`tests.parity.random_cases`), and run every engine
+of the registry on them (Spark on fewer examples). Other files here: per-day calendar days at
+clock changes (``test_calendar_days.py``), the documented edges of loss, SLA and fund rules
+(``test_documented_edges.py``), and the plan's SQL in both dialects (``test_plan_dialects.py``).
 
 The parity suite found that the reference once divided a yearly, weekly or daily fee by 12 in
 28-digit decimals before multiplying, so an exact amount could round the wrong way; the domain
@@ -237,7 +241,7 @@ def _only(a: RunResult, b: RunResult) -> list[tuple[object, ...]]:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), accounts=st.integers(1, 12),
        picks=st.lists(st.sampled_from(SMALL_POLICIES), min_size=1, max_size=3, unique=True))
-def test_small_random_datasets_give_the_reference_ledger_on_every_engine(
+def test_small_random_datasets_give_the_reference_ledger_on_the_local_engines(
         seed: int, accounts: int, picks: list[str]) -> None:
     policies = [load_policy(CAPS_POLICY) if p == "caps" else
                 load_policy(KR_WORKING_POLICY) if p == "kr-working" else shipped_policy(p)
