@@ -24,6 +24,7 @@ from makegood.domain.document import Table
 from makegood.domain.errors import InputError
 from makegood.domain.incident import Fault, Incident
 from makegood.domain.local_calendar import (
+    GRACES,
     WorkingCalendar,
     days_after_grace,
     grace_end,
@@ -697,7 +698,7 @@ class PerDay(Rule):
 
     @classmethod
     def parse(cls, t: Table, common: dict[str, object]) -> Rule:
-        grace = t.text("grace", "elapsed", choices=("working", "calendar", "elapsed"))
+        grace = t.text("grace", "elapsed", choices=GRACES)
         calendar = t.text("calendar", None)
         if grace == "working" and not calendar:
             raise t.fail("a working-day grace needs a working-day calendar such as \"GB-ENG\" "
