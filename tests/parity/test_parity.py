@@ -255,11 +255,11 @@ def random_case(draw: st.DrawFn) -> tuple[Incident, Policy]:
     return incident, draw(policies(incident))
 
 
-RANDOM = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RANDOM = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.slow
-@settings(max_examples=25, **RANDOM)  # type: ignore[arg-type]
+@settings(RANDOM, max_examples=25)
 @given(case=random_case(), seed=st.integers(0, 10**6), accounts=st.integers(1, 10))
 def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger(
         case: tuple[Incident, Policy], seed: int, accounts: int) -> None:
@@ -270,7 +270,7 @@ def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger(
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-@settings(max_examples=3, **RANDOM)  # type: ignore[arg-type]
+@settings(RANDOM, max_examples=3)
 @given(case=random_case(), seed=st.integers(0, 10**6), accounts=st.integers(1, 6))
 def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger_on_spark(
         case: tuple[Incident, Policy], seed: int, accounts: int) -> None:
