@@ -259,7 +259,7 @@ RANDOM = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.slow
-@settings(RANDOM, max_examples=25)
+@settings(RANDOM, max_examples=20)
 @given(case=random_case(), seed=st.integers(0, 10**6), accounts=st.integers(1, 10))
 def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger(
         case: tuple[Incident, Policy], seed: int, accounts: int) -> None:
