@@ -1,9 +1,10 @@
 """Batch engines: the policy as queries over tables (DuckDB embedded, Apache Spark to scale out).
 
 Each engine implements :class:`makegood.services.ports.Engine` and must produce exactly the
-ledger rows of the reference engine (the domain core, :mod:`.reference`); the parity suite checks
-it. :class:`BatchEngines` is the engine choice a deployment offers (the ``Engines`` port): an
-engine by name, and the accounts input as that engine reads it.
+ledger rows of the reference engine (the domain core, :mod:`.reference`); the parity suite
+(``tests/parity/``) checks it. The engines run one plan compiled from each policy (:mod:`.plan`);
+DuckDB's is the package :mod:`.duckdb`. :class:`BatchEngines` is the engine choice a deployment
+offers (the ``Engines`` port): an engine by name, and the accounts input as that engine reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def get_engine(name: str, **options: Any) -> Any:
 
         return ReferenceEngine()
     if name == "duckdb":
-        from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+        from makegood.adapters.batch.duckdb import DuckDBEngine
 
         return DuckDBEngine(**options)
     if name == "spark":
