@@ -55,7 +55,7 @@ def read_source(kind: str, path: Path, timeline_map: TimelineMap | None) -> Read
     elif kind == "incidentio":
         windows = incidentio.read(path)
     elif kind == "uptime_kuma":
-        windows = uptime_kuma.read(path)
+        windows, notes = uptime_kuma.read_beats(path)
     elif kind == "prometheus":
         windows = prometheus.read(path, label=timeline_map.label(kind),
                                   step=timeline_map.section(kind).step)

@@ -14,7 +14,6 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from makegood import policies as shipped_policies
 from makegood.adapters.batch import ENGINES, get_engine
@@ -31,7 +30,9 @@ from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.policy import Policy, read_policy
 from makegood.domain.windows import format_duration, format_windows
 from makegood.entrypoints.cli.errors import handles_errors
-from makegood.entrypoints.cli.render import console, print_summary
+from makegood.entrypoints.cli.next_steps import demo_next_steps
+from makegood.entrypoints.cli.output import Column, Table, print_table
+from makegood.entrypoints.cli.render import accounts_note, console, print_summary
 from makegood.services.compensation import (
     check_policies,
     write_outputs,
@@ -339,16 +340,17 @@ def demo(
         "policies": [f"{p.id} v{p.version}" for p in the_policies],
     })
     console.print(f"[bold]{the_incident.title}[/bold]: {accounts:,} accounts, policies "
-                  + ", ".join(p.id for p in the_policies))
+                  + ", ".join(p.id for p in the_policies), soft_wrap=True)
+    console.print(accounts_note(accounts, summary), soft_wrap=True)
     print_summary(summary)
     kinds: dict[str, int] = defaultdict(int)
     for row in summary["by_kind"]:
         kinds[row["kind"]] += row["awards"]
-    table = Table(title="Awards by kind")
-    table.add_column("kind")
-    table.add_column("awards", justify="right")
+    table = Table(title="Awards by kind", columns=[Column("kind"), Column("awards", "right")])
     for kind, count in sorted(kinds.items()):
         table.add_row(kind, f"{count:,}")
-    console.print(table)
+    print_table(table)
     console.print(f"ledger: {ledger}  summary: {ledger}.summary.json  "
-                  f"({time.perf_counter() - started:.1f} s)")
+                  f"({time.perf_counter() - started:.1f} s)", soft_wrap=True)
+    for line in demo_next_steps(scenario=scenario, ledger=ledger):
+        console.out(line, highlight=False)
