@@ -1,17 +1,68 @@
-"""The `makegood` command line: one Typer app; each concept registers its commands here."""
+"""The `makegood` command line: one Typer app; each concept registers its commands here.
+
+Commands are loaded when they are run (or listed by ``--help``), not when ``makegood`` starts:
+``makegood incident ...`` and ``makegood policy check`` then start without importing the batch
+engines' dependencies (pyarrow, numpy, DuckDB, PySpark), which take most of a second.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from functools import cache
 
-from makegood.entrypoints.cli import compensate, incident, policy, scenario, server, version
+import click
+import typer
+from typer.core import TyperGroup
+
+from makegood.entrypoints.cli import server, version
+
+# command name -> (module, attribute): a function becomes a command, a Typer app a group
+LAZY_FIRST = {
+    "compensate": ("makegood.entrypoints.cli.compensate", "compensate"),
+    "explain": ("makegood.entrypoints.cli.compensate", "explain"),
+    "demo": ("makegood.entrypoints.cli.compensate", "demo"),
+}
+LAZY_LAST = {
+    "policy": ("makegood.entrypoints.cli.policy", "app"),
+    "incident": ("makegood.entrypoints.cli.incident", "app"),
+    "scenario": ("makegood.entrypoints.cli.scenario", "app"),
+}
+LAZY = {**LAZY_FIRST, **LAZY_LAST}
+
+
+@cache
+def load(name: str) -> click.Command:
+    """The click command for ``name``, importing its module now."""
+    module, attribute = LAZY[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """Typer's group, with the commands of :data:`LAZY` imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        eager = [n for n in super().list_commands(ctx) if n not in LAZY]
+        return [*LAZY_FIRST, *eager, *LAZY_LAST]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY:
+            return load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     help="makegood: fair, fast and provable compensation after a mass service outage.",
 )
-
 
 
 def _print_version(value: bool) -> None:
@@ -29,12 +80,6 @@ def _main(
     """makegood: fair, fast and provable compensation after a mass service outage."""
 
 
-app.command("compensate")(compensate.compensate)
-app.command("explain")(compensate.explain)
-app.command("demo")(compensate.demo)
-app.add_typer(policy.app, name="policy")
-app.add_typer(incident.app, name="incident")
-app.add_typer(scenario.app, name="scenario")
 server.register(app)
 
 

@@ -8,8 +8,6 @@ from typing import Any
 
 import typer
 
-from makegood.adapters.calendars import HolidayCalendars
-from makegood.adapters.tables import resolve
 from makegood.domain.errors import DataError
 from makegood.domain.incident_file import read_incident
 from makegood.domain.money import format_amount, format_quantity
@@ -46,7 +44,10 @@ def compare(
     refund, cash) per awarded account: what a 3x rule costs against a flat gesture, before either
     is announced.
     """
+    # the engines' dependencies (pyarrow, DuckDB) load here, so `policy check` starts fast
     from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+    from makegood.adapters.calendars import HolidayCalendars
+    from makegood.adapters.tables import resolve
 
     if len(policy) < 2:
         raise DataError("give at least two policies to compare", field="POLICY")
