@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-import click
 import typer
+from typer._click.core import Command, Context  # Typer's own click (what TyperGroup speaks)
 from typer.core import TyperGroup
 
 from makegood.entrypoints.cli import server, version
@@ -31,7 +31,7 @@ LAZY = {**LAZY_FIRST, **LAZY_LAST}
 
 
 @cache
-def load(name: str) -> click.Command:
+def load(name: str) -> Command:
     """The click command for ``name``, importing its module now."""
     module, attribute = LAZY[name]
     target = getattr(importlib.import_module(module), attribute)
@@ -47,11 +47,11 @@ def load(name: str) -> click.Command:
 class LazyGroup(TyperGroup):
     """Typer's group, with the commands of :data:`LAZY` imported on first use."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         eager = [n for n in super().list_commands(ctx) if n not in LAZY]
         return [*LAZY_FIRST, *eager, *LAZY_LAST]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name in LAZY:
             return load(cmd_name)
         return super().get_command(ctx, cmd_name)
