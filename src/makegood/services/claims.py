@@ -30,14 +30,17 @@ from makegood.domain.claims import (
     Verification,
     check_answer,
     check_appeal,
+    check_claimed_period,
     check_intake,
     check_payout,
+    claimed_instant,
+    is_blank,
     mask_account,
     sniff_evidence,
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
 from makegood.domain.incident import nfc
-from makegood.domain.windows import require_aware
+from makegood.domain.windows import Window
 from makegood.services.verification import LedgerReader, read_ledger, verify_claim
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -88,7 +91,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
         if isinstance(value, str) and _CONTROL.search(value):
             raise InputError("contains control characters", field=name_)
     name = nfc(claim.name)
-    if not name:
+    if is_blank(name):
         raise InputError("is empty", field="name")
     email = nfc(claim.email)
     if not _EMAIL.match(email):
@@ -96,8 +99,8 @@ def validate(claim: ClaimInput) -> ClaimInput:
     phone = nfc(claim.phone)
     if not _PHONE.match(phone):
         raise InputError(f"{phone!r} is not a phone number", field="phone")
-    start = require_aware(claim.start, field="start")
-    end = require_aware(claim.end, field="end")
+    start = claimed_instant(claim.start, field="start")
+    end = claimed_instant(claim.end, field="end")
     if end <= start:
         raise InputError("the claimed time ends at or before it starts", field="end")
     if not claim.consent:
@@ -106,7 +109,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
     if len(currency) != 3 or not currency.isalpha():
         raise InputError(f"{claim.currency!r} is not an ISO 4217 currency code such as KRW",
                          field="currency")
-    if claim.amount < 0:
+    if claim.amount < 0 or claim.amount.is_signed() or not claim.amount.is_finite():
         raise InputError("must not be negative", field="amount")
     if claim.claimant_kind is ClaimantKind.SMALL_BUSINESS and claim.category is \
             Category.BUSINESS_SALES and claim.sales is None:
@@ -114,7 +117,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
                          field="sales")
     payout = check_payout(claim.payout_account) if claim.payout_account else None
     description = nfc(claim.description)
-    if not description:
+    if is_blank(description):
         raise InputError("is empty", field="description")
     return ClaimInput(
         incident_id=nfc(claim.incident_id), claimant_kind=claim.claimant_kind, name=name,
@@ -213,6 +216,7 @@ def check_incident(claim: ClaimInput, record: IncidentRecord | None, now: dateti
         raise InputError(f"there is no incident {claim.incident_id!r}", field="incident_id")
     check_intake(now, opens=record.intake_opens, closes=record.intake_closes,
                  incident_id=claim.incident_id)
+    check_claimed_period(Window(claim.start, claim.end), incident_span=record.incident.span)
     if claim.service not in record.incident.services:
         raise InputError(f"incident {claim.incident_id!r} did not affect {claim.service!r}; "
                          f"affected: {', '.join(record.incident.services)}", field="service")
