@@ -125,7 +125,8 @@ def compile_lock(uv: str) -> int:
     diff = changes(pins(old_text), pins(new_text))
     print(f"requirements.lock: {len(pins(new_text))} packages pinned in {seconds:.1f} s; "
           + (f"{len(diff)} changed:" if diff else "no version changed."))
-    print("\n".join(diff))
+    if diff:
+        print("\n".join(diff))
     print("Review before committing:\n"
           "  git diff --stat requirements.lock   # how much moved\n"
           "  git diff requirements.lock          # each pin, with why it is there (# via ...)\n"
