@@ -96,7 +96,7 @@ def _boxed_width(table: Table) -> int:
 
 
 def _boxed(table: Table, out: Console) -> None:
-    rich = RichTable(title=table.title, show_header=table.show_header, box=box.HEAVY_HEAD)
+    rich = RichTable(title=Text(table.title), show_header=table.show_header, box=box.HEAVY_HEAD)
     for column, width in zip(table.columns, table.widths(), strict=True):
         rich.add_column(Text(column.header), justify=column.justify, no_wrap=True, min_width=width,
                         overflow="fold")
