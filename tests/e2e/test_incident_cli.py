@@ -313,3 +313,22 @@ def test_show_totals_degraded_time_beside_outage_time(runner: CliRunner, tmp_pat
     totals = {line.split()[0]: line for line in lines[header + 2:] if line.strip()}
     assert totals["messenger"].split()[1:] == ["127", "h", "30", "min", "0", "min"]
     assert totals["카카오T"].split()[1:] == ["0", "min", "50", "h", "30", "min"]
+
+
+def test_without_a_title_the_status_page_incident_names_title_the_incident(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "github.toml"
+    result = runner.invoke(app, [
+        "import", "--from", "statuspage", str(GITHUB), "--map", str(write(tmp_path / "map.toml", GITHUB_MAP)),
+        "--out", str(out), "--as-of", "2024-09-17T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert read_incident(out).title == "Incident with Pages and Actions; Disruption with Git SSH"
+    shown = runner.invoke(app, ["show", str(out)])
+    assert shown.stdout.startswith("Incident with Pages and Actions; Disruption with Git SSH (github)")
+
+
+def test_without_a_title_or_named_incidents_the_id_is_the_title(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "kakao.toml"
+    result = runner.invoke(app, ["import", "--from", "csv", str(IMPORTERS / "kakao-2022.csv"),
+                                 "--out", str(out), "--as-of", "2022-10-20T23:00:00+09:00"])
+    assert result.exit_code == 0, result.output
+    assert read_incident(out).title == "kakao"

@@ -99,3 +99,17 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def incident_names(data: Any) -> list[str]:
+    """The ``name`` of each incident in a status-page JSON document (any of its envelopes)."""
+    if isinstance(data, dict) and isinstance(data.get("incidents"), list):
+        items = data["incidents"]
+    elif isinstance(data, dict) and isinstance(data.get("incident"), dict):
+        items = [data["incident"]]
+    elif isinstance(data, dict):
+        items = [data]
+    else:
+        items = data if isinstance(data, list) else []
+    return [i["name"].strip() for i in items
+            if isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"].strip()]

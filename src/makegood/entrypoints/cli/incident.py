@@ -72,7 +72,8 @@ def import_(
     as_of: str | None = typer.Option(None, "--as-of", metavar="TS",
                                      help="close open windows here (ISO 8601 with offset; default now)"),
     incident_id: str | None = typer.Option(None, "--id", help="incident id (default: the file name)"),
-    title: str | None = typer.Option(None, "--title", help="incident title (default: the id)"),
+    title: str | None = typer.Option(
+        None, "--title", help="incident title (default: the status pages' incident names, else the id)"),
     timezone: str = typer.Option("UTC", "--timezone", help="the incident's local zone, e.g. Asia/Seoul"),
     fault: Fault = typer.Option(Fault.PROVIDER, "--fault", help="provider or force_majeure"),
     official_start: str | None = typer.Option(None, "--official-start", metavar="TS",
