@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: setup demo test lint typecheck bench clean lock check-python
+.PHONY: setup demo test lint typecheck bench clean lock lock-upgrade check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null || { \
@@ -31,9 +31,14 @@ $(UV): | check-python
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-# Regenerate requirements.lock from pyproject.toml's ranges; prints what changed and how to review.
+# Regenerate requirements.lock from pyproject.toml's ranges, keeping the locked versions that
+# still fit (a new dependency changes only what it needs); prints what changed and how to review.
 lock: $(UV)
 	@$(PYTHON) tools/lock.py compile --uv $(UV)
+
+# The same, taking the newest versions the ranges allow (upstream fixes; review each change).
+lock-upgrade: $(UV)
+	@$(PYTHON) tools/lock.py compile --uv $(UV) --upgrade
 
 demo: $(STAMP)
 	$(BIN)/makegood demo

@@ -10,7 +10,8 @@ The lock's header records a digest of pyproject.toml's dependency lists (``depen
 runs ``check`` and refuses to install when someone changed those lists without running
 ``make lock``, instead of installing a tree that lacks the new package.
 
-    python tools/lock.py compile --uv PATH   # make lock
+    python tools/lock.py compile --uv PATH   # make lock: keeps locked versions where still allowed
+    python tools/lock.py compile --uv PATH --upgrade   # make lock-upgrade: newest versions allowed
     python tools/lock.py check               # make setup, before installing
 
 Standard library only: it runs before any virtual environment exists.
@@ -90,18 +91,24 @@ def changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return lines
 
 
-def compile_lock(uv: str) -> int:
-    """Resolve pyproject.toml's ranges into the lock; print what changed and how to review it."""
+def compile_lock(uv: str, *, upgrade: bool = False) -> int:
+    """Resolve pyproject.toml's ranges into the lock; print what changed and how to review it.
+
+    uv keeps the versions already in the lock where pyproject.toml still allows them, so adding
+    one dependency changes only what it needs; ``upgrade`` takes the newest versions allowed.
+    """
     import tomllib
 
     data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     bootstrap = [*data.get("build-system", {}).get("requires", []), *BOOTSTRAP]
     old_text = LOCK.read_text(encoding="utf-8") if LOCK.is_file() else ""
     tmp = LOCK.with_name(LOCK.name + ".tmp")
+    tmp.write_text(old_text, encoding="utf-8")  # uv prefers the versions pinned in its output file
     command = [uv, "pip", "compile", str(PYPROJECT.relative_to(ROOT)), "-",
                *(arg for extra in EXTRAS for arg in ("--extra", extra)),
                "--generate-hashes", "--python-version", PYTHON_VERSION, "--python-platform", PLATFORM,
-               "--custom-compile-command", "make lock", "--quiet", "--output-file", str(tmp)]
+               "--custom-compile-command", "make lock", "--quiet", "--output-file", str(tmp),
+               *(["--upgrade"] if upgrade else [])]
     started = time.perf_counter()
     done = subprocess.run(command, input="\n".join(bootstrap) + "\n", text=True, cwd=ROOT,
                           check=False)
@@ -156,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     compile_ = sub.add_parser("compile", help="regenerate requirements.lock with uv")
     compile_.add_argument("--uv", required=True, help="path of the uv executable")
+    compile_.add_argument("--upgrade", action="store_true",
+                          help="take the newest versions allowed, not the locked ones")
     sub.add_parser("check", help="fail when pyproject.toml changed after the lock")
     args = parser.parse_args(argv)
     if args.command == "compile":
-        return compile_lock(args.uv)
+        return compile_lock(args.uv, upgrade=args.upgrade)
     return check()
 
 
