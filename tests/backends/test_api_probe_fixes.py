@@ -144,6 +144,12 @@ def test_unknown_and_known_names_get_the_same_refusal(team: Api) -> None:
     assert unknown.json()["detail"] == known.json()["detail"]
 
 
+def test_a_session_expires_after_its_hours(team: Api) -> None:
+    assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 200
+    team.clock.advance(hours=12, seconds=1)  # MAKEGOOD_SESSION_HOURS defaults to 12
+    assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 401
+
+
 def test_logout_ends_the_session(team: Api) -> None:
     assert team.client.post("/staff/logout", headers=team.as_("rita")).status_code == 204
     assert team.client.get("/staff/claims", headers=team.as_("rita")).status_code == 401
@@ -335,3 +341,22 @@ def test_a_terminated_intake_connection_gives_503_then_recovers(api: Api) -> Non
     assert all(r.headers["Retry-After"] for r in answers if r.status_code == 503)
     assert claim_count(api) == before + statuses.count(201)  # no 2xx for an uncommitted claim
     assert api.submit().status_code == 201  # recovered without a restart
+
+
+# Drill 8: an idempotency key is bound to the client that used it first -----------------------------
+
+def test_an_idempotency_key_reused_by_another_client_gets_a_422_not_the_receipt(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    key = {"Idempotency-Key": "phone-retry-1"}
+    first = api.submit(headers=key)
+    assert first.status_code == 201
+    again = api.submit(headers=key)
+    assert again.status_code == 201
+    assert again.json()["receipt_token"] == first.json()["receipt_token"]
+    with TestClient(api.client.app, client=("203.0.113.9", 5555)) as other:
+        r = other.post("/claims", json=claim_body(), headers=key)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert "receipt_token" not in r.text
+    assert claim_count(api) == 1

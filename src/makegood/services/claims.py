@@ -186,16 +186,17 @@ def submit(
         # are rare and every first submission saves the round trips.
         if idempotency_key is None:
             raise
-        replay = _replay(uow, idempotency_key, fingerprint, cipher)
+        replay = _replay(uow, idempotency_key, fingerprint, cipher, client)
         if replay is None:
             raise
         return replay
 
 
-def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher) -> Receipt | None:
+def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher, client: str | None
+            ) -> Receipt | None:
     with uow:
         stored = uow.idempotency.get(key)
-    return replay(stored, fingerprint, cipher)
+    return replay(stored, fingerprint, cipher, client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,21 +261,40 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
                       verification=verification, checks=checks, submitted_at=submitted_at,
                       body=receipt_json)
+    # The stored answer names the client it was given to (a hash of its address): a retry from
+    # another client gets a 422, never someone else's receipt token.
+    stored = receipt_json[:-1] + f',"{BOUND_TO}":"{client_tag(client)}"}}'
     idempotency = None if idempotency_key is None else {
         "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
-        "response": cipher.encrypt(receipt_json), "now": now}
+        "response": cipher.encrypt(stored), "now": now}
     return Filing(values, audit, idempotency, receipt)
 
 
-def replay(stored: Row | None, fingerprint: str, cipher: Cipher) -> Receipt | None:
-    """The first answer given for an idempotency record, or :class:`Conflict` when the key was
-    used for a different claim; ``None`` when there is no record."""
+BOUND_TO = "bound_to"
+
+
+def client_tag(client: str | None) -> str:
+    """A short hash of the client's address, kept with an idempotency record."""
+    return hashlib.sha256(f"makegood-client:{client or 'unknown'}".encode()).hexdigest()[:32]
+
+
+def replay(stored: Row | None, fingerprint: str, cipher: Cipher, client: str | None = None
+           ) -> Receipt | None:
+    """The first answer given for an idempotency record; ``None`` when there is no record.
+
+    Refused: a key first used by another client (:class:`InputError` on the header: the key is
+    bound to its first client), and a key used for a different claim (:class:`Conflict`).
+    """
     if stored is None:
         return None
+    data = json.loads(cipher.decrypt(stored["response"]))
+    bound = data.pop(BOUND_TO, None)
+    if bound is not None and bound != client_tag(client):
+        raise InputError("this Idempotency-Key was first used by another client; use a new key",
+                         field="Idempotency-Key")
     if stored["request_hash"] != fingerprint:
         raise Conflict("this Idempotency-Key was used for a different claim; use a new key for a "
                        "new claim")
-    data = json.loads(cipher.decrypt(stored["response"]))
     data["replayed"] = True
     return Receipt(**data)
 

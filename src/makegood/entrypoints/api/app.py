@@ -14,12 +14,13 @@ from starlette.types import Receive, Scope, Send
 
 import makegood
 from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher, load_key
+from makegood.adapters.db.crypto import Cipher
 from makegood.adapters.db.engine import make_engine
 from makegood.adapters.db.evidence import EvidenceStore
 from makegood.adapters.db.intake_pg import PgIntakeStore
+from makegood.adapters.ratelimit import rate_limiter
 from makegood.entrypoints.api import claims, errors, exports, openapi, staff
-from makegood.entrypoints.api.deps import Context, RateLimiter
+from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
 
@@ -77,9 +78,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.ctx = Context(
         engine=engine,
         settings=settings,
-        cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
+        cipher=Cipher.configured(settings.secret_key, settings.secret_key_file),
         evidence=EvidenceStore(settings.evidence_dir),
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
         clock=clock,
         intake=store,
     )

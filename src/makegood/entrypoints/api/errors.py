@@ -41,12 +41,6 @@ class NotSignedIn(PermissionDenied):
     """No staff token, or an expired one."""
 
 
-class RateLimited(MakegoodError):
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many requests from this address; retry in {retry_after} s")
-
-
 def language(request: Request) -> str:
     """``ko`` when Korean is preferred over English in ``Accept-Language``, else ``en``."""
     return language_of(request.headers.get("accept-language", ""))
@@ -224,7 +218,7 @@ def domain_answer(exc: MakegoodError, lang: str) -> Answer:
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, PermissionDenied):
         status, code = 403, "forbidden"
-    elif isinstance(exc, RateLimited | TooManyAttempts):
+    elif isinstance(exc, TooManyAttempts):
         status, code = 429, "rate_limited"
         headers["Retry-After"] = str(exc.retry_after)
     else:

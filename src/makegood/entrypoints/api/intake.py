@@ -59,7 +59,7 @@ def to_input(body: schemas.ClaimIn) -> service.ClaimInput:
 async def submit_receipt(ctx: Context, body: schemas.ClaimIn, *, client: str,
                          idempotency_key: str | None) -> service.Receipt:
     """Rate-limit, then submit (or replay) the claim on whichever store the context has."""
-    ctx.limiter.take(client)
+    await ctx.limiter.take_async(client)
     claim = to_input(body)
     if ctx.intake is not None:
         return await claims_intake.submit(store=ctx.intake, claim=claim, cipher=ctx.cipher,
