@@ -43,10 +43,11 @@ lock-upgrade: $(UV)
 demo: $(STAMP)
 	$(BIN)/makegood demo
 
+# PySpark starts its Python workers with `python3` from the PATH unless told: use the venv's.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup
+	PYSPARK_PYTHON=$(abspath $(BIN)/python) $(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
