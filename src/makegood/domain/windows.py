@@ -37,7 +37,11 @@ def parse_timestamp(text: str, *, field: str = "timestamp") -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise InputError(f"{raw!r} is not an ISO 8601 timestamp", field=field) from None
-    return require_aware(value, field=field)
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        # quoted as written, so the user finds it in the file
+        raise InputError(f"timestamp {raw!r} has no time zone; write it with an offset "
+                         "such as +09:00 or Z", field=field)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -16,7 +16,6 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from makegood import bootstrap
 from makegood import policies as shipped_policies
@@ -32,7 +31,9 @@ from makegood.domain.money import format_quantity
 from makegood.domain.policy import Policy, read_policy
 from makegood.domain.windows import format_duration, format_windows
 from makegood.entrypoints.cli.errors import handles_errors
-from makegood.entrypoints.cli.render import console, print_summary
+from makegood.entrypoints.cli.next_steps import demo_next_steps
+from makegood.entrypoints.cli.output import Column, Table, print_table
+from makegood.entrypoints.cli.render import accounts_note, console, print_summary
 from makegood.services import compensation
 
 INCIDENT = typer.Option(..., "--incident", "-i", help="Incident TOML file.")
@@ -235,16 +236,17 @@ def demo(
             calendars=bootstrap.calendars(), progress=update, extra={"seed": seed})
     the_incident, the_policies, summary = report.incident, report.policies, report.summary
     console.print(f"[bold]{the_incident.title}[/bold]: {accounts:,} accounts, policies "
-                  + ", ".join(p.id for p in the_policies))
+                  + ", ".join(p.id for p in the_policies), soft_wrap=True)
+    console.print(accounts_note(accounts, summary), soft_wrap=True)
     print_summary(summary)
     kinds: dict[str, int] = defaultdict(int)
     for row in summary["by_kind"]:
         kinds[row["kind"]] += row["awards"]
-    table = Table(title="Awards by kind")
-    table.add_column("kind")
-    table.add_column("awards", justify="right")
+    table = Table(title="Awards by kind", columns=[Column("kind"), Column("awards", "right")])
     for kind, count in sorted(kinds.items()):
         table.add_row(kind, f"{count:,}")
-    console.print(table)
+    print_table(table)
     console.print(f"ledger: {ledger}  summary: {ledger}.summary.json  "
-                  f"({time.perf_counter() - started:.1f} s)")
+                  f"({time.perf_counter() - started:.1f} s)", soft_wrap=True)
+    for line in demo_next_steps(scenario=scenario, ledger=ledger):
+        console.out(line, highlight=False)
