@@ -1,0 +1,223 @@
+"""Payout files out and the bank's reports in.
+
+``write`` is the one place payout accounts are decrypted: by an admin, for one released batch,
+into a file written atomically whose SHA-256 is recorded, with an audit entry. ``reconcile``
+reads a pain.002, camt.054/053 or CSV return file, matches each line on its end-to-end id and
+moves the awards in the ledger: booked → settled; rejected → payable again; returned → money
+back in the fund and the award payable again (the reissue rule decides how it goes out next).
+Lines that match nothing are stored and reported, never dropped. A report file is read once:
+the same file again is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from makegood.adapters.db.payout_store import Event
+from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
+from makegood.adapters.ledger import atomic_path
+from makegood.adapters.payouts import bank_reports, csv_files, nacha, sepa
+from makegood.adapters.payouts.details import check_details
+from makegood.adapters.payouts.lines import Originator, PaymentLine
+from makegood.domain import payouts as ledger
+from makegood.domain.claims import Permission
+from makegood.domain.errors import Conflict, InputError
+from makegood.domain.payout_batches import BatchStatus
+from makegood.domain.payouts import Method
+from makegood.services.payouts import Cipher, NoPayoutNotices, PayoutNotices, attempts_of
+from makegood.services.staff import StaffUser
+
+SUFFIX = {Method.SEPA: ".xml", Method.NACHA: ".ach", Method.KR_BULK: ".csv",
+          Method.BILLING_CREDIT: ".csv", Method.CHECK: ".csv"}
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    path: Path
+    sha256: str
+    size: int
+    count: int
+
+
+def write(*, engine: sa.Engine, cipher: Cipher, batch_id: str, out_dir: Path,
+          originator: Originator, actor: StaffUser, now: datetime, memo: str = "장애보상",
+          execution_date: date | None = None) -> WrittenFile:
+    actor.require(Permission.ADMIN)
+    with UoW(engine) as uow:
+        store = uow.store
+        header = store.batch_or_raise(batch_id, lock=True)
+        if header.status not in (BatchStatus.RELEASED, BatchStatus.WRITTEN):
+            raise Conflict(f"batch {batch_id} is {header.status.value}; only a released batch is "
+                           "written")
+        items = store.items(batch_id)
+        payees = store.payees(sorted({i.payee_id for i in items}))
+        lines = []
+        for n, item in enumerate(items, 1):
+            award = store.award_or_raise(item.award_id)
+            details: dict[str, str] = {}
+            holder = item.payee_id
+            if header.method is not Method.BILLING_CREDIT:
+                payee = payees[item.payee_id]
+                stored = json.loads(cipher.decrypt(payee.details_encrypted))
+                if header.method.value not in stored:
+                    raise InputError(f"payee {item.payee_id} has no {header.method.value} details",
+                                     row=n, field="payee")
+                # Checked again on the plaintext: a stored value is never trusted blindly.
+                details, _ = check_details(header.method, stored[header.method.value])
+                holder = payee.holder
+            lines.append(PaymentLine(
+                end_to_end_id=item.end_to_end_id, award_id=item.award_id, payee_id=item.payee_id,
+                holder=holder, amount=item.amount, currency=item.currency, kind=award.kind,
+                memo=memo, details=details))
+        day = execution_date or now.date()
+        if header.method is Method.SEPA:
+            data = sepa.write_sepa(lines, batch_id=batch_id, originator=originator,
+                                   execution_date=day)
+        elif header.method is Method.NACHA:
+            data = nacha.write_nacha(lines, batch_number=int(batch_id[2:]), originator=originator,
+                                     effective=day, created=now)
+        elif header.method is Method.KR_BULK:
+            data = csv_files.write_kr_bulk(lines)
+        elif header.method is Method.BILLING_CREDIT:
+            data = csv_files.write_billing_credits(lines)
+        else:
+            data = csv_files.write_checks(lines)
+        path = out_dir / f"{batch_id}-{header.method.value}{SUFFIX[header.method]}"
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        store.add_file(batch_id=batch_id, fmt=header.method.value, path=str(path), sha256=digest,
+                       size=len(data), actor=actor.actor, now=now)
+        store.audit(actor=actor.actor, action="payout.decrypt", entity="payout_batch",
+                    entity_id=batch_id, after={"payees": len(payees), "purpose": "write file"},
+                    now=now)
+        store.audit(actor=actor.actor, action="payout.write", entity="payout_batch",
+                    entity_id=batch_id, after={"path": str(path), "sha256": digest,
+                                               "size": len(data), "count": len(lines)}, now=now)
+        if header.status is BatchStatus.RELEASED:
+            store.set_batch(batch_id, status=BatchStatus.WRITTEN.value)
+        uow.commit()
+    return WrittenFile(path, digest, len(data), len(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    kind: str  # pain.002, camt.054, camt.053, csv
+    counts: dict[str, int]
+    unmatched: list[bank_reports.BankLine] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def reconcile(*, engine: sa.Engine, path: Path, actor: StaffUser, now: datetime,
+              notices: PayoutNotices | None = None) -> Reconciled:
+    actor.require(Permission.SUPERVISE)
+    hook = notices or NoPayoutNotices()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    kind, lines = bank_reports.read_report(data, file=str(path))
+    digest = hashlib.sha256(data).hexdigest()
+    counts: Counter[str] = Counter()
+    unmatched: list[bank_reports.BankLine] = []
+    notes: list[str] = []
+    with UoW(engine) as uow:
+        store = uow.store
+        if store.source_seen(digest):
+            raise Conflict(f"{path.name} was already reconciled (same SHA-256 {digest[:12]}…)")
+        items = store.items_by_e2e([ln.end_to_end_id for ln in lines if ln.end_to_end_id])
+        events: list[Event] = []
+        for line in lines:
+            item = items.get(line.end_to_end_id or "")
+            note = line.note
+            if item is None:
+                unmatched.append(line)
+                counts["unmatched"] += 1
+                events.append(_event(line, path, matched=False, note=note or "no such payment",
+                                     now=now))
+                continue
+            if line.amount is not None and line.amount != item.amount:
+                note = f"amount {line.amount} differs from the {item.amount} sent"
+                notes.append(f"{item.end_to_end_id}: {note}")
+            batch = store.batch_or_raise(item.batch_id)
+            award = store.award_or_raise(item.award_id)
+            latest = store.attempts(item.award_id)
+            pos = store.positions([item.award_id])[item.award_id]
+            entries: list[ledger.Entry] = []
+            ref = item.end_to_end_id
+            if item.attempt < latest:
+                note = note or "an earlier attempt"
+            elif line.kind == "booked" and pos.in_batch:
+                entries.append(ledger.settle(pos, method=batch.method, batch_id=batch.id,
+                                             reference=ref))
+                hook.payout_sent(store, award=award, item=item, now=now)
+            elif line.kind == "rejected" and pos.in_batch:
+                entries.append(ledger.unbatch(pos, batch_id=batch.id, reason=line.reason or "",
+                                              reference=ref))
+                hook.payout_failed(store, award=award, item=item, reason=line.reason or "",
+                                   now=now)
+            elif line.kind == "returned":
+                if pos.in_batch:  # returned before the booking was reported: it was paid first
+                    settled = ledger.settle(pos, method=batch.method, batch_id=batch.id,
+                                            reference=ref)
+                    entries.append(settled)
+                    pos = replace(pos, in_batch=ledger.ZERO, settled=pos.settled + pos.in_batch)
+                if pos.settled:
+                    entries.append(ledger.return_(pos, min(line.amount or item.amount,
+                                                           pos.settled),
+                                                  reason=line.reason or "", batch_id=batch.id,
+                                                  reference=ref))
+                    hook.payout_failed(store, award=award, item=item, reason=line.reason or "",
+                                       now=now)
+                else:
+                    note = note or "returned, but nothing of it was paid"
+            elif line.kind in ("booked", "rejected"):
+                note = note or f"{line.kind} again: already applied"
+            store.post(entries, incident_id=award.incident_id, actor=actor.actor, now=now)
+            counts[line.kind] += 1
+            events.append(_event(line, path, matched=True, note=note, now=now))
+        store.add_events(events, sha256=digest)
+        store.audit(actor=actor.actor, action="payout.reconcile", entity="bank_report",
+                    entity_id=path.name[:100], after={"kind": kind, "sha256": digest,
+                                                      **dict(counts)}, now=now)
+        uow.commit()
+    return Reconciled(kind, dict(counts), unmatched, notes)
+
+
+def _event(line: bank_reports.BankLine, path: Path, *, matched: bool, note: str, now: datetime
+           ) -> Event:
+    return Event(end_to_end_id=line.end_to_end_id, matched=matched, kind=line.kind,
+                 amount=line.amount, currency=line.currency, reason=line.reason,
+                 source=path.name, line=line.line, note=note, at=now)
+
+
+def declare_unclaimed(*, engine: sa.Engine, incident_id: str, deadline: datetime,
+                      actor: StaffUser, now: datetime) -> int:
+    """After ``deadline``, awards still payable whose payee never gave working details (held by
+    the reissue rule, or the fallback failed) become unclaimed."""
+    actor.require(Permission.ADMIN)
+    if now < deadline:
+        raise Conflict(f"the unclaimed deadline {deadline.isoformat()} has not passed")
+    count = 0
+    with UoW(engine) as uow:
+        store = uow.store
+        positions = store.incident_positions(incident_id)
+        entries = []
+        for award_id, pos in sorted(positions.items()):
+            if pos.payable <= 0 or pos.in_batch:
+                continue
+            attempts = attempts_of(store, award_id)
+            if any(a.outcome.value == "failed" for a in attempts):
+                entries.append(ledger.unclaim(pos, reason=f"unclaimed at {deadline.isoformat()}"))
+        count = store.post(entries, incident_id=incident_id, actor=actor.actor, now=now)
+        store.audit(actor=actor.actor, action="payout.unclaimed", entity="incident",
+                    entity_id=incident_id, after={"awards": count}, now=now)
+        uow.commit()
+    return count
