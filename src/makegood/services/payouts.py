@@ -348,10 +348,10 @@ def release(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime
                     raise Conflict(f"{i.end_to_end_id}: the account holder's name does not match "
                                    f"payee {i.payee_id}; confirm the details and prepare again")
             if header.method.moves_money:
-                committed = sum((b.total for b in store.batches(header.incident_id)
+                committed = sum((_unsettled(store, b.id) for b in store.batches(header.incident_id)
                                  if b.status in (BatchStatus.RELEASED, BatchStatus.WRITTEN)
-                                 and b.currency == header.currency and b.method.moves_money
-                                 and _unsettled(store, b.id)), ledger.ZERO)
+                                 and b.currency == header.currency and b.method.moves_money),
+                                ledger.ZERO)
                 ledger.check_fund_covers(
                     fund=store.balance(header.incident_id, Ledger.FUND, header.currency),
                     committed=committed, total=header.total, currency=header.currency)
@@ -365,10 +365,14 @@ def release(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime
     return header
 
 
-def _unsettled(store: PayoutStore, batch_id: str) -> bool:
+def _unsettled(store: PayoutStore, batch_id: str) -> Decimal:
+    """What a released batch still owes the bank: its items that are their award's latest
+    attempt and not yet booked, rejected or returned."""
     items = store.items(batch_id)
     positions = store.positions([i.award_id for i in items])
-    return any(positions[i.award_id].in_batch for i in items if i.award_id in positions)
+    return sum((positions[i.award_id].in_batch for i in items
+                if i.award_id in positions and store.attempts(i.award_id) == i.attempt),
+               ledger.ZERO)
 
 
 def cancel(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime) -> BatchHeader:

@@ -1,0 +1,353 @@
+"""Payouts end to end on SQLite and PostgreSQL: approved claims and cash awards into the payout
+ledger, batches released by two people, SEPA / NACHA / Korean files, bank reports reconciled
+with a rejection and a return, the reissue, the final accounting, and the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+from pypdf import PdfReader
+
+from makegood.adapters.db.crypto import Cipher, load_key
+from makegood.adapters.payouts import bank_sim, sepa
+from makegood.adapters.payouts.details import RegisterNameCheck
+from makegood.adapters.payouts.lines import Originator
+from makegood.adapters.payouts.report import write_report
+from makegood.domain.claims import Role
+from makegood.domain.errors import Conflict, InputError, PermissionDenied
+from makegood.domain.payouts import Method
+from makegood.services import payout_files, payout_report, payouts, staff
+from makegood.services.staff import StaffUser
+
+from .conftest import ADMIN_PASSWORD, Api
+
+INCIDENT = "kakao-2022-10-15"
+KR = {"acct-free": ("090", "3333-01-2345678", "김민수"),
+      "acct-shop": ("004", "123456-78-901234", "박가게"),
+      "acct-paid": ("088", "110-123-456789", "이영희")}
+EU = {"acct-eu-1": ("DE89370400440532013000", "COBADEFFXXX", "Anna Schmidt"),
+      "acct-eu-2": ("FR1420041010050500013M02606", "", "Jean Dupont")}
+US = {"acct-us-1": ("021000021", "000123456789", "Jane Doe")}
+
+
+@dataclass
+class World:
+    api: Api
+    engine: sa.Engine
+    cipher: Cipher
+    names: RegisterNameCheck
+    admin: StaffUser
+    kim: StaffUser
+    lee: StaffUser
+    out: Path
+
+    @property
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.api.clock()
+
+
+def _approve(api: Api, account_id: str, amount: str, **changes: str) -> str:
+    r = api.submit(account_id=account_id, category="free_service_loss", amount=amount, **changes)
+    assert r.status_code == 201, r.text
+    cid = r.json()["claim_id"]
+    d = api.client.post(f"/staff/claims/{cid}/decision", headers=api.as_("admin"),
+                        json={"action": "approve", "amount": amount, "note": "bracket"})
+    assert d.status_code == 200, d.text
+    assert d.json()["status"] == "approved"
+    return str(cid)
+
+
+@pytest.fixture
+def world(api: Api, tmp_path: Path) -> World:
+    now = api.clock()
+    admin = StaffUser(1, "admin", Role.ADMIN)
+    kim = staff.add_user(uow=_uow(api), username="kim", password=ADMIN_PASSWORD,
+                         role=Role.SUPERVISOR, actor=staff.SYSTEM, now=now)
+    lee = staff.add_user(uow=_uow(api), username="lee", password=ADMIN_PASSWORD,
+                         role=Role.SUPERVISOR, actor=staff.SYSTEM, now=now)
+    register = {f"{b}:{a.replace('-', '')}": h for b, a, h in KR.values()}
+    register |= {iban: h for iban, _, h in EU.values()}
+    register |= {f"{r}:{a}": h for r, a, h in US.values()}
+    return World(api, api.engine, Cipher(load_key(None, tmp_path / "secret.key")),
+                 RegisterNameCheck(register), admin, kim, lee, tmp_path / "out")
+
+
+def _uow(api: Api):  # type: ignore[no-untyped-def]
+    from makegood.adapters.db.repository import UnitOfWork
+
+    return UnitOfWork(api.engine)
+
+
+LEDGER = [
+    payouts.LedgerAward("acct-eu-1", "s-eu-1", "individual", "eu-refund", "refund", "cash",
+                        Decimal("12.50"), "EUR"),
+    payouts.LedgerAward("acct-eu-2", "s-eu-2", "individual", "eu-refund", "refund", "cash",
+                        Decimal("7.25"), "EUR"),
+    payouts.LedgerAward("acct-us-1", "s-us-1", "enterprise", "sla", "credit-tier", "cash",
+                        Decimal("100.00"), "USD"),
+    payouts.LedgerAward("acct-paid", "s-1", "individual", "kakao-2022-claims", "music-web",
+                        "extension", Decimal(3), "day"),
+    payouts.LedgerAward("acct-free", "s-2", "individual", "goodwill", "emoticons", "review",
+                        Decimal(0), "KRW"),
+]
+
+
+def _payees(w: World) -> None:
+    for pid, (bank, account, holder) in KR.items():
+        payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id=pid,
+                          method=Method.KR_BULK, holder=holder,
+                          details={"bank_code": bank, "account_number": account},
+                          actor=w.admin, now=w.now)
+    for pid, (iban, bic, holder) in EU.items():
+        payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id=pid,
+                          method=Method.SEPA, holder=holder, details={"iban": iban, "bic": bic},
+                          actor=w.admin, now=w.now)
+    for pid, (routing, account, holder) in US.items():
+        payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id=pid,
+                          method=Method.NACHA, holder=holder,
+                          details={"routing_number": routing, "account_number": account},
+                          actor=w.admin, now=w.now)
+
+
+def _batch(w: World, method: Method, currency: str) -> str:
+    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=method,
+                               currency=currency, actor=w.kim, now=w.now)
+    assert prepared.batch is not None, prepared.skipped
+    bid = prepared.batch.id
+    payouts.review(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now)
+    with pytest.raises(PermissionDenied, match="four eyes"):
+        payouts.release(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now,
+                        four_eyes_above=Decimal(0))
+    payouts.release(engine=w.engine, batch_id=bid, actor=w.lee, now=w.now,
+                    four_eyes_above=Decimal(0))
+    return bid
+
+
+def _report(w: World, name: str, data: bytes) -> Path:
+    w.out.mkdir(parents=True, exist_ok=True)
+    path = w.out / name
+    path.write_bytes(data)
+    return path
+
+
+def _sent(w: World, bid: str) -> list[bank_sim.Sent]:
+    from makegood.adapters.db.payout_store import PayoutUnitOfWork
+
+    with PayoutUnitOfWork(w.engine) as uow:
+        return [bank_sim.Sent(i.end_to_end_id, i.amount, i.currency)
+                for i in uow.store.items(bid)]
+
+
+def _position(w: World, award_id: str):  # type: ignore[no-untyped-def]
+    from makegood.adapters.db.payout_store import PayoutUnitOfWork
+
+    with PayoutUnitOfWork(w.engine) as uow:
+        return uow.store.positions([award_id])[award_id]
+
+
+def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> None:
+    w = world
+    c1 = _approve(w.api, "acct-free", "30000")
+    c2 = _approve(w.api, "acct-shop", "50000", claimant_kind="small_business")
+    c3 = _approve(w.api, "acct-paid", "30000")
+    counts = payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=LEDGER,
+                                 actor=w.admin, now=w.now)
+    assert counts == {"claims": 3, "ledger": 4}  # the "review" row is left to the claims
+    assert payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=LEDGER,
+                               actor=w.admin, now=w.now) == {"claims": 0, "ledger": 0}
+    for amount, unit in ((Decimal(200000), "KRW"), (Decimal(50), "EUR"), (Decimal(100), "USD")):
+        payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=amount, currency=unit,
+                     reserve=False, actor=w.admin, now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(20000), currency="KRW",
+                 reserve=True, actor=w.admin, now=w.now)
+
+    # Without payment details nothing goes out.
+    empty = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                            currency="KRW", actor=w.kim, now=w.now)
+    assert empty.batch is None and empty.skipped == {"no payment details": 3}
+    _payees(w)
+
+    kr = _batch(w, Method.KR_BULK, "KRW")
+    eu = _batch(w, Method.SEPA, "EUR")
+    us = _batch(w, Method.NACHA, "USD")
+    credits = _batch(w, Method.BILLING_CREDIT, "day")
+    origin = Originator()
+    files = {b: payout_files.write(engine=w.engine, cipher=w.cipher, batch_id=b, out_dir=w.out,
+                                   originator=origin, actor=w.admin, now=w.now)
+             for b in (kr, eu, us, credits)}
+
+    xml = files[eu].path.read_bytes()
+    sepa.validate(xml)
+    doc = etree.fromstring(xml)
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+    assert doc.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=ns) == "19.75"
+    assert doc.xpath("//p:EndToEndId/text()", namespaces=ns) == [f"{eu}-000001", f"{eu}-000002"]
+    ach = files[us].path.read_text().splitlines()
+    assert all(len(r) == 94 for r in ach) and len(ach) % 10 == 0
+    assert ach[2][39:54].strip() == f"{us}-000001" and ach[2][29:39] == "0000010000"
+    kr_csv = files[kr].path.read_text(encoding="utf-8-sig").splitlines()
+    assert kr_csv[0] == "bank_code,account_number,holder,amount,memo,reference"
+    assert sorted(r.rsplit(",", 1)[0] for r in kr_csv[1:]) == [
+        "004,12345678901234,박가게,50000,장애보상", "088,110123456789,이영희,30000,장애보상",
+        "090,3333012345678,김민수,30000,장애보상"]
+
+    # The bank answers: SEPA's second payment rejected (AC01), KR's shop transfer returned (AC04).
+    eu_sent, kr_sent = _sent(w, eu), _sent(w, kr)
+    shop = next(s for s in kr_sent if s.amount == 50000)
+    r1 = payout_files.reconcile(
+        engine=w.engine, actor=w.kim, now=w.now,
+        path=_report(w, "pain002.xml", bank_sim.pain002(
+            eu_sent, message_id=eu, rejected={eu_sent[1].end_to_end_id: "AC01"},
+            created=w.now)))
+    assert r1.counts == {"accepted": 1, "rejected": 1}
+    r2 = payout_files.reconcile(
+        engine=w.engine, actor=w.kim, now=w.now,
+        path=_report(w, "camt054.xml", bank_sim.camt054(
+            [*eu_sent[:1], *kr_sent], message_id="NTF1", returned={shop.end_to_end_id: "AC04"},
+            booked=w.now, iban=origin.iban)))
+    assert r2.counts == {"booked": 4, "returned": 1}
+    with pytest.raises(Conflict, match="already reconciled"):
+        payout_files.reconcile(engine=w.engine, actor=w.kim, now=w.now, path=w.out / "camt054.xml")
+    r3 = payout_files.reconcile(
+        engine=w.engine, actor=w.kim, now=w.now,
+        path=_report(w, "returns.csv", bank_sim.csv_returns([
+            (f"{us}-000001", "paid", Decimal("100.00"), "USD", ""),
+            (f"{credits}-000001", "applied", Decimal(3), "day", ""),
+            ("XX-UNKNOWN", "returned", Decimal(5), "USD", "AC04")])))
+    assert r3.counts == {"booked": 2, "unmatched": 1}
+    assert [u.end_to_end_id for u in r3.unmatched] == ["XX-UNKNOWN"]
+
+    assert _position(w, f"claim:{c2}").payable == 50000  # back to payable with the return
+    assert _position(w, f"claim:{c1}").settled == 30000
+    assert _position(w, "ledger:acct-eu-2:s-eu-2:eu-refund:refund").payable == Decimal("7.25")
+
+    # Reissue: held until the payee confirms new details, then once by the same method.
+    again = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                            currency="KRW", actor=w.kim, now=w.now)
+    assert again.batch is None and again.skipped == {"held until the payee confirms new details": 1}
+    w.api.clock.advance(days=2)
+    payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-shop",
+                      method=Method.KR_BULK, holder="박가게",
+                      details={"bank_code": "081", "account_number": "123-456789-01234"},
+                      actor=w.admin, now=w.now)
+    kr2 = _batch(w, Method.KR_BULK, "KRW")
+    payout_files.write(engine=w.engine, cipher=w.cipher, batch_id=kr2, out_dir=w.out,
+                       originator=origin, actor=w.admin, now=w.now)
+    payout_files.reconcile(engine=w.engine, actor=w.kim, now=w.now,
+                           path=_report(w, "camt054-2.xml", bank_sim.camt054(
+                               _sent(w, kr2), message_id="NTF2", returned={}, booked=w.now,
+                               iban=origin.iban)))
+    assert _position(w, f"claim:{c2}").settled == 50000
+
+    # The accounting, from the ledgers; its figures checked by an independent query.
+    figures = payout_report.accounting(engine=w.engine, incident_id=INCIDENT, actor=w.kim,
+                                       now=w.now)
+    assert figures["awards"]["paid_by_method"]["kr_bulk"] == {"KRW": "110000"}
+    assert figures["awards"]["paid_by_method"]["sepa"] == {"EUR": "12.5"}
+    assert figures["awards"]["paid_by_method"]["billing_credit"] == {"day": "3"}
+    assert figures["returned"] == {"count": 1, "amount": {"KRW": "50000"}, "reasons": {"AC04": 1}}
+    assert figures["reissued"] == 1  # the shop's transfer; the rejected SEPA refund waits
+    assert figures["fund"]["KRW"] == {"contributions": "200000", "fund_balance": "70000",
+                                      "reserve": "20000"}
+    assert figures["claims"]["approved"] == 3
+    with w.engine.connect() as conn:
+        paid_krw = conn.execute(sa.text(
+            "SELECT SUM(CAST(l.amount AS NUMERIC)) FROM payout_lines l "
+            "JOIN payout_entries e ON e.id = l.entry_id "
+            "WHERE e.incident_id = :i AND l.account = 'fund' AND l.unit = 'KRW' "
+            "AND l.award_id IS NOT NULL"), {"i": INCIDENT}).scalar_one()
+        actions = set(conn.execute(sa.text("SELECT action FROM audit_log")).scalars())
+    assert -Decimal(str(paid_krw)) == Decimal(figures["awards"]["paid_by_method"]["kr_bulk"]["KRW"])
+    assert {"payout.awards", "payout.top_up", "payout.reserve", "payee.set", "payout.prepare",
+            "payout.review", "payout.release", "payout.decrypt", "payout.write",
+            "payout.reconcile"} <= actions
+
+    paths = write_report(figures, w.out, "accounting")
+    reader = PdfReader(str(paths["pdf"]))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert 1 <= len(reader.pages) <= 4
+    assert "Final accounting" in text and "110,000" in text and "AC04" in text
+    assert "최종 정산" in text
+
+
+def test_a_released_batch_cannot_be_changed_even_in_sql(world: World) -> None:
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    bid = _batch(w, Method.KR_BULK, "KRW")
+    for statement in (
+            f"UPDATE payout_batches SET total = '1' WHERE id = '{bid}'",
+            f"UPDATE payout_batches SET status = 'prepared' WHERE id = '{bid}'",
+            f"UPDATE payout_items SET amount = '1' WHERE batch_id = '{bid}'",
+            f"DELETE FROM payout_items WHERE batch_id = '{bid}'",
+            "UPDATE payout_lines SET amount = '0'"):
+        with pytest.raises(sa.exc.DatabaseError), w.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with pytest.raises(Conflict, match="already released"):
+        payouts.release(engine=w.engine, batch_id=bid, actor=w.admin, now=w.now,
+                        four_eyes_above=None)
+
+
+def test_a_batch_the_fund_cannot_cover_is_not_released(world: World) -> None:
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    _payees(w)
+    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                               currency="KRW", actor=w.kim, now=w.now)
+    assert prepared.batch is not None
+    payouts.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim, now=w.now)
+    with pytest.raises(Conflict, match="does not fit"):
+        payouts.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
+                        four_eyes_above=Decimal(0))
+
+
+def test_a_reviewer_role_cannot_prepare_and_bad_bank_details_name_the_field(world: World) -> None:
+    w = world
+    rita = staff.add_user(uow=_uow(w.api), username="rita", password=ADMIN_PASSWORD,
+                          role=Role.REVIEWER, actor=staff.SYSTEM, now=w.now)
+    with pytest.raises(PermissionDenied):
+        payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                        currency="KRW", actor=rita, now=w.now)
+    with pytest.raises(InputError, match="field 'iban'"):
+        payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names,
+                          payee_id="acct-eu-1", method=Method.SEPA, holder="Anna",
+                          details={"iban": "DE89370400440532013001"}, actor=w.admin, now=w.now)
+    with pytest.raises(InputError, match="field 'routing_number'"):
+        payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names,
+                          payee_id="acct-us-1", method=Method.NACHA, holder="Jane",
+                          details={"routing_number": "021000022", "account_number": "1234"},
+                          actor=w.admin, now=w.now)
+
+
+def test_a_name_mismatch_blocks_the_release(world: World) -> None:
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-free",
+                      method=Method.KR_BULK, holder="홍길동",
+                      details={"bank_code": "090", "account_number": "3333-01-2345678"},
+                      actor=w.admin, now=w.now)
+    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                               currency="KRW", actor=w.kim, now=w.now)
+    assert prepared.batch is not None
+    summary = payouts.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim,
+                             now=w.now + timedelta(minutes=1))
+    assert summary.name_checks == {"mismatch": 1}
+    with pytest.raises(Conflict, match="does not match"):
+        payouts.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
+                        four_eyes_above=Decimal(0))
