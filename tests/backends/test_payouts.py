@@ -155,7 +155,7 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     w = world
     c1 = _approve(w.api, "acct-free", "30000")
     c2 = _approve(w.api, "acct-shop", "50000", claimant_kind="small_business")
-    c3 = _approve(w.api, "acct-paid", "30000")
+    _approve(w.api, "acct-paid", "30000")
     counts = payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=LEDGER,
                                  actor=w.admin, now=w.now)
     assert counts == {"claims": 3, "ledger": 4}  # the "review" row is left to the claims
@@ -170,7 +170,8 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     # Without payment details nothing goes out.
     empty = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                             currency="KRW", actor=w.kim, now=w.now)
-    assert empty.batch is None and empty.skipped == {"no payment details": 3}
+    assert empty.batch is None
+    assert empty.skipped == {"no payment details": 3}
     _payees(w)
 
     kr = _batch(w, Method.KR_BULK, "KRW")
@@ -189,8 +190,10 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     assert doc.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=ns) == "19.75"
     assert doc.xpath("//p:EndToEndId/text()", namespaces=ns) == [f"{eu}-000001", f"{eu}-000002"]
     ach = files[us].path.read_text().splitlines()
-    assert all(len(r) == 94 for r in ach) and len(ach) % 10 == 0
-    assert ach[2][39:54].strip() == f"{us}-000001" and ach[2][29:39] == "0000010000"
+    assert all(len(r) == 94 for r in ach)
+    assert len(ach) % 10 == 0
+    assert ach[2][39:54].strip() == f"{us}-000001"
+    assert ach[2][29:39] == "0000010000"
     kr_csv = files[kr].path.read_text(encoding="utf-8-sig").splitlines()
     assert kr_csv[0] == "bank_code,account_number,holder,amount,memo,reference"
     assert sorted(r.rsplit(",", 1)[0] for r in kr_csv[1:]) == [
@@ -230,7 +233,8 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     # Reissue: held until the payee confirms new details, then once by the same method.
     again = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                             currency="KRW", actor=w.kim, now=w.now)
-    assert again.batch is None and again.skipped == {"held until the payee confirms new details": 1}
+    assert again.batch is None
+    assert again.skipped == {"held until the payee confirms new details": 1}
     w.api.clock.advance(days=2)
     payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-shop",
                       method=Method.KR_BULK, holder="박가게",
@@ -272,7 +276,9 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     reader = PdfReader(str(paths["pdf"]))
     text = "".join(page.extract_text() for page in reader.pages)
     assert 1 <= len(reader.pages) <= 4
-    assert "Final accounting" in text and "110,000" in text and "AC04" in text
+    assert "Final accounting" in text
+    assert "110,000" in text
+    assert "AC04" in text
     assert "최종 정산" in text
 
 
