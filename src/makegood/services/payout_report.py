@@ -150,6 +150,8 @@ def accounting(*, engine: sa.Engine, incident_id: str, actor: StaffUser, now: da
         "screening": screening,
         "breakdown": {
             "by_claimant_kind": dict(sorted(kinds.items())),
+            "awards_by_segment": dict(sorted(Counter(
+                a.claimant_kind or "unknown" for a in awards.values()).items())),
             "paid_vs_free": dict(sorted(paid_free.items())),
             "monetary_vs_non_monetary": {k: dict(sorted(v.items())) for k, v in monetary.items()},
             "monetary_vs_non_monetary_amounts": {k: _money(v)

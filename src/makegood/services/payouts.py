@@ -401,3 +401,40 @@ def read_ledger_awards(path: Path) -> list[LedgerAward]:
                         segment=r["segment"], policy_id=r["policy_id"], rule_id=r["rule_id"],
                         kind=r["kind"], amount=Decimal(str(r["amount"])), unit=r["unit"])
             for r in read_ledger(path).to_pylist()]
+
+
+def import_payees(*, engine: sa.Engine, cipher: Cipher, name_check: NameCheck, path: Path,
+                  actor: StaffUser, now: datetime) -> int:
+    """Payees from a CSV (docs/payouts.md); a bad row names its line and field, and nothing is
+    stored unless every row is good."""
+    import csv
+
+    actor.require(Permission.ADMIN)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    checked = []
+    for n, row in enumerate(rows, 2):
+        try:
+            method = Method((row.get("method") or "").strip())
+        except ValueError:
+            raise InputError(f"{row.get('method')!r} is not one of "
+                             f"{', '.join(m.value for m in Method)}", file=str(path), line=n,
+                             field="method") from None
+        details = {k: (row.get(k) or "").strip() for k in ("bank_code", "account_number", "iban",
+                                                           "bic", "routing_number",
+                                                           "account_type", "address")}
+        try:
+            check_details(method, details)
+            if not (row.get("payee_id") or "").strip() or not (row.get("holder") or "").strip():
+                raise InputError("is empty", field="payee_id" if not row.get("payee_id")
+                                 else "holder")
+        except InputError as exc:
+            raise exc.located(file=str(path), line=n) from None
+        checked.append((row["payee_id"].strip(), method, row["holder"].strip(), details))
+    for payee_id, method, holder, details in checked:
+        set_payee(engine=engine, cipher=cipher, name_check=name_check, payee_id=payee_id,
+                  method=method, holder=holder, details=details, actor=actor, now=now)
+    return len(checked)

@@ -79,3 +79,32 @@ def csv_returns(rows: Sequence[tuple[str, str, Decimal, str, str]]) -> bytes:
     lines = ["end_to_end_id,status,amount,currency,reason"]
     lines += [f"{e},{s},{a},{c},{r}" for e, s, a, c, r in rows]
     return ("\n".join(lines) + "\n").encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Payees for the demo: seeded, valid-looking Korean bank accounts and the bank's name register.
+
+PAYEE_COLUMNS = ("payee_id", "method", "holder", "bank_code", "account_number", "iban", "bic",
+                 "routing_number", "account_type", "address")
+_FAMILY = "김이박최정강조윤장임한오서신권황안송류홍"
+_GIVEN = "민서지현우준영수하은도윤예진성호아연태경"
+
+
+def demo_payees(payee_ids: Sequence[str], *, seed: int) -> tuple[bytes, bytes]:
+    """A payees CSV (Korean bulk transfer) and the matching name register CSV."""
+    import random
+
+    from makegood.domain.bank_details import KOREAN_BANKS
+
+    rng = random.Random(seed)
+    banks = sorted(KOREAN_BANKS.values(), key=lambda b: b.code)
+    payees = [",".join(PAYEE_COLUMNS)]
+    register = ["account_key,holder"]
+    for pid in payee_ids:
+        bank = rng.choice(banks)
+        length = rng.choice(sorted(bank.lengths))
+        account = "".join(rng.choice("0123456789") for _ in range(length))
+        holder = rng.choice(_FAMILY) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+        payees.append(f"{pid},kr_bulk,{holder},{bank.code},{account},,,,,")
+        register.append(f"{bank.code}:{account},{holder}")
+    return (("\n".join(payees) + "\n").encode(), ("\n".join(register) + "\n").encode())

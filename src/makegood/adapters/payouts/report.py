@@ -46,8 +46,11 @@ def _nanum() -> Path | None:
     return font if font.is_file() else None
 
 
-def _bar_svg(title: str, labels: list[str], values: list[float]) -> str:
-    """A small bar chart as an inline SVG data URI (figures only: labels carry the exact text)."""
+def _bar_svg(title: str, labels: list[str], values: list[float]) -> str | None:
+    """A small bar chart as an inline SVG data URI (the tables beside it carry the exact
+    figures); ``None`` when there is nothing to draw."""
+    if not values or not any(values):
+        return None
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,9 +58,12 @@ def _bar_svg(title: str, labels: list[str], values: list[float]) -> str:
 
     plt.rcParams["font.family"] = font_families()
     plt.rcParams["svg.fonttype"] = "path"
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(6, 0.8 + 0.35 * len(values)))
     try:
-        ax.barh(labels or ["-"], values or [0], color="#2c7fb8")
+        ax.barh(labels, values, color="#2c7fb8")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ax.set_title(title, fontsize=10)
         ax.invert_yaxis()
         ax.tick_params(labelsize=8)
@@ -69,7 +75,7 @@ def _bar_svg(title: str, labels: list[str], values: list[float]) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def charts(figures: dict[str, Any]) -> dict[str, str]:
+def charts(figures: dict[str, Any]) -> dict[str, str | None]:
     by_category = figures["claims"]["by_category"]
     paid = figures["awards"]["paid_by_method"]
     return {
