@@ -87,10 +87,11 @@ def charts(figures: dict[str, Any]) -> dict[str, str | None]:
     }
 
 
-def render_html(figures: dict[str, Any], *, for_pdf: bool = False) -> str:
+def render_html(figures: dict[str, Any], *, for_pdf: bool = False,
+                drawn: dict[str, str | None] | None = None) -> str:
     nanum = _nanum()
     return _env.get_template("accounting.html").render(
-        f=figures, charts=charts(figures), for_pdf=for_pdf,
+        f=figures, charts=drawn if drawn is not None else charts(figures), for_pdf=for_pdf,
         nanum=nanum.as_uri() if nanum else None)
 
 
@@ -102,8 +103,9 @@ def write_report(figures: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
              "pdf": out_dir / f"{stem}.pdf"}
     with atomic_path(paths["json"]) as tmp:
         tmp.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    drawn = charts(figures)
     with atomic_path(paths["html"]) as tmp:
-        tmp.write_text(render_html(figures), encoding="utf-8")
+        tmp.write_text(render_html(figures, drawn=drawn), encoding="utf-8")
     with atomic_path(paths["pdf"]) as tmp:
-        HTML(string=render_html(figures, for_pdf=True)).write_pdf(str(tmp))
+        HTML(string=render_html(figures, for_pdf=True, drawn=drawn)).write_pdf(str(tmp))
     return paths
