@@ -296,7 +296,9 @@ def test_a_released_batch_cannot_be_changed_even_in_sql(world: World) -> None:
             f"UPDATE payout_batches SET status = 'prepared' WHERE id = '{bid}'",
             f"UPDATE payout_items SET amount = '1' WHERE batch_id = '{bid}'",
             f"DELETE FROM payout_items WHERE batch_id = '{bid}'",
-            "UPDATE payout_lines SET amount = '0'"):
+            "UPDATE payout_lines SET amount = '0'",
+            *(["TRUNCATE payout_lines CASCADE", "TRUNCATE payout_batches CASCADE"]
+              if w.engine.dialect.name == "postgresql" else [])):
         with pytest.raises(sa.exc.DatabaseError), w.engine.begin() as conn:
             conn.execute(sa.text(statement))
     with pytest.raises(Conflict, match="already released"):

@@ -4,7 +4,7 @@ The ledger (entries, lines), the batch items and the bank events are append-only
 released batch keeps its totals: triggers refuse the rest on both backends.
 
 Revision ID: 0003_payouts
-Revises: 0001
+Revises: 0006_audit_truncate
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from makegood.adapters.db.schema import Money, UTCDateTime
 
 revision = "0003_payouts"
-down_revision = "0001"
+down_revision = "0006_audit_truncate"
 branch_labels = None
 depends_on = None
 
@@ -167,6 +167,10 @@ $$ LANGUAGE plpgsql""")
     for table in APPEND_ONLY:
         op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                    f"FOR EACH ROW EXECUTE FUNCTION makegood_payouts_refuse('append-only')")
+    # Row triggers do not fire on TRUNCATE (see 0006_audit_truncate).
+    for table in (*APPEND_ONLY, "payout_items", "payout_batches"):
+        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION makegood_payouts_refuse('append-only')")
     op.execute("CREATE TRIGGER payout_items_frozen BEFORE UPDATE OR DELETE ON payout_items "
                "FOR EACH ROW EXECUTE FUNCTION makegood_payouts_refuse('items never change')")
     op.execute("CREATE TRIGGER payout_batches_no_delete BEFORE DELETE ON payout_batches "
