@@ -22,7 +22,7 @@ from makegood.adapters.payouts.report import write_report
 from makegood.domain.claims import Role
 from makegood.domain.errors import Conflict, InputError, PermissionDenied
 from makegood.domain.payouts import Method
-from makegood.services import payout_files, payout_report, payouts, staff
+from makegood.services import payout_batches, payout_files, payout_report, payouts, staff
 from makegood.services.staff import StaffUser
 
 from .conftest import ADMIN_PASSWORD, Api
@@ -116,15 +116,15 @@ def _payees(w: World) -> None:
 
 
 def _batch(w: World, method: Method, currency: str) -> str:
-    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=method,
+    prepared = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=method,
                                currency=currency, actor=w.kim, now=w.now)
     assert prepared.batch is not None, prepared.skipped
     bid = prepared.batch.id
-    payouts.review(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now)
+    payout_batches.review(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now)
     with pytest.raises(PermissionDenied, match="four eyes"):
-        payouts.release(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now,
+        payout_batches.release(engine=w.engine, batch_id=bid, actor=w.kim, now=w.now,
                         four_eyes_above=Decimal(0))
-    payouts.release(engine=w.engine, batch_id=bid, actor=w.lee, now=w.now,
+    payout_batches.release(engine=w.engine, batch_id=bid, actor=w.lee, now=w.now,
                     four_eyes_above=Decimal(0))
     return bid
 
@@ -168,7 +168,7 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
                  reserve=True, actor=w.admin, now=w.now)
 
     # Without payment details nothing goes out.
-    empty = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+    empty = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                             currency="KRW", actor=w.kim, now=w.now)
     assert empty.batch is None
     assert empty.skipped == {"no payment details": 3}
@@ -231,7 +231,7 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
     assert _position(w, "ledger:acct-eu-2:s-eu-2:eu-refund:refund").payable == Decimal("7.25")
 
     # Reissue: held until the payee confirms new details, then once by the same method.
-    again = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+    again = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                             currency="KRW", actor=w.kim, now=w.now)
     assert again.batch is None
     assert again.skipped == {"held until the payee confirms new details": 1}
@@ -302,7 +302,7 @@ def test_a_released_batch_cannot_be_changed_even_in_sql(world: World) -> None:
         with pytest.raises(sa.exc.DatabaseError), w.engine.begin() as conn:
             conn.execute(sa.text(statement))
     with pytest.raises(Conflict, match="already released"):
-        payouts.release(engine=w.engine, batch_id=bid, actor=w.admin, now=w.now,
+        payout_batches.release(engine=w.engine, batch_id=bid, actor=w.admin, now=w.now,
                         four_eyes_above=None)
 
 
@@ -312,12 +312,12 @@ def test_a_batch_the_fund_cannot_cover_is_not_released(world: World) -> None:
     payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
                         now=w.now)
     _payees(w)
-    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+    prepared = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                                currency="KRW", actor=w.kim, now=w.now)
     assert prepared.batch is not None
-    payouts.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim, now=w.now)
+    payout_batches.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim, now=w.now)
     with pytest.raises(Conflict, match="does not fit"):
-        payouts.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
+        payout_batches.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
                         four_eyes_above=Decimal(0))
 
 
@@ -326,7 +326,7 @@ def test_a_reviewer_role_cannot_prepare_and_bad_bank_details_name_the_field(worl
     rita = staff.add_user(uow=_uow(w.api), username="rita", password=ADMIN_PASSWORD,
                           role=Role.REVIEWER, actor=staff.SYSTEM, now=w.now)
     with pytest.raises(PermissionDenied):
-        payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+        payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                         currency="KRW", actor=rita, now=w.now)
     with pytest.raises(InputError, match="field 'iban'"):
         payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names,
@@ -350,12 +350,12 @@ def test_a_name_mismatch_blocks_the_release(world: World) -> None:
                       method=Method.KR_BULK, holder="홍길동",
                       details={"bank_code": "090", "account_number": "3333-01-2345678"},
                       actor=w.admin, now=w.now)
-    prepared = payouts.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+    prepared = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                                currency="KRW", actor=w.kim, now=w.now)
     assert prepared.batch is not None
-    summary = payouts.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim,
+    summary = payout_batches.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim,
                              now=w.now + timedelta(minutes=1))
     assert summary.name_checks == {"mismatch": 1}
     with pytest.raises(Conflict, match="does not match"):
-        payouts.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
+        payout_batches.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
                         four_eyes_above=Decimal(0))

@@ -31,7 +31,8 @@ from makegood.domain.claims import Permission
 from makegood.domain.errors import Conflict, InputError
 from makegood.domain.payout_batches import BatchStatus
 from makegood.domain.payouts import Method
-from makegood.services.payouts import Cipher, NoPayoutNotices, PayoutNotices, attempts_of
+from makegood.services.payout_batches import attempt_history
+from makegood.services.payouts import Cipher, NoPayoutNotices, PayoutNotices
 from makegood.services.staff import StaffUser
 
 SUFFIX = {Method.SEPA: ".xml", Method.NACHA: ".ach", Method.KR_BULK: ".csv",
@@ -209,12 +210,12 @@ def declare_unclaimed(*, engine: sa.Engine, incident_id: str, deadline: datetime
     with UoW(engine) as uow:
         store = uow.store
         positions = store.incident_positions(incident_id)
+        payable = sorted(a for a, pos in positions.items() if pos.payable > 0 and not pos.in_batch)
+        history = attempt_history(store, payable)
         entries = []
-        for award_id, pos in sorted(positions.items()):
-            if pos.payable <= 0 or pos.in_batch:
-                continue
-            attempts = attempts_of(store, award_id)
-            if any(a.outcome.value == "failed" for a in attempts):
+        for award_id in payable:
+            pos = positions[award_id]
+            if any(a.outcome.value == "failed" for a in history.get(award_id, [])):
                 entries.append(ledger.unclaim(pos, reason=f"unclaimed at {deadline.isoformat()}"))
         count = store.post(entries, incident_id=incident_id, actor=actor.actor, now=now)
         store.audit(actor=actor.actor, action="payout.unclaimed", entity="incident",

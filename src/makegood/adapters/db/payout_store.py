@@ -271,6 +271,17 @@ class PayoutStore:
                 out[r["end_to_end_id"]] = Item(**dict(r))
         return out
 
+    def items_of_awards(self, award_ids: Sequence[str]) -> dict[str, list[Item]]:
+        """Every batch item of each award, first attempt first."""
+        out: dict[str, list[Item]] = defaultdict(list)
+        c = pt.payout_items.c
+        for start in range(0, len(award_ids), _CHUNK):
+            for r in self.conn.execute(sa.select(pt.payout_items).where(
+                    c.award_id.in_(list(award_ids[start:start + _CHUNK])))
+                    .order_by(c.award_id, c.attempt)).mappings():
+                out[r["award_id"]].append(Item(**dict(r)))
+        return dict(out)
+
     def attempts(self, award_id: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(pt.payout_items)
                                      .where(pt.payout_items.c.award_id == award_id)).scalar_one())
@@ -306,12 +317,16 @@ class PayoutStore:
         query = sa.select(pt.payout_events).order_by(c.id)
         if unmatched:
             query = query.where(c.matched.is_(False))
-        if end_to_end_ids is not None:
-            query = query.where(c.end_to_end_id.in_(list(end_to_end_ids)))
+        if end_to_end_ids is None:
+            queries = [query]
+        else:
+            ids = list(end_to_end_ids)
+            queries = [query.where(c.end_to_end_id.in_(ids[start:start + _CHUNK]))
+                       for start in range(0, len(ids), _CHUNK)]
         return [Event(end_to_end_id=r["end_to_end_id"], matched=r["matched"], kind=r["kind"],
                       amount=r["amount"], currency=r["currency"], reason=r["reason"],
                       source=r["source"], line=r["line"], note=r["note"], at=r["at"])
-                for r in self.conn.execute(query).mappings()]
+                for q in queries for r in self.conn.execute(q).mappings()]
 
     # --- the audit log (the claims service's own table) ----------------------------------
 

@@ -9,103 +9,21 @@ check), MAKEGOOD_PAYOUT_ORIGINATOR_NAME / _IBAN / _BIC / _ROUTING / _COMPANY_ID 
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from makegood.entrypoints.cli import payout_session as ps
+from makegood.entrypoints.cli import payout_tools
 from makegood.entrypoints.cli.errors import handles_errors
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from makegood.adapters.payouts.details import NameCheck
-    from makegood.adapters.payouts.lines import Originator
-    from makegood.domain.payouts import Method
-    from makegood.services.payouts import Cipher
-    from makegood.services.staff import StaffUser
+from makegood.entrypoints.cli.payout_session import AsUser, IncidentOpt
 
 app = typer.Typer(no_args_is_help=True, help="Payouts: batches, bank files, reconciliation, "
                   "the final accounting.")
-payees_app = typer.Typer(no_args_is_help=True, help="Payees' payment details (encrypted).")
-app.add_typer(payees_app, name="payees")
-
-AsUser = Annotated[str, typer.Option("--as", help="The acting staff member's user name.")]
-IncidentOpt = Annotated[str, typer.Option("--incident", help="The incident id.")]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _engine() -> Engine:
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.engine import make_engine
-
-    return make_engine(Settings.from_env().database_url)
-
-
-def _sign_in(engine: Engine, username: str) -> StaffUser:
-    from makegood.adapters.db.repository import UnitOfWork
-    from makegood.services import staff
-
-    password = os.environ.get("MAKEGOOD_PASSWORD") or typer.prompt(
-        f"Password for {username}", hide_input=True)
-    token = staff.login(uow=UnitOfWork(engine), username=username, password=password,
-                        now=_now(), hours=1)
-    return staff.authenticate(uow=UnitOfWork(engine), token=token, now=_now())
-
-
-def _cipher() -> Cipher:
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.crypto import Cipher, load_key
-
-    settings = Settings.from_env()
-    return Cipher(load_key(settings.secret_key, settings.secret_key_file))
-
-
-def _name_check() -> NameCheck:
-    from makegood.adapters.payouts.details import NoNameCheck, RegisterNameCheck
-
-    register = os.environ.get("MAKEGOOD_PAYOUT_NAME_REGISTER")
-    return RegisterNameCheck.from_csv(Path(register)) if register else NoNameCheck()
-
-
-def _four_eyes() -> Decimal | None:
-    from makegood.domain.money import to_decimal
-
-    raw = os.environ.get("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "0").strip()
-    if raw.lower() in ("", "none", "always"):
-        return None
-    return to_decimal(raw, field="MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE")
-
-
-def _originator() -> Originator:
-    from makegood.adapters.payouts.lines import Originator
-
-    base = Originator()
-    env = os.environ.get
-    return Originator(name=env("MAKEGOOD_PAYOUT_ORIGINATOR_NAME", base.name),
-                      iban=env("MAKEGOOD_PAYOUT_ORIGINATOR_IBAN", base.iban),
-                      bic=env("MAKEGOOD_PAYOUT_ORIGINATOR_BIC", base.bic),
-                      routing_number=env("MAKEGOOD_PAYOUT_ORIGINATOR_ROUTING",
-                                         base.routing_number),
-                      company_id=env("MAKEGOOD_PAYOUT_ORIGINATOR_COMPANY_ID", base.company_id),
-                      bank_name=env("MAKEGOOD_PAYOUT_ORIGINATOR_BANK", base.bank_name))
-
-
-def _method(text: str) -> Method:
-    from makegood.domain.errors import InputError
-    from makegood.domain.payouts import Method
-
-    try:
-        return Method(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not one of {', '.join(m.value for m in Method)}",
-                         field="--method") from None
+app.add_typer(payout_tools.payees_app, name="payees")
+app.command("simulate-bank")(payout_tools.simulate_bank)
+app.command("demo-payees")(payout_tools.demo_payees)
 
 
 @app.command("awards")
@@ -120,9 +38,9 @@ def awards(incident: IncidentOpt, as_user: AsUser,
     from makegood.adapters.db import schema as t
     from makegood.services import payouts
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        actor = _sign_in(engine, as_user)
+        actor = ps.sign_in(engine, as_user)
         if ledger is None:
             with engine.connect() as conn:
                 stored = conn.execute(sa.select(t.incidents.c.ledger_path).where(
@@ -130,7 +48,7 @@ def awards(incident: IncidentOpt, as_user: AsUser,
             ledger = Path(stored) if stored else None
         rows = payouts.read_ledger_awards(ledger) if ledger else []
         counts = payouts.load_awards(engine=engine, incident_id=incident, ledger_rows=rows,
-                                     actor=actor, now=_now())
+                                     actor=actor, now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"added {counts['claims']:,} approved claims and {counts['ledger']:,} ledger awards")
@@ -147,54 +65,15 @@ def fund(incident: IncidentOpt, as_user: AsUser,
     from makegood.domain.money import to_decimal
     from makegood.services import payouts
 
-    engine = _engine()
+    engine = ps.engine()
     try:
         balance = payouts.fund(engine=engine, incident_id=incident,
                                amount=to_decimal(amount, field="--amount"),
                                currency=currency.upper(), reserve=reserve,
-                               actor=_sign_in(engine, as_user), now=_now())
+                               actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"fund balance (unreserved): {balance} {currency.upper()}")
-
-
-@payees_app.command("import")
-@handles_errors
-def payees_import(path: Annotated[Path, typer.Argument(help="Payees CSV.")], as_user: AsUser
-                  ) -> None:
-    """Import payees' payment details (checked, name-checked, encrypted)."""
-    from makegood.services import payouts
-
-    engine = _engine()
-    try:
-        n = payouts.import_payees(engine=engine, cipher=_cipher(), name_check=_name_check(),
-                                  path=path, actor=_sign_in(engine, as_user), now=_now())
-    finally:
-        engine.dispose()
-    typer.echo(f"{n:,} payees stored")
-
-
-@payees_app.command("set")
-@handles_errors
-def payees_set(payee: Annotated[str, typer.Argument(help="The payee's account id.")],
-               as_user: AsUser, method: Annotated[str, typer.Option()],
-               holder: Annotated[str, typer.Option(help="Account holder's name.")],
-               bank_code: str = "", account_number: str = "", iban: str = "", bic: str = "",
-               routing_number: str = "", account_type: str = "", address: str = "") -> None:
-    """Record, or confirm new, payment details for one payee (this releases a held reissue)."""
-    from makegood.services import payouts
-
-    details = {"bank_code": bank_code, "account_number": account_number, "iban": iban,
-               "bic": bic, "routing_number": routing_number, "account_type": account_type,
-               "address": address}
-    engine = _engine()
-    try:
-        record = payouts.set_payee(engine=engine, cipher=_cipher(), name_check=_name_check(),
-                                   payee_id=payee, method=_method(method), holder=holder,
-                                   details=details, actor=_sign_in(engine, as_user), now=_now())
-    finally:
-        engine.dispose()
-    typer.echo(f"{record.id}: {record.masked} (name check: {record.name_check})")
 
 
 @app.command("prepare")
@@ -206,13 +85,13 @@ def prepare(incident: IncidentOpt, as_user: AsUser,
             kind: Annotated[str | None, typer.Option(help="Only this award kind.")] = None,
             ) -> None:
     """Select what is payable into a new batch."""
-    from makegood.services import payouts
+    from makegood.services import payout_batches
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        result = payouts.prepare(engine=engine, incident_id=incident, method=_method(method),
+        result = payout_batches.prepare(engine=engine, incident_id=incident, method=ps.method(method),
                                  currency=currency, policy_id=policy, kind=kind,
-                                 actor=_sign_in(engine, as_user), now=_now())
+                                 actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     for reason, n in sorted(result.skipped.items()):
@@ -230,12 +109,12 @@ def review(batch: Annotated[str, typer.Argument()], as_user: AsUser,
            approve: Annotated[bool, typer.Option(help="Mark reviewed (else only show).")] = True,
            ) -> None:
     """Show a batch's totals, largest items, screening flags and name checks; mark it reviewed."""
-    from makegood.services import payouts
+    from makegood.services import payout_batches
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        r = payouts.review(engine=engine, batch_id=batch, approve=approve,
-                           actor=_sign_in(engine, as_user), now=_now())
+        r = payout_batches.review(engine=engine, batch_id=batch, approve=approve,
+                           actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     b = r.batch
@@ -252,12 +131,12 @@ def review(batch: Annotated[str, typer.Argument()], as_user: AsUser,
 @handles_errors
 def release(batch: Annotated[str, typer.Argument()], as_user: AsUser) -> None:
     """Release a reviewed batch (a second person above the four-eyes threshold)."""
-    from makegood.services import payouts
+    from makegood.services import payout_batches
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        b = payouts.release(engine=engine, batch_id=batch, four_eyes_above=_four_eyes(),
-                            actor=_sign_in(engine, as_user), now=_now())
+        b = payout_batches.release(engine=engine, batch_id=batch, four_eyes_above=ps.four_eyes(),
+                            actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"batch {b.id} released by {b.released_by} (reviewed by {b.reviewed_by})")
@@ -267,12 +146,12 @@ def release(batch: Annotated[str, typer.Argument()], as_user: AsUser) -> None:
 @handles_errors
 def cancel(batch: Annotated[str, typer.Argument()], as_user: AsUser) -> None:
     """Cancel an unreleased batch: its awards are payable again."""
-    from makegood.services import payouts
+    from makegood.services import payout_batches
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        b = payouts.cancel(engine=engine, batch_id=batch, actor=_sign_in(engine, as_user),
-                           now=_now())
+        b = payout_batches.cancel(engine=engine, batch_id=batch, actor=ps.sign_in(engine, as_user),
+                           now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"batch {b.id} cancelled")
@@ -287,11 +166,11 @@ def write(batch: Annotated[str, typer.Argument()], as_user: AsUser,
     """Write a released batch's bank or billing file (an admin; payee details decrypted)."""
     from makegood.services import payout_files
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        f = payout_files.write(engine=engine, cipher=_cipher(), batch_id=batch, out_dir=out,
-                               originator=_originator(), memo=memo,
-                               actor=_sign_in(engine, as_user), now=_now())
+        f = payout_files.write(engine=engine, cipher=ps.cipher(), batch_id=batch, out_dir=out,
+                               originator=ps.originator(), memo=memo,
+                               actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"{f.path}: {f.count:,} payments, {f.size:,} bytes, sha256 {f.sha256}")
@@ -304,11 +183,11 @@ def reconcile(files: Annotated[list[Path], typer.Argument(help="pain.002, camt.0
     """Read the bank's reports and move each payment on; unmatched lines are listed."""
     from makegood.services import payout_files
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        actor = _sign_in(engine, as_user)
+        actor = ps.sign_in(engine, as_user)
         for path in files:
-            r = payout_files.reconcile(engine=engine, path=path, actor=actor, now=_now())
+            r = payout_files.reconcile(engine=engine, path=path, actor=actor, now=ps.now())
             counts = ", ".join(f"{k} {v:,}" for k, v in sorted(r.counts.items()))
             typer.echo(f"{path.name} ({r.kind}): {counts}")
             for line in r.unmatched:
@@ -328,12 +207,12 @@ def unclaimed(incident: IncidentOpt, as_user: AsUser,
     from makegood.domain.windows import parse_timestamp
     from makegood.services import payout_files
 
-    engine = _engine()
+    engine = ps.engine()
     try:
         n = payout_files.declare_unclaimed(
             engine=engine, incident_id=incident,
             deadline=parse_timestamp(deadline, field="--deadline"),
-            actor=_sign_in(engine, as_user), now=_now())
+            actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     typer.echo(f"{n:,} awards declared unclaimed")
@@ -346,9 +225,9 @@ def list_batches(as_user: AsUser, incident: Annotated[str | None, typer.Option()
     from makegood.adapters.db.payout_store import PayoutUnitOfWork
     from makegood.domain.claims import Permission
 
-    engine = _engine()
+    engine = ps.engine()
     try:
-        _sign_in(engine, as_user).require(Permission.READ)
+        ps.sign_in(engine, as_user).require(Permission.READ)
         with PayoutUnitOfWork(engine) as uow:
             for b in uow.store.batches(incident):
                 typer.echo(f"{b.id}\t{b.method.value}\t{b.currency}\t{b.status.value}\t"
@@ -367,93 +246,12 @@ def report(incident: IncidentOpt, as_user: AsUser,
     from makegood.adapters.payouts.report import write_report
     from makegood.services import payout_report
 
-    engine = _engine()
+    engine = ps.engine()
     try:
         figures = payout_report.accounting(engine=engine, incident_id=incident,
-                                           actor=_sign_in(engine, as_user), now=_now())
+                                           actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
     paths = write_report(figures, out, f"accounting-{incident}")
     for path in paths.values():
         typer.echo(str(path))
-
-
-@app.command("simulate-bank")
-@handles_errors
-def simulate_bank(batch: Annotated[str, typer.Argument()], as_user: AsUser,
-                  report_format: Annotated[str, typer.Option(
-                      "--format", help="pain002, camt054 or csv")] = "camt054",
-                  fail: Annotated[list[str] | None, typer.Option(
-                      help="END_TO_END_ID:CODE to reject (pain002) or return (camt054, csv).")
-                  ] = None,
-                  out: Annotated[Path, typer.Option(help="The report file.")] = Path("report.xml"),
-                  ) -> None:
-    """Generate the bank's answer to a batch (for tests and the demo): pain.002 or camt.054."""
-    from makegood.adapters.db.payout_store import PayoutUnitOfWork
-    from makegood.adapters.ledger import atomic_path
-    from makegood.adapters.payouts import bank_sim
-    from makegood.domain.claims import Permission
-    from makegood.domain.errors import InputError
-
-    failures = {}
-    for spec in fail or []:
-        e2e, _, code = spec.partition(":")
-        if not e2e or not code:
-            raise InputError(f"{spec!r} is not END_TO_END_ID:CODE", field="--fail")
-        failures[e2e] = code
-    engine = _engine()
-    try:
-        _sign_in(engine, as_user).require(Permission.SUPERVISE)
-        with PayoutUnitOfWork(engine) as uow:
-            uow.store.batch_or_raise(batch)
-            sent = [bank_sim.Sent(i.end_to_end_id, i.amount, i.currency)
-                    for i in uow.store.items(batch)]
-    finally:
-        engine.dispose()
-    unknown = sorted(set(failures) - {s.end_to_end_id for s in sent})
-    if unknown:
-        raise InputError(f"{unknown[0]!r} is not in batch {batch}", field="--fail")
-    now = _now()
-    if report_format == "pain002":
-        data = bank_sim.pain002(sent, message_id=batch, rejected=failures, created=now)
-    elif report_format == "camt054":
-        data = bank_sim.camt054(sent, message_id=f"NTF-{batch}", returned=failures, booked=now,
-                                iban=_originator().iban)
-    elif report_format == "csv":
-        data = bank_sim.csv_returns([(s.end_to_end_id, "returned" if s.end_to_end_id in failures
-                                      else "paid", s.amount, s.currency,
-                                      failures.get(s.end_to_end_id, "")) for s in sent])
-    else:
-        raise InputError(f"{report_format!r} is not pain002, camt054 or csv", field="--format")
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(data)
-    typer.echo(f"{out}: {len(sent):,} payments, {len(failures):,} failed")
-
-
-@app.command("demo-payees")
-@handles_errors
-def demo_payees(incident: IncidentOpt, as_user: AsUser,
-                out: Annotated[Path, typer.Option(help="Payees CSV to write.")] = Path(
-                    "payees.csv"),
-                register: Annotated[Path, typer.Option(help="Name register CSV to write.")] = Path(
-                    "name-register.csv"),
-                seed: int = 2022) -> None:
-    """Seeded Korean bank details for every payee of the incident's money awards (the demo)."""
-    from makegood.adapters.db.payout_store import PayoutUnitOfWork
-    from makegood.adapters.ledger import atomic_path
-    from makegood.adapters.payouts import bank_sim
-    from makegood.domain.claims import Permission
-
-    engine = _engine()
-    try:
-        _sign_in(engine, as_user).require(Permission.ADMIN)
-        with PayoutUnitOfWork(engine) as uow:
-            ids = sorted({a.payee_id for a in uow.store.awards(incident)
-                          if a.method.value != "billing_credit"})
-    finally:
-        engine.dispose()
-    payees, names = bank_sim.demo_payees(ids, seed=seed)
-    for path, data in ((out, payees), (register, names)):
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-    typer.echo(f"{out}: {len(ids):,} payees; {register}: their holders")
