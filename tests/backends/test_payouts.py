@@ -359,3 +359,71 @@ def test_a_name_mismatch_blocks_the_release(world: World) -> None:
     with pytest.raises(Conflict, match="does not match"):
         payout_batches.release(engine=w.engine, batch_id=prepared.batch.id, actor=w.lee, now=w.now,
                         four_eyes_above=Decimal(0))
+
+
+def _fill(table: sa.Table, values: dict[str, object]) -> dict[str, object]:
+    """The given values, and a plain value for every other required column (the tables of the
+    screening and notices features may have more columns than this test needs)."""
+    from datetime import UTC, datetime
+
+    row = {k: v for k, v in values.items() if k in table.c}
+    for col in table.c:
+        if col.name in row or col.nullable or col.server_default or (
+                col.primary_key and isinstance(col.type, sa.Integer)):
+            continue
+        try:
+            kind = col.type.python_type
+        except NotImplementedError:
+            kind = str
+        row[col.name] = {int: 0, bool: False, float: 0.0, dict: {}, list: [],
+                         datetime: datetime(2022, 10, 20, tzinfo=UTC)}.get(kind, "")
+    return row
+
+
+def _screening_and_notices(engine: sa.Engine, flagged: str, incident_id: str) -> None:
+    """Rows in the screening and notices tables, creating them when those features have not
+    landed (the same names and key columns as theirs)."""
+    meta = sa.MetaData()
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        if not inspector.has_table("claim_screening"):
+            sa.Table("claim_screening", meta, sa.Column("claim_id", sa.String(40), primary_key=True),
+                     sa.Column("recommendation", sa.String(10), nullable=False),
+                     sa.Column("codes", sa.String(400), nullable=False),
+                     sa.Column("score", sa.Integer, nullable=False))
+        if not inspector.has_table("notices"):
+            sa.Table("notices", meta, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("incident_id", sa.String(100), nullable=False),
+                     sa.Column("status", sa.String(20), nullable=False))
+        meta.create_all(conn)
+        screening = sa.Table("claim_screening", sa.MetaData(), autoload_with=conn)
+        notices = sa.Table("notices", sa.MetaData(), autoload_with=conn)
+        conn.execute(screening.insert().values(**_fill(screening, {
+            "claim_id": flagged, "recommendation": "reject", "codes": "SAME_ACCOUNT,BURST_IP",
+            "score": 640})))
+        for n, status in enumerate(("delivered", "delivered", "permanent-failure")):
+            conn.execute(notices.insert().values(**_fill(notices, {
+                "incident_id": incident_id, "status": status, "key": f"k{n}"})))
+
+
+def test_screening_flags_show_in_the_review_and_notices_in_the_accounting(world: World) -> None:
+    w = world
+    flagged = _approve(w.api, "acct-free", "30000")
+    _approve(w.api, "acct-shop", "50000")
+    _screening_and_notices(w.engine, flagged, INCIDENT)
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    _payees(w)
+    prepared = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT,
+                                      method=Method.KR_BULK, currency="KRW", actor=w.kim,
+                                      now=w.now)
+    assert prepared.batch is not None
+    summary = payout_batches.review(engine=w.engine, batch_id=prepared.batch.id, actor=w.kim,
+                                    now=w.now)
+    assert [(i.award_id, why) for i, why in summary.flagged] == [
+        (f"claim:{flagged}", "reject: SAME_ACCOUNT,BURST_IP")]
+    figures = payout_report.accounting(engine=w.engine, incident_id=INCIDENT, actor=w.kim,
+                                       now=w.now)
+    assert figures["screening"] == {"reject": 1}
+    assert figures["notices_sent"] == 2
+    assert figures["notices_by_status"] == {"delivered": 2, "permanent-failure": 1}

@@ -155,22 +155,11 @@ def review(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime,
 
 
 def screening_flags(store: PayoutStore, items: list[Item]) -> list[tuple[Item, str]]:
-    """Items whose claim carries a screening flag, where the screening table exists (triage)."""
-    inspector = sa.inspect(store.conn)
-    table = next((n for n in ("screening_flags", "screening_results", "claim_flags")
-                  if inspector.has_table(n)), None)
-    if table is None:
-        return []
-    flags = sa.Table(table, sa.MetaData(), autoload_with=store.conn)
-    if "claim_id" not in flags.c:
-        return []
-    code = next((c for c in ("code", "reason_code", "reason", "flag") if c in flags.c), None)
+    """Items whose claim screening did not clear (where screening has run)."""
     claim_of = {i.award_id.removeprefix("claim:"): i for i in items
                 if i.award_id.startswith("claim:")}
-    if not claim_of:
-        return []
-    rows = store.conn.execute(sa.select(flags).where(flags.c.claim_id.in_(list(claim_of))))
-    return [(claim_of[r.claim_id], str(getattr(r, code)) if code else "flagged") for r in rows]
+    flags = store.screening(sorted(claim_of))
+    return [(claim_of[cid], flag) for cid, flag in sorted(flags.items())]
 
 
 def release(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime,

@@ -24,8 +24,6 @@ from makegood.domain.payouts import ZERO, Ledger, account_totals, check_invarian
 from makegood.services.staff import StaffUser
 
 MONEY_KINDS = ("cash", "refund")
-NOTICE_TABLES = ("notices", "notice_outbox", "outbox")
-SCREENING_TABLES = ("screening_flags", "screening_results", "claim_flags")
 
 
 def _money(d: dict[str, Decimal]) -> dict[str, str]:
@@ -110,24 +108,16 @@ def accounting(*, engine: sa.Engine, incident_id: str, actor: StaffUser, now: da
             monetary[side][a.kind] += 1
             monetary_amounts[side][a.unit] += a.amount
 
-        inspector = sa.inspect(conn)
-        notice_table = next((n for n in NOTICE_TABLES if inspector.has_table(n)), None)
-        notices = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {notice_table}")).scalar_one()
-                      ) if notice_table else 0
-        screening: dict[str, int] = {}
-        screen_table = next((n for n in SCREENING_TABLES if inspector.has_table(n)), None)
-        if screen_table:
-            cols = {c["name"] for c in inspector.get_columns(screen_table)}
-            code = next((c for c in ("code", "reason_code", "outcome", "flag") if c in cols), None)
-            if code:
-                screening = {str(r[0]): int(r[1]) for r in conn.execute(sa.text(
-                    f"SELECT {code}, COUNT(*) FROM {screen_table} GROUP BY {code}"))}
+        notice_counts = store.notice_counts(incident_id)
+        screening = store.screening_outcomes(incident_id)
     return {
         "incident": {"id": incident.id, "title": incident.title},
         "generated_at": now.isoformat(),
         "fund": fund,
-        "notices_sent": notices,
-        "notices_source": notice_table or "none (the notices outbox has not landed)",
+        "notices_sent": (notice_counts or {}).get("delivered", 0),
+        "notices_by_status": notice_counts or {},
+        "notices_source": "notices" if notice_counts is not None
+        else "none (the notices outbox has not landed)",
         "claims": {
             "received": len(claims),
             "by_category": {k: dict(v) for k, v in sorted(by_category.items())},

@@ -328,6 +328,51 @@ class PayoutStore:
                       source=r["source"], line=r["line"], note=r["note"], at=r["at"])
                 for q in queries for r in self.conn.execute(q).mappings()]
 
+    # --- other features' tables, read where they exist -----------------------------------
+    # Screening (triage: ``claim_screening``, one row per claim with a recommendation clear /
+    # review / reject and its deduction codes) and notices (the outbox: ``notices`` with the
+    # incident and a delivery status). Until those land the tables are absent and these are empty.
+
+    def _table(self, name: str, needs: Sequence[str]) -> sa.Table | None:
+        if not sa.inspect(self.conn).has_table(name):
+            return None
+        table = sa.Table(name, sa.MetaData(), autoload_with=self.conn)
+        return table if all(c in table.c for c in needs) else None
+
+    def screening(self, claim_ids: Sequence[str]) -> dict[str, str]:
+        """claim id -> "recommendation: codes" for the claims screening did not clear."""
+        table = self._table("claim_screening", ("claim_id", "recommendation", "codes"))
+        out: dict[str, str] = {}
+        if table is None:
+            return out
+        for start in range(0, len(claim_ids), _CHUNK):
+            for r in self.conn.execute(sa.select(table.c.claim_id, table.c.recommendation,
+                                                 table.c.codes).where(
+                    table.c.claim_id.in_(list(claim_ids[start:start + _CHUNK])),
+                    table.c.recommendation != "clear")):
+                out[r.claim_id] = f"{r.recommendation}: {r.codes}" if r.codes else r.recommendation
+        return out
+
+    def screening_outcomes(self, incident_id: str) -> dict[str, int]:
+        table = self._table("claim_screening", ("claim_id", "recommendation"))
+        if table is None:
+            return {}
+        rows = self.conn.execute(
+            sa.select(table.c.recommendation, sa.func.count())
+            .join(t.claims, t.claims.c.id == table.c.claim_id)
+            .where(t.claims.c.incident_id == incident_id).group_by(table.c.recommendation))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def notice_counts(self, incident_id: str) -> dict[str, int] | None:
+        """Notices of the incident by delivery status; ``None`` when there is no outbox."""
+        table = self._table("notices", ("incident_id", "status"))
+        if table is None:
+            return None
+        rows = self.conn.execute(sa.select(table.c.status, sa.func.count())
+                                 .where(table.c.incident_id == incident_id)
+                                 .group_by(table.c.status))
+        return {str(r[0]): int(r[1]) for r in rows}
+
     # --- the audit log (the claims service's own table) ----------------------------------
 
     def audit(self, *, actor: str, action: str, entity: str, entity_id: str,
