@@ -213,17 +213,21 @@ def sums_by(entries: Iterable[Entry]) -> dict[tuple[Ledger, str, str | None], De
     return out
 
 
-def positions(entries: Iterable[Entry]) -> dict[str, Position]:
+Sums = dict[tuple[Ledger, str, str | None], Decimal]
+
+
+def positions(entries: Iterable[Entry], *, sums: Sums | None = None) -> dict[str, Position]:
     per_award: dict[tuple[str, str], dict[Ledger, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for (account, unit, award_id), amount in sums_by(entries).items():
+    for (account, unit, award_id), amount in (sums if sums is not None else sums_by(entries)).items():
         if award_id is not None:
             per_award[(award_id, unit)][account] += amount
-    return {aid: Position.of(aid, unit, sums) for (aid, unit), sums in per_award.items()}
+    return {aid: Position.of(aid, unit, s) for (aid, unit), s in per_award.items()}
 
 
-def account_totals(entries: Iterable[Entry]) -> dict[tuple[Ledger, str], Decimal]:
+def account_totals(entries: Iterable[Entry], *, sums: Sums | None = None
+                   ) -> dict[tuple[Ledger, str], Decimal]:
     out: dict[tuple[Ledger, str], Decimal] = defaultdict(Decimal)
-    for (account, unit, _), amount in sums_by(entries).items():
+    for (account, unit, _), amount in (sums if sums is not None else sums_by(entries)).items():
         out[(account, unit)] += amount
     return out
 
@@ -235,16 +239,16 @@ def check_invariants(entries: list[Entry], *, money_units: Iterable[str] = ()) -
         for line in entry.lines:
             balance[line.unit] += line.amount
         assert all(v == 0 for v in balance.values()), f"unbalanced entry {entry}"
-    for p in positions(entries).values():
+    sums = sums_by(entries)
+    for p in positions(entries, sums=sums).values():
         parts = (p.payable, p.in_batch, p.settled, p.unclaimed)
         assert all(x >= 0 for x in parts), f"negative part in {p}"
         assert sum(parts) == p.awarded, f"parts do not add up to the award in {p}"
         assert p.settled <= p.awarded, f"settled above the award in {p}"
-    totals = account_totals(entries)
+    totals = account_totals(entries, sums=sums)
     for unit in money_units:
-        paid = -sum((line.amount for e in entries for line in e.lines
-                     if line.account is Ledger.FUND and line.award_id is not None
-                     and line.unit == unit), ZERO)
+        paid = -sum((amount for (account, u, award_id), amount in sums.items()
+                     if account is Ledger.FUND and award_id is not None and u == unit), ZERO)
         contributions = -totals.get((Ledger.CONTRIBUTIONS, unit), ZERO)
         fund = totals.get((Ledger.FUND, unit), ZERO)
         reserved = totals.get((Ledger.RESERVE, unit), ZERO)

@@ -20,7 +20,7 @@ from makegood.adapters.db import schema as t
 from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.domain.claims import Permission
 from makegood.domain.errors import NotFound
-from makegood.domain.payouts import ZERO, Ledger, account_totals, check_invariants
+from makegood.domain.payouts import ZERO, Ledger, account_totals, check_invariants, sums_by
 from makegood.services.staff import StaffUser
 
 MONEY_KINDS = ("cash", "refund")
@@ -45,7 +45,7 @@ def accounting(*, engine: sa.Engine, incident_id: str, actor: StaffUser, now: da
                              | {line.unit for e in entries for line in e.lines
                                 if line.account is Ledger.CONTRIBUTIONS})
         check_invariants(entries, money_units=money_units)  # the report is only made of a sound ledger
-        totals = account_totals(entries)
+        totals = account_totals(entries, sums=sums_by(entries))
         batches = {b.id: b for b in store.batches(incident_id)}
 
         fund: dict[str, dict[str, str]] = {}

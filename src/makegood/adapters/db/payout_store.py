@@ -84,6 +84,12 @@ def _award(row: Mapping[Any, Any]) -> AwardRecord:
                        claimant_kind=row["claimant_kind"])
 
 
+def _payee(row: Mapping[Any, Any]) -> PayeeRecord:
+    return PayeeRecord(id=row["id"], method=Method(row["method"]), holder=row["holder"],
+                       details_encrypted=row["details_encrypted"], masked=row["masked"],
+                       name_check=row["name_check"], confirmed_at=row["confirmed_at"])
+
+
 def _batch(row: Mapping[Any, Any]) -> BatchHeader:
     return BatchHeader(id=row["id"], incident_id=row["incident_id"], method=Method(row["method"]),
                        currency=row["currency"], status=BatchStatus(row["status"]),
@@ -199,21 +205,15 @@ class PayoutStore:
     def payee(self, payee_id: str) -> PayeeRecord | None:
         row = self.conn.execute(sa.select(pt.payout_payees).where(
             pt.payout_payees.c.id == payee_id)).mappings().first()
-        if row is None:
-            return None
-        return PayeeRecord(id=row["id"], method=Method(row["method"]), holder=row["holder"],
-                           details_encrypted=row["details_encrypted"], masked=row["masked"],
-                           name_check=row["name_check"], confirmed_at=row["confirmed_at"])
+        return None if row is None else _payee(row)
 
     def payees(self, payee_ids: Sequence[str]) -> dict[str, PayeeRecord]:
         out: dict[str, PayeeRecord] = {}
         for start in range(0, len(payee_ids), _CHUNK):
             part = list(payee_ids[start:start + _CHUNK])
-            for row in self.conn.execute(sa.select(pt.payout_payees.c.id).where(
-                    pt.payout_payees.c.id.in_(part))).scalars():
-                found = self.payee(row)
-                assert found is not None
-                out[row] = found
+            for row in self.conn.execute(sa.select(pt.payout_payees).where(
+                    pt.payout_payees.c.id.in_(part))).mappings():
+                out[row["id"]] = _payee(row)
         return out
 
     def put_payee(self, payee: PayeeRecord, *, actor: str) -> None:
