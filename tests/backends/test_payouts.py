@@ -427,3 +427,70 @@ def test_screening_flags_show_in_the_review_and_notices_in_the_accounting(world:
     assert figures["screening"] == {"reject": 1}
     assert figures["notices_sent"] == 2
     assert figures["notices_by_status"] == {"delivered": 2, "permanent-failure": 1}
+
+
+def _pay_and_return(w: World, reason: str) -> str:
+    """One KRW batch for every payable award, written, booked and returned with ``reason``."""
+    bid = _batch(w, Method.KR_BULK, "KRW")
+    payout_files.write(engine=w.engine, cipher=w.cipher, batch_id=bid, out_dir=w.out,
+                       originator=Originator(), actor=w.admin, now=w.now)
+    sent = _sent(w, bid)
+    payout_files.reconcile(engine=w.engine, actor=w.kim, now=w.now, path=_report(
+        w, f"{bid}-camt054.xml", bank_sim.camt054(
+            sent, message_id=bid, returned={s.end_to_end_id: reason for s in sent},
+            booked=w.now, iban="DE89370400440532013000")))
+    return bid
+
+
+def test_a_transfer_that_fails_twice_goes_out_as_a_check(world: World) -> None:
+    w = world
+    cid = _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    _pay_and_return(w, "AC04")
+    w.api.clock.advance(days=1)
+    payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-free",
+                      method=Method.KR_BULK, holder="김민수",
+                      details={"bank_code": "088", "account_number": "110-123-456780"},
+                      actor=w.admin, now=w.now)
+    _pay_and_return(w, "AC06")
+    left = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
+                                  currency="KRW", actor=w.kim, now=w.now)
+    assert left.batch is None
+    assert left.skipped == {}  # not held: its next method is the check
+    payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-free",
+                      method=Method.CHECK, holder="김민수",
+                      details={"address": "서울특별시 중구 세종대로 110"}, actor=w.admin,
+                      now=w.now, preferred=False)
+    bid = _batch(w, Method.CHECK, "KRW")
+    written = payout_files.write(engine=w.engine, cipher=w.cipher, batch_id=bid, out_dir=w.out,
+                                 originator=Originator(), actor=w.admin, now=w.now)
+    rows = written.path.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "reference,payee_id,holder,amount,currency,address,memo"
+    assert rows[1] == f"{bid}-000001,acct-free,김민수,30000,KRW,서울특별시 중구 세종대로 110,장애보상"
+    assert _position(w, f"claim:{cid}").in_batch == 30000
+
+
+def test_a_failed_payment_nobody_claims_becomes_unclaimed_after_the_deadline(world: World) -> None:
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    _pay_and_return(w, "AC04")
+    deadline = w.now + timedelta(days=90)
+    with pytest.raises(Conflict, match="has not passed"):
+        payout_files.declare_unclaimed(engine=w.engine, incident_id=INCIDENT, deadline=deadline,
+                                       actor=w.admin, now=w.now)
+    assert payout_files.declare_unclaimed(engine=w.engine, incident_id=INCIDENT,
+                                          deadline=deadline, actor=w.admin,
+                                          now=deadline + timedelta(seconds=1)) == 1
+    figures = payout_report.accounting(engine=w.engine, incident_id=INCIDENT, actor=w.kim,
+                                       now=w.now)
+    assert figures["unclaimed"] == {"KRW": "30000"}
+    assert figures["fund"]["KRW"]["fund_balance"] == "30000"  # the money is still in the fund
