@@ -494,3 +494,26 @@ def test_a_failed_payment_nobody_claims_becomes_unclaimed_after_the_deadline(wor
                                        now=w.now)
     assert figures["unclaimed"] == {"KRW": "30000"}
     assert figures["fund"]["KRW"]["fund_balance"] == "30000"  # the money is still in the fund
+
+
+def test_payees_come_from_the_payout_accounts_claims_gave(world: World) -> None:
+    w = world  # w.cipher holds the key the API encrypted the claims' payout accounts with
+    _approve(w.api, "acct-eu-1", "10", currency="EUR", payout_account="DE89 3704 0044 0532 0130 00")
+    _approve(w.api, "acct-free", "30000", payout_account="088-110-123-456789")
+    _approve(w.api, "acct-shop", "50000", payout_account="110-123-456789")  # no bank code
+    counts = payouts.payees_from_claims(engine=w.engine, cipher=w.cipher, name_check=w.names,
+                                        incident_id=INCIDENT, actor=w.admin, now=w.now)
+    assert counts == {"stored": 2, "kept": 0, "needs_details": 1}
+    from makegood.adapters.db.payout_store import PayoutUnitOfWork
+
+    with PayoutUnitOfWork(w.engine) as uow:
+        eu, kr = uow.store.payee("acct-eu-1"), uow.store.payee("acct-free")
+    assert eu is not None
+    assert kr is not None
+    assert (eu.method, kr.method) == (Method.SEPA, Method.KR_BULK)
+    assert kr.masked == "신한은행 ********6789"
+    with w.engine.connect() as conn:
+        audit = conn.execute(sa.text("SELECT actor FROM audit_log WHERE action = 'payout.decrypt'"
+                                     )).scalars().all()
+    assert audit == ["staff:admin"]
+

@@ -233,3 +233,60 @@ def import_payees(*, engine: sa.Engine, cipher: Cipher, name_check: NameCheck, p
                 raise exc.located(file=str(path), line=n) from None
         uow.commit()
     return len(rows)
+
+
+def parse_claim_account(text: str) -> tuple[Method, dict[str, str]] | None:
+    """A claimant's payout account as the claims form takes it (one text field): an IBAN, or a
+    Korean account written with its bank code first (``088-110-123-456789``). ``None`` when it
+    is neither: the payee must give details (``payees set``)."""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    from makegood.domain.bank_details import KOREAN_BANKS
+
+    compact = "".join(text.split())
+    try:
+        return Method.SEPA, {"iban": IBAN(compact).compact}
+    except SchwiftyException:
+        pass
+    head, _, rest = text.strip().replace(" ", "-").partition("-")
+    if head in KOREAN_BANKS and rest:
+        try:
+            check_details(Method.KR_BULK, {"bank_code": head, "account_number": rest})
+        except InputError:
+            return None
+        return Method.KR_BULK, {"bank_code": head, "account_number": rest}
+    return None
+
+
+def payees_from_claims(*, engine: sa.Engine, cipher: Cipher, name_check: NameCheck,
+                       incident_id: str, actor: StaffUser, now: datetime) -> dict[str, int]:
+    """Payees from the payout accounts that approved claims gave (encrypted in the claims
+    table): decrypted here by an admin, with an audit entry, re-encrypted as payee details.
+    A payee already on record is left as it is."""
+    actor.require(Permission.ADMIN)
+    counts = {"stored": 0, "kept": 0, "needs_details": 0}
+    with UoW(engine) as uow:
+        rows = uow.conn.execute(
+            sa.select(t.claims.c.id, t.claims.c.account_id, t.claims.c.name,
+                      t.claims.c.payout_encrypted)
+            .where(t.claims.c.incident_id == incident_id, t.claims.c.status == "approved")
+            .order_by(t.claims.c.id)).all()
+        for r in rows:
+            if uow.store.payee(r.account_id) is not None:
+                counts["kept"] += 1
+                continue
+            parsed = (parse_claim_account(cipher.decrypt(r.payout_encrypted))
+                      if r.payout_encrypted else None)
+            if parsed is None:
+                counts["needs_details"] += 1
+                continue
+            method, details = parsed
+            _put_payee(uow.store, cipher=cipher, name_check=name_check, payee_id=r.account_id,
+                       method=method, holder=r.name, details=details, actor=actor, now=now)
+            counts["stored"] += 1
+        uow.store.audit(actor=actor.actor, action="payout.decrypt", entity="incident",
+                        entity_id=incident_id, after={"purpose": "payees from claims",
+                                                      "claims": len(rows), **counts}, now=now)
+        uow.commit()
+    return counts

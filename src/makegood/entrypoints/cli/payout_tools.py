@@ -131,3 +131,21 @@ def demo_payees(incident: IncidentOpt, as_user: AsUser,
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
     typer.echo(f"{out}: {len(ids):,} payees; {register}: their holders")
+
+
+@payees_app.command("from-claims")
+@handles_errors
+def payees_from_claims(incident: IncidentOpt, as_user: AsUser) -> None:
+    """Payees from the payout accounts given on approved claims (an IBAN, or a Korean account
+    with its bank code first: 088-110-123-456789); decrypted by an admin, audited."""
+    from makegood.services import payouts
+
+    engine = ps.engine()
+    try:
+        counts = payouts.payees_from_claims(engine=engine, cipher=ps.cipher(),
+                                            name_check=ps.name_check(), incident_id=incident,
+                                            actor=ps.sign_in(engine, as_user), now=ps.now())
+    finally:
+        engine.dispose()
+    typer.echo(f"{counts['stored']:,} payees stored from claims; {counts['kept']:,} already on "
+               f"record; {counts['needs_details']:,} need details (payees set)")
