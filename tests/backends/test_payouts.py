@@ -517,3 +517,39 @@ def test_payees_come_from_the_payout_accounts_claims_gave(world: World) -> None:
                                      )).scalars().all()
     assert audit == ["staff:admin"]
 
+
+
+def test_two_people_preparing_at_once_never_put_an_award_in_two_batches(world: World) -> None:
+    import threading
+
+    w = world
+    for account in ("acct-free", "acct-shop", "acct-paid"):
+        _approve(w.api, account, "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    _payees(w)
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def prepare(actor: StaffUser) -> None:
+        barrier.wait()
+        try:
+            results.append(payout_batches.prepare(engine=w.engine, incident_id=INCIDENT,
+                                                  method=Method.KR_BULK, currency="KRW",
+                                                  actor=actor, now=w.now))
+        except Conflict as exc:  # a batch id taken at the same moment: an honest refusal
+            results.append(exc)
+
+    threads = [threading.Thread(target=prepare, args=(who,)) for who in (w.kim, w.lee)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batches = [r.batch for r in results
+               if isinstance(r, payout_batches.Prepared) and r.batch is not None]
+    assert len(batches) == 1
+    assert batches[0].count == 3
+    with w.engine.connect() as conn:
+        doubled = conn.execute(sa.text("SELECT award_id FROM payout_items GROUP BY award_id "
+                                       "HAVING COUNT(*) > 1")).all()
+    assert doubled == []

@@ -72,6 +72,7 @@ def prepare(*, engine: sa.Engine, incident_id: str, method: Method, currency: st
     skipped: dict[str, int] = {}
     with UoW(engine) as uow:
         store = uow.store
+        store.lock_incident(incident_id)
         awards = [a for a in store.awards(incident_id) if a.unit == currency
                   and (policy_id is None or a.policy_id == policy_id)
                   and (kind is None or a.kind == kind)]
@@ -99,8 +100,7 @@ def prepare(*, engine: sa.Engine, incident_id: str, method: Method, currency: st
             chosen.append((a, pos, len(store_items.get(a.id, [])) + 1))
         if not chosen:
             return Prepared(None, skipped)
-        number = len(store.batches()) + 1
-        batch_id = f"PB{number:05d}"
+        batch_id = store.next_batch_id()
         items = [Item(end_to_end_id=f"{batch_id}-{n:06d}", batch_id=batch_id, award_id=a.id,
                       payee_id=a.payee_id, amount=pos.payable, currency=currency,
                       attempt=attempt) for n, (a, pos, attempt) in enumerate(chosen, 1)]
@@ -169,6 +169,7 @@ def release(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime
     with UoW(engine) as uow:
         store = uow.store
         header = store.batch_or_raise(batch_id, lock=True)
+        store.lock_incident(header.incident_id)
         check_release(header, releaser=actor.username, four_eyes_above=four_eyes_above)
         items = store.items(batch_id)
         if header.method is not Method.BILLING_CREDIT:
@@ -215,6 +216,7 @@ def cancel(*, engine: sa.Engine, batch_id: str, actor: StaffUser, now: datetime)
     with UoW(engine) as uow:
         store = uow.store
         header = store.batch_or_raise(batch_id, lock=True)
+        store.lock_incident(header.incident_id)
         check_cancel(header)
         items = store.items(batch_id)
         positions = store.positions([i.award_id for i in items])

@@ -134,6 +134,9 @@ def reconcile(*, engine: sa.Engine, path: Path, actor: StaffUser, now: datetime,
         if store.source_seen(digest):
             raise Conflict(f"{path.name} was already reconciled (same SHA-256 {digest[:12]}…)")
         items = store.items_by_e2e([ln.end_to_end_id for ln in lines if ln.end_to_end_id])
+        for incident_id in sorted({store.batch_or_raise(b).incident_id
+                                   for b in {i.batch_id for i in items.values()}}):
+            store.lock_incident(incident_id)
         events: list[Event] = []
         for line in lines:
             item = items.get(line.end_to_end_id or "")
@@ -209,6 +212,7 @@ def declare_unclaimed(*, engine: sa.Engine, incident_id: str, deadline: datetime
     count = 0
     with UoW(engine) as uow:
         store = uow.store
+        store.lock_incident(incident_id)
         positions = store.incident_positions(incident_id)
         payable = sorted(a for a, pos in positions.items() if pos.payable > 0 and not pos.in_batch)
         history = attempt_history(store, payable)

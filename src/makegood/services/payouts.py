@@ -24,7 +24,7 @@ from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.adapters.payouts.details import NameCheck, check_details
 from makegood.domain import payouts as ledger
 from makegood.domain.claims import Permission
-from makegood.domain.errors import InputError, NotFound
+from makegood.domain.errors import InputError
 from makegood.domain.incident import nfc
 from makegood.domain.payouts import Ledger, Method
 from makegood.services.staff import StaffUser
@@ -87,9 +87,7 @@ def load_awards(*, engine: sa.Engine, incident_id: str, ledger_rows: Iterable[Le
     Idempotent: an award already in the payout ledger is not added again."""
     actor.require(Permission.ADMIN)
     with UoW(engine) as uow:
-        if uow.conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == incident_id)
-                            ).first() is None:
-            raise NotFound(f"no incident {incident_id!r}")
+        uow.store.lock_incident(incident_id)
         known = uow.store.award_ids(incident_id)
         new: list[AwardRecord] = []
         claims = uow.conn.execute(
@@ -135,6 +133,7 @@ def fund(*, engine: sa.Engine, incident_id: str, amount: Decimal, currency: str,
     """A top-up into the fund, or (``reserve``) an amount set aside / released (negative)."""
     actor.require(Permission.ADMIN)
     with UoW(engine) as uow:
+        uow.store.lock_incident(incident_id)
         if reserve:
             entry = ledger.reserve(amount, currency, memo=memo,
                                    fund=uow.store.balance(incident_id, Ledger.FUND, currency))

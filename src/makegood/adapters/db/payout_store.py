@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from makegood.adapters.db import payout_tables as pt
 from makegood.adapters.db import schema as t
-from makegood.domain.errors import NotFound
+from makegood.domain.errors import Conflict, NotFound
 from makegood.domain.payout_batches import BatchHeader, BatchStatus
 from makegood.domain.payouts import ZERO, Entry, Ledger, Method, Position
 
@@ -103,6 +103,22 @@ class PayoutStore:
 
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
+
+    # --- serialization -------------------------------------------------------------------
+
+    def lock_incident(self, incident_id: str) -> None:
+        """Payout steps of one incident run one at a time: the incident's row is locked until
+        the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes all writers), so
+        two people preparing at once cannot put one award in two batches."""
+        found = self.conn.execute(sa.select(t.incidents.c.id).where(
+            t.incidents.c.id == incident_id).with_for_update()).first()
+        if found is None:
+            raise NotFound(f"no incident {incident_id!r}")
+
+    def next_batch_id(self) -> str:
+        numbers = [int(b[2:]) for b in self.conn.execute(sa.select(pt.payout_batches.c.id))
+                   .scalars() if b.startswith("PB") and b[2:].isdigit()]
+        return f"PB{max(numbers, default=0) + 1:05d}"
 
     # --- awards and the ledger -----------------------------------------------------------
 
@@ -229,15 +245,23 @@ class PayoutStore:
     # --- batches -------------------------------------------------------------------------
 
     def add_batch(self, header: BatchHeader, items: Sequence[Item], now: datetime) -> None:
-        self.conn.execute(pt.payout_batches.insert().values(
-            id=header.id, incident_id=header.incident_id, method=header.method.value,
-            currency=header.currency, status=header.status.value, total=header.total,
-            item_count=header.count, prepared_by=header.prepared_by, prepared_at=now))
+        try:
+            with self.conn.begin_nested():
+                self._insert_batch(header, now)
+        except sa.exc.IntegrityError:
+            raise Conflict(f"another batch took the id {header.id} at the same time; run "
+                           "prepare again") from None
         if items:
             self.conn.execute(pt.payout_items.insert(), [
                 {"end_to_end_id": i.end_to_end_id, "batch_id": i.batch_id, "award_id": i.award_id,
                  "payee_id": i.payee_id, "amount": i.amount, "currency": i.currency,
                  "attempt": i.attempt} for i in items])
+
+    def _insert_batch(self, header: BatchHeader, now: datetime) -> None:
+        self.conn.execute(pt.payout_batches.insert().values(
+            id=header.id, incident_id=header.incident_id, method=header.method.value,
+            currency=header.currency, status=header.status.value, total=header.total,
+            item_count=header.count, prepared_by=header.prepared_by, prepared_at=now))
 
     def batch_or_raise(self, batch_id: str, *, lock: bool = False) -> BatchHeader:
         query = sa.select(pt.payout_batches).where(pt.payout_batches.c.id == batch_id)
