@@ -4,7 +4,7 @@ The ledger (entries, lines), the batch items and the bank events are append-only
 released batch keeps its totals: triggers refuse the rest on both backends.
 
 Revision ID: 0003_payouts
-Revises: 0006_audit_truncate
+Revises: 0001 (a branch of its own; `upgrade` applies every head)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from makegood.adapters.db.schema import Money, UTCDateTime
 
 revision = "0003_payouts"
-down_revision = "0006_audit_truncate"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
