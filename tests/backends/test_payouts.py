@@ -553,3 +553,37 @@ def test_two_people_preparing_at_once_never_put_an_award_in_two_batches(world: W
         doubled = conn.execute(sa.text("SELECT award_id FROM payout_items GROUP BY award_id "
                                        "HAVING COUNT(*) > 1")).all()
     assert doubled == []
+
+
+class RecordedNotices:
+    """The notices hook as the outbox will receive it: what was sent and what failed."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def payout_sent(self, store: object, *, award: object, item: object, now: object) -> None:
+        self.calls.append(("sent", item.end_to_end_id, ""))  # type: ignore[attr-defined]
+
+    def payout_failed(self, store: object, *, award: object, item: object, reason: str,
+                      now: object) -> None:
+        self.calls.append(("failed", item.end_to_end_id, reason))  # type: ignore[attr-defined]
+
+
+def test_the_notices_hook_hears_of_every_payment_sent_and_failed(world: World) -> None:
+    w = world
+    for account in ("acct-free", "acct-shop", "acct-paid"):
+        _approve(w.api, account, "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(90000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    bid = _batch(w, Method.KR_BULK, "KRW")
+    e1, e2, e3 = (s.end_to_end_id for s in _sent(w, bid))
+    notices = RecordedNotices()
+    payout_files.reconcile(engine=w.engine, actor=w.kim, now=w.now, notices=notices,
+                           path=_report(w, "returns.csv", bank_sim.csv_returns([
+                               (e1, "paid", Decimal(30000), "KRW", ""),
+                               (e2, "rejected", Decimal(30000), "KRW", "AC01"),
+                               (e3, "returned", Decimal(30000), "KRW", "AC04")])))
+    assert notices.calls == [("sent", e1, ""), ("failed", e2, "AC01"), ("failed", e3, "AC04")]
