@@ -460,7 +460,7 @@ def test_a_transfer_that_fails_twice_goes_out_as_a_check(world: World) -> None:
     left = payout_batches.prepare(engine=w.engine, incident_id=INCIDENT, method=Method.KR_BULK,
                                   currency="KRW", actor=w.kim, now=w.now)
     assert left.batch is None
-    assert left.skipped == {}  # not held: its next method is the check
+    assert left.skipped == {"to be paid by check": 1}  # not held: the fallback is next
     payouts.set_payee(engine=w.engine, cipher=w.cipher, name_check=w.names, payee_id="acct-free",
                       method=Method.CHECK, holder="김민수",
                       details={"address": "서울특별시 중구 세종대로 110"}, actor=w.admin,

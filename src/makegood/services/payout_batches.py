@@ -91,8 +91,8 @@ def prepare(*, engine: sa.Engine, incident_id: str, method: Method, currency: st
             step = next_method(preferred=preferred, attempts=history.get(a.id, []),
                                details_confirmed_at=payee.confirmed_at if payee else None)
             if step.method is not method:
-                if step.method is None:
-                    skipped[step.reason] = skipped.get(step.reason, 0) + 1
+                why = step.reason if step.method is None else f"to be paid by {step.method.value}"
+                skipped[why] = skipped.get(why, 0) + 1
                 continue
             if method is not Method.BILLING_CREDIT and payee is None:
                 skipped["no payment details"] = skipped.get("no payment details", 0) + 1
