@@ -76,15 +76,22 @@ def _bar_svg(title: str, labels: list[str], values: list[float]) -> str | None:
 
 
 def charts(figures: dict[str, Any]) -> dict[str, str | None]:
+    """Claims by category, and per fund currency the amounts awarded and paid by method (one
+    chart per currency: bars in different units never share an axis)."""
     by_category = figures["claims"]["by_category"]
+    out: dict[str, str | None] = {
+        "claims": _bar_svg("Claims received by category / 범주별 접수", list(by_category),
+                           [v.get("received", 0) for v in by_category.values()])}
+    awarded = figures["awards"]["awarded_by_method"]
     paid = figures["awards"]["paid_by_method"]
-    return {
-        "claims": _bar_svg("Claims received by category / 범주별 접수",
-                           list(by_category), [v.get("received", 0) for v in by_category.values()]),
-        "paid": _bar_svg("Paid by method / 지급 방법별 금액",
-                         [f"{m} {u}" for m, units in paid.items() for u in units],
-                         [float(a) for units in paid.values() for a in units.values()]),
-    }
+    for currency in figures["fund"]:
+        methods = [m for m, units in awarded.items() if currency in units]
+        labels = [f"{m} {kind}" for m in methods for kind in ("awarded", "paid")]
+        values = [float(source.get(m, {}).get(currency, 0)) for m in methods
+                  for source in (awarded, paid)]
+        out[f"paid {currency}"] = _bar_svg(
+            f"Awarded and paid by method, {currency} / 지급 방법별 보상", labels, values)
+    return out
 
 
 def render_html(figures: dict[str, Any], *, for_pdf: bool = False,
