@@ -483,6 +483,9 @@ def test_a_failed_payment_nobody_claims_becomes_unclaimed_after_the_deadline(wor
                  reserve=False, actor=w.admin, now=w.now)
     _payees(w)
     _pay_and_return(w, "AC04")
+    silent = _approve(w.api, "acct-nobody", "50000")  # no details ever given
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
     deadline = w.now + timedelta(days=90)
     with pytest.raises(Conflict, match="has not passed"):
         payout_files.declare_unclaimed(engine=w.engine, incident_id=INCIDENT, deadline=deadline,
@@ -490,9 +493,13 @@ def test_a_failed_payment_nobody_claims_becomes_unclaimed_after_the_deadline(wor
     assert payout_files.declare_unclaimed(engine=w.engine, incident_id=INCIDENT,
                                           deadline=deadline, actor=w.admin,
                                           now=deadline + timedelta(seconds=1)) == 1
+    assert _position(w, f"claim:{silent}").payable == 50000
+    assert payout_files.declare_unclaimed(engine=w.engine, incident_id=INCIDENT,
+                                          deadline=deadline, actor=w.admin, never_paid=True,
+                                          now=deadline + timedelta(seconds=2)) == 1
     figures = payout_report.accounting(engine=w.engine, incident_id=INCIDENT, actor=w.kim,
                                        now=w.now)
-    assert figures["unclaimed"] == {"KRW": "30000"}
+    assert figures["unclaimed"] == {"KRW": "80000"}
     assert figures["fund"]["KRW"]["fund_balance"] == "30000"  # the money is still in the fund
 
 

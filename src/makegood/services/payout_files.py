@@ -203,9 +203,11 @@ def _event(line: bank_reports.BankLine, path: Path, *, matched: bool, note: str,
 
 
 def declare_unclaimed(*, engine: sa.Engine, incident_id: str, deadline: datetime,
-                      actor: StaffUser, now: datetime) -> int:
+                      actor: StaffUser, now: datetime, never_paid: bool = False) -> int:
     """After ``deadline``, awards still payable whose payee never gave working details (held by
-    the reissue rule, or the fallback failed) become unclaimed."""
+    the reissue rule, or the fallback failed) become unclaimed; with ``never_paid`` also the
+    money awards no payment was ever attempted for (no details ever given). Billing credits are
+    never unclaimed: the billing system applies them without the payee."""
     actor.require(Permission.ADMIN)
     if now < deadline:
         raise Conflict(f"the unclaimed deadline {deadline.isoformat()} has not passed")
@@ -217,9 +219,12 @@ def declare_unclaimed(*, engine: sa.Engine, incident_id: str, deadline: datetime
         payable = sorted(a for a, pos in positions.items() if pos.payable > 0 and not pos.in_batch)
         history = attempt_history(store, payable)
         entries = []
+        methods = {a.id: a.method for a in store.awards(incident_id)}
         for award_id in payable:
             pos = positions[award_id]
-            if any(a.outcome.value == "failed" for a in history.get(award_id, [])):
+            attempts = history.get(award_id, [])
+            if any(a.outcome.value == "failed" for a in attempts) or (
+                    never_paid and not attempts and methods[award_id].moves_money):
                 entries.append(ledger.unclaim(pos, reason=f"unclaimed at {deadline.isoformat()}"))
         count = store.post(entries, incident_id=incident_id, actor=actor.actor, now=now)
         store.audit(actor=actor.actor, action="payout.unclaimed", entity="incident",

@@ -202,7 +202,10 @@ def reconcile(files: Annotated[list[Path], typer.Argument(help="pain.002, camt.0
 @app.command("unclaimed")
 @handles_errors
 def unclaimed(incident: IncidentOpt, as_user: AsUser,
-              deadline: Annotated[str, typer.Option(help="ISO 8601 with offset.")]) -> None:
+              deadline: Annotated[str, typer.Option(help="ISO 8601 with offset.")],
+              never_paid: Annotated[bool, typer.Option(
+                  help="Also money awards never attempted (the payee never gave details).")
+              ] = False) -> None:
     """After the deadline, failed payments whose payee never answered become unclaimed."""
     from makegood.domain.windows import parse_timestamp
     from makegood.services import payout_files
@@ -211,7 +214,7 @@ def unclaimed(incident: IncidentOpt, as_user: AsUser,
     try:
         n = payout_files.declare_unclaimed(
             engine=engine, incident_id=incident,
-            deadline=parse_timestamp(deadline, field="--deadline"),
+            deadline=parse_timestamp(deadline, field="--deadline"), never_paid=never_paid,
             actor=ps.sign_in(engine, as_user), now=ps.now())
     finally:
         engine.dispose()
