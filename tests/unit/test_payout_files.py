@@ -157,3 +157,13 @@ def test_csv_return_file_with_an_unknown_status_names_line_and_field() -> None:
         bank_reports.read_report(data, file="returns.csv")
     with pytest.raises(InputError, match="missing column 'status'"):
         bank_reports.read_report(b"end_to_end_id\nE1\n", file="returns.csv")
+
+
+def test_a_report_line_in_another_currency_is_noted_not_trusted() -> None:
+    from makegood.adapters.db.payout_store import Item
+    from makegood.services.payout_files import _differences
+
+    item = Item("PB1-000001", "PB1", "claim:c1", "acct", Decimal(30000), "KRW", 1)
+    report = bank_reports.BankLine("PB1-000001", "booked", Decimal(30), "USD", None, 1)
+    assert _differences(report, item) == ["amount 30 differs from the 30000 sent",
+                                          "currency USD differs from the KRW sent"]

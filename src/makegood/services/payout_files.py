@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from makegood.adapters.db.payout_store import Event
+from makegood.adapters.db.payout_store import Event, Item
 from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.adapters.ledger import atomic_path
 from makegood.adapters.payouts import bank_reports, csv_files, nacha, sepa
@@ -147,44 +147,22 @@ def reconcile(*, engine: sa.Engine, path: Path, actor: StaffUser, now: datetime,
                 events.append(_event(line, path, matched=False, note=note or "no such payment",
                                      now=now))
                 continue
-            if line.amount is not None and line.amount != item.amount:
-                note = f"amount {line.amount} differs from the {item.amount} sent"
+            differs = _differences(line, item)
+            if differs:
+                note = "; ".join(differs)
                 notes.append(f"{item.end_to_end_id}: {note}")
             batch = store.batch_or_raise(item.batch_id)
             award = store.award_or_raise(item.award_id)
-            latest = store.attempts(item.award_id)
-            pos = store.positions([item.award_id])[item.award_id]
-            entries: list[ledger.Entry] = []
-            ref = item.end_to_end_id
-            if item.attempt < latest:
-                note = note or "an earlier attempt"
-            elif line.kind == "booked" and pos.in_batch:
-                entries.append(ledger.settle(pos, method=batch.method, batch_id=batch.id,
-                                             reference=ref))
+            entries, told, why = _movement(
+                line, item, store.positions([item.award_id])[item.award_id],
+                method=batch.method, latest=store.attempts(item.award_id))
+            note = note or why
+            store.post(entries, incident_id=award.incident_id, actor=actor.actor, now=now)
+            if told == "sent":
                 hook.payout_sent(store, award=award, item=item, now=now)
-            elif line.kind == "rejected" and pos.in_batch:
-                entries.append(ledger.unbatch(pos, batch_id=batch.id, reason=line.reason or "",
-                                              reference=ref))
+            elif told == "failed":
                 hook.payout_failed(store, award=award, item=item, reason=line.reason or "",
                                    now=now)
-            elif line.kind == "returned":
-                if pos.in_batch:  # returned before the booking was reported: it was paid first
-                    settled = ledger.settle(pos, method=batch.method, batch_id=batch.id,
-                                            reference=ref)
-                    entries.append(settled)
-                    pos = replace(pos, in_batch=ledger.ZERO, settled=pos.settled + pos.in_batch)
-                if pos.settled:
-                    entries.append(ledger.return_(pos, min(line.amount or item.amount,
-                                                           pos.settled),
-                                                  reason=line.reason or "", batch_id=batch.id,
-                                                  reference=ref))
-                    hook.payout_failed(store, award=award, item=item, reason=line.reason or "",
-                                       now=now)
-                else:
-                    note = note or "returned, but nothing of it was paid"
-            elif line.kind in ("booked", "rejected"):
-                note = note or f"{line.kind} again: already applied"
-            store.post(entries, incident_id=award.incident_id, actor=actor.actor, now=now)
             counts[line.kind] += 1
             events.append(_event(line, path, matched=True, note=note, now=now))
         store.add_events(events, sha256=digest)
@@ -193,6 +171,43 @@ def reconcile(*, engine: sa.Engine, path: Path, actor: StaffUser, now: datetime,
                                                       **dict(counts)}, now=now)
         uow.commit()
     return Reconciled(kind, dict(counts), unmatched, notes)
+
+
+def _differences(line: bank_reports.BankLine, item: Item) -> list[str]:
+    out = []
+    if line.amount is not None and line.amount != item.amount:
+        out.append(f"amount {line.amount} differs from the {item.amount} sent")
+    if line.currency is not None and line.currency != item.currency:
+        out.append(f"currency {line.currency} differs from the {item.currency} sent")
+    return out
+
+
+def _movement(line: bank_reports.BankLine, item: Item, pos: ledger.Position, *, method: Method,
+              latest: int) -> tuple[list[ledger.Entry], str | None, str]:
+    """What one matched report line does to the award: the ledger entries, whom the notices
+    hook tells ("sent", "failed" or nobody) and a note when the line moves nothing."""
+    ref, batch_id, reason = item.end_to_end_id, item.batch_id, line.reason or ""
+    if item.attempt < latest:
+        return [], None, "an earlier attempt"
+    if line.kind == "booked" and pos.in_batch:
+        return [ledger.settle(pos, method=method, batch_id=batch_id, reference=ref)], "sent", ""
+    if line.kind == "rejected" and pos.in_batch:
+        return ([ledger.unbatch(pos, batch_id=batch_id, reason=reason, reference=ref)],
+                "failed", "")
+    if line.kind == "returned":
+        entries = []
+        if pos.in_batch:  # returned before the booking was reported: it was paid first
+            entries.append(ledger.settle(pos, method=method, batch_id=batch_id, reference=ref))
+            pos = replace(pos, in_batch=ledger.ZERO, settled=pos.settled + pos.in_batch)
+        if not pos.settled:
+            return entries, None, "returned, but nothing of it was paid"
+        amount = min(line.amount or item.amount, pos.settled)
+        entries.append(ledger.return_(pos, amount, reason=reason, batch_id=batch_id,
+                                      reference=ref))
+        return entries, "failed", ""
+    if line.kind in ("booked", "rejected"):
+        return [], None, f"{line.kind} again: already applied"
+    return [], None, ""
 
 
 def _event(line: bank_reports.BankLine, path: Path, *, matched: bool, note: str, now: datetime
