@@ -594,3 +594,27 @@ def test_the_notices_hook_hears_of_every_payment_sent_and_failed(world: World) -
                                (e2, "rejected", Decimal(30000), "KRW", "AC01"),
                                (e3, "returned", Decimal(30000), "KRW", "AC04")])))
     assert notices.calls == [("sent", e1, ""), ("failed", e2, "AC01"), ("failed", e3, "AC04")]
+
+
+def test_a_key_rotation_reencrypts_payee_details_and_files_still_write(world: World) -> None:
+    from cryptography.fernet import Fernet
+
+    from makegood.adapters.db.rotation import reencrypt, stale
+
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    bid = _batch(w, Method.KR_BULK, "KRW")
+    new_key = Fernet.generate_key()
+    both = Cipher(new_key + b"\n" + w.cipher.keys[0])
+    assert stale(w.engine, both) > 0
+    reencrypt(w.engine, both)
+    assert stale(w.engine, both) == 0
+    only_new = Cipher(new_key)  # the old key is gone
+    written = payout_files.write(engine=w.engine, cipher=only_new, batch_id=bid, out_dir=w.out,
+                                 originator=Originator(), actor=w.admin, now=w.now)
+    assert "3333012345678" in written.path.read_text(encoding="utf-8-sig")
