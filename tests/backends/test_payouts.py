@@ -618,3 +618,17 @@ def test_a_key_rotation_reencrypts_payee_details_and_files_still_write(world: Wo
     written = payout_files.write(engine=w.engine, cipher=only_new, batch_id=bid, out_dir=w.out,
                                  originator=Originator(), actor=w.admin, now=w.now)
     assert "3333012345678" in written.path.read_text(encoding="utf-8-sig")
+
+
+def test_payee_account_numbers_are_never_stored_in_clear(world: World) -> None:
+    w = world
+    _payees(w)
+    with w.engine.connect() as conn:
+        stored = " ".join(str(row) for table in ("payout_payees", "audit_log")
+                          for row in conn.execute(sa.text(f"SELECT * FROM {table}")))
+    for _, account, _ in KR.values():
+        assert account not in stored
+        assert account.replace("-", "") not in stored
+    for iban, _, _ in EU.values():
+        assert iban not in stored
+    assert "****" in stored  # the masked form is what people see
