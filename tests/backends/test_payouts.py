@@ -267,7 +267,22 @@ def test_awards_are_paid_reconciled_reissued_and_accounted_for(world: World) -> 
             "WHERE e.incident_id = :i AND l.account = 'fund' AND l.unit = 'KRW' "
             "AND l.award_id IS NOT NULL"), {"i": INCIDENT}).scalar_one()
         actions = set(conn.execute(sa.text("SELECT action FROM audit_log")).scalars())
+        approved = conn.execute(sa.text("SELECT COUNT(*) FROM claims WHERE incident_id = :i "
+                                        "AND status = 'approved'"), {"i": INCIDENT}).scalar_one()
+        returned = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM payout_events WHERE matched AND kind = 'returned'")).scalar_one()
+        contributions = conn.execute(sa.text(
+            "SELECT SUM(CAST(l.amount AS NUMERIC)) FROM payout_lines l JOIN payout_entries e "
+            "ON e.id = l.entry_id WHERE e.incident_id = :i AND l.account = 'contributions' "
+            "AND l.unit = 'KRW'"), {"i": INCIDENT}).scalar_one()
+        reissued = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM (SELECT award_id FROM payout_items GROUP BY award_id "
+            "HAVING COUNT(*) > 1) AS twice")).scalar_one()
     assert -Decimal(str(paid_krw)) == Decimal(figures["awards"]["paid_by_method"]["kr_bulk"]["KRW"])
+    assert approved == figures["claims"]["approved"]
+    assert returned == figures["returned"]["count"]
+    assert -Decimal(str(contributions)) == Decimal(figures["fund"]["KRW"]["contributions"])
+    assert reissued == figures["reissued"]
     assert {"payout.awards", "payout.top_up", "payout.reserve", "payee.set", "payout.prepare",
             "payout.review", "payout.release", "payout.decrypt", "payout.write",
             "payout.reconcile"} <= actions
