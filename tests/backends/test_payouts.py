@@ -647,3 +647,24 @@ def test_payee_account_numbers_are_never_stored_in_clear(world: World) -> None:
     for iban, _, _ in EU.values():
         assert iban not in stored
     assert "****" in stored  # the masked form is what people see
+
+
+def test_details_cannot_change_while_a_payment_to_the_payee_is_on_its_way(world: World) -> None:
+    w = world
+    _approve(w.api, "acct-free", "30000")
+    payouts.load_awards(engine=w.engine, incident_id=INCIDENT, ledger_rows=[], actor=w.admin,
+                        now=w.now)
+    payouts.fund(engine=w.engine, incident_id=INCIDENT, amount=Decimal(30000), currency="KRW",
+                 reserve=False, actor=w.admin, now=w.now)
+    _payees(w)
+    bid = _batch(w, Method.KR_BULK, "KRW")
+    change = {"engine": w.engine, "cipher": w.cipher, "name_check": w.names,
+              "payee_id": "acct-free", "method": Method.KR_BULK, "holder": "김민수",
+              "details": {"bank_code": "088", "account_number": "110-123-456789"},
+              "actor": w.admin, "now": w.now}
+    with pytest.raises(Conflict, match=f"on its way in batch {bid}"):
+        payouts.set_payee(**change)  # type: ignore[arg-type]
+    payout_files.reconcile(engine=w.engine, actor=w.kim, now=w.now, path=_report(
+        w, "booked.csv", bank_sim.csv_returns([(f"{bid}-000001", "paid", Decimal(30000), "KRW",
+                                                "")])))
+    payouts.set_payee(**change)  # type: ignore[arg-type]

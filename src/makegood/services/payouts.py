@@ -24,7 +24,7 @@ from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.adapters.payouts.details import NameCheck, check_details
 from makegood.domain import payouts as ledger
 from makegood.domain.claims import Permission
-from makegood.domain.errors import InputError
+from makegood.domain.errors import Conflict, InputError
 from makegood.domain.incident import nfc
 from makegood.domain.payouts import Ledger, Method
 from makegood.services.staff import StaffUser
@@ -174,6 +174,10 @@ def _put_payee(store: PayoutStore, *, cipher: Cipher, name_check: NameCheck, pay
         raise InputError("is empty", field="holder")
     if not nfc(payee_id):
         raise InputError("is empty", field="payee_id")
+    on_its_way = store.in_flight(payee_id)
+    if on_its_way is not None:
+        raise Conflict(f"a payment to {payee_id} is on its way in batch {on_its_way}; its details "
+                       "can change once the bank has reported on it")
     result = name_check.check(method, clean, name)
     old = store.payee(payee_id)
     stored: dict[str, dict[str, str]] = (json.loads(cipher.decrypt(old.details_encrypted))

@@ -232,6 +232,24 @@ class PayoutStore:
                 out[row["id"]] = _payee(row)
         return out
 
+    def in_flight(self, payee_id: str) -> str | None:
+        """The released batch carrying a payment to ``payee_id`` that the bank has not reported
+        on yet (its award still in the batch), if any."""
+        i, b = pt.payout_items.c, pt.payout_batches.c
+        rows = self.conn.execute(
+            sa.select(i.award_id, i.batch_id, i.attempt)
+            .join(pt.payout_batches, b.id == i.batch_id)
+            .where(i.payee_id == payee_id, b.status.in_(("released", "written")))).all()
+        if not rows:
+            return None
+        positions = self.positions([r.award_id for r in rows])
+        latest = {a: its[-1].attempt for a, its in
+                  self.items_of_awards([r.award_id for r in rows]).items()}
+        for r in rows:
+            if positions[r.award_id].in_batch and latest[r.award_id] == r.attempt:
+                return str(r.batch_id)
+        return None
+
     def put_payee(self, payee: PayeeRecord, *, actor: str) -> None:
         values = {"method": payee.method.value, "holder": payee.holder,
                   "details_encrypted": payee.details_encrypted, "masked": payee.masked,
