@@ -14,14 +14,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.backends.parity_data import shipped_policy
+from tests.parity.parity_data import shipped_policy
 
 from makegood.adapters.batch import get_engine
+from makegood.adapters.batch.reference import ReferenceEngine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.scenario import kakao_2022_incident
 from makegood.adapters.tables import resolve
 from makegood.domain.errors import DataError
-from makegood.services.compensation import ReferenceEngine
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.backends.parity_data import shipped_policy
+from tests.parity.parity_data import shipped_policy
 
+from makegood.adapters.batch.plan import SPARK, compile_policy
 from makegood.adapters.batch.spark.inputs import remote_source
-from makegood.adapters.batch.spark.plan import pairs_sql, spark_sql
+from makegood.adapters.batch.spark.plan import pairs_sql
 from makegood.adapters.batch.spark.session import (
     GIB,
     SparkResourceError,
@@ -16,7 +17,6 @@ from makegood.adapters.batch.spark.session import (
     local_driver_memory,
     settings,
 )
-from makegood.adapters.batch.sql import compile_policy
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.scenario import kakao_2022_incident
 from makegood.domain.errors import DataError
@@ -96,16 +96,10 @@ def test_another_spark_failure_is_its_first_line() -> None:
     assert "\tat" not in str(error)
 
 
-def test_the_plan_sql_becomes_spark_sql() -> None:
-    assert spark_sql("SELECT CAST(a AS HUGEINT) * 3 // 2 AS x FROM t") == \
-        "SELECT CAST(a AS DECIMAL(38, 0)) * 3 DIV 2 AS x FROM t"
-
-
 @pytest.mark.parametrize("name", ["kr-telecom-10x", "aws-ec2-sla", "ofcom-gb", "kakao-2022-paid"])
-def test_every_shipped_rule_kind_transpiles_without_duckdb_only_syntax(name: str) -> None:
-    compiled = compile_policy(shipped_policy(name), kakao_2022_incident(), HolidayCalendars())
-    sql = spark_sql(pairs_sql([compiled]))
+def test_the_pairs_query_of_every_shipped_rule_kind_is_spark_sql(name: str) -> None:
+    compiled = compile_policy(shipped_policy(name), kakao_2022_incident(), HolidayCalendars(), SPARK)
+    sql = pairs_sql([compiled])
     assert "HUGEINT" not in sql
-    assert "INT128" not in sql
     assert "//" not in sql
-    assert "FROM subs AS sub JOIN rw" in sql
+    assert "FROM subs sub JOIN rw ON rw.service = sub.service" in sql

@@ -1,8 +1,8 @@
 """The Spark engine: the compiled plan run by Spark, for data bigger than one machine.
 
 One run: the inputs are read and checked (:mod:`.inputs`); the policies are compiled into the
-one batch plan (:func:`makegood.adapters.batch.sql.compile_policy`, shared with DuckDB) and its
-SQL runs as Spark SQL over a join of the subscriptions with the small windows table
+one batch plan (:func:`makegood.adapters.batch.plan.compile_policy`, shared with DuckDB, in its
+Spark dialect) and its SQL runs as Spark SQL over a join of the subscriptions with the small windows table
 (:mod:`.plan`); money is priced per distinct key on the driver; the ledger is sorted and
 streamed into the file (:mod:`.output`).
 """
@@ -15,23 +15,17 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from makegood.adapters.batch.plan import SPARK, compile_policy
 from makegood.adapters.batch.spark import output
 from makegood.adapters.batch.spark.inputs import Inputs, Source
-from makegood.adapters.batch.spark.plan import (
-    Awards,
-    pairs_sql,
-    policy_awards,
-    spark_sql,
-    windows_frame,
-)
+from makegood.adapters.batch.spark.plan import Awards, pairs_sql, policy_awards, windows_frame
 from makegood.adapters.batch.spark.session import failure, settings, spark_session
-from makegood.adapters.batch.sql import compile_policy
-from makegood.adapters.ledger import ledger_format
+from makegood.adapters.ledger import Progress, RunResult, ledger_format
+from makegood.domain.compensation import check_policies
 from makegood.domain.errors import MakegoodError
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
 from makegood.domain.rules import Calendars
-from makegood.services.compensation import Progress, RunResult, check_policies
 
 STEPS = 4
 
@@ -125,9 +119,9 @@ class _Run:
         checked = self.inputs.read()
         check_policies(policies, incident, set(checked.services))
         tick(1)
-        compiled = [compile_policy(policy, incident, calendars) for policy in policies]
+        compiled = [compile_policy(policy, incident, calendars, SPARK) for policy in policies]
         windows_frame(self.spark, compiled).createOrReplaceTempView("rw")
-        pairs = self.spark.sql(spark_sql(pairs_sql(compiled))).localCheckpoint(eager=True)
+        pairs = self.spark.sql(pairs_sql(compiled)).localCheckpoint(eager=True)
         self.inputs.cached.append(pairs)
         pairs.createOrReplaceTempView("pairs")
         affected = self.spark.sql("SELECT count(DISTINCT aid) AS n FROM pairs WHERE is_first"

@@ -3,10 +3,12 @@
 The views carry the columns of the DuckDB engine's ``norm_subs`` (see
 :mod:`makegood.adapters.batch.inputs`): trimmed text as Python's ``str.strip()`` trims it, NFC
 service and plan names, ``paid`` as a boolean, ``fee`` as its exact decimal text, timestamps as
-UTC epoch microseconds. Which row is bad is decided by the DuckDB engine's own check
-(``_bad_row_sql``, transpiled); the first bad row is then read again by the reference parser
-(:func:`makegood.adapters.tables.parse_subscription`), so the message is the reference's, as the
-DuckDB engine's is: file, line or row, field and value.
+UTC epoch microseconds. Which row is bad is decided by the checks of the one schema
+(:data:`makegood.adapters.schema.SUBSCRIPTION_CHECKS`, in their order, written here in Spark
+SQL); the first bad row is then read again by the reference parser
+(:func:`makegood.adapters.schema.parse_subscription`), so the message is the reference's, as the
+DuckDB engine's is: file, line or row, field and value. Errors across rows (a duplicate
+subscription, two segments, two losses, two sales rows for a week) use the schema's words.
 
 Sources are local files (:class:`makegood.adapters.tables.AccountsSource`) or URLs that Spark
 reads itself (:class:`RemoteSource`: ``s3a://``, ``gs://``, ``hdfs://``, ``file://``).
@@ -25,18 +27,29 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from makegood.adapters.batch.inputs import WHITESPACE, _bad_row_sql, _reparse, check_columns, quote
-from makegood.adapters.batch.spark.plan import spark_sql
-from makegood.adapters.tables import (
+from makegood.adapters.batch.plan import SPARK
+from makegood.adapters.schema import (
+    ALLOWED,
+    EMPTY,
+    SALES_CHECKS,
     SALES_COLUMNS,
+    SUBSCRIPTION_CHECKS,
     SUBSCRIPTION_COLUMNS,
-    AccountsSource,
-    iter_rows,
-    load_accounts,
+    Check,
+    check_columns,
+    not_a_date,
+    not_a_number,
+    parse_subscription,
+    two_losses,
+    two_segments,
 )
+from makegood.adapters.tables import AccountsSource, iter_rows, load_accounts
 from makegood.domain.accounts import Segment
-from makegood.domain.errors import DataError
+from makegood.domain.errors import DataError, InputError
 from makegood.domain.incident import nfc
+
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() strips
+quote = SPARK.text
 
 STRIP = "'^[{0}]+|[{0}]+$'".format("".join(f"\\\\x{{{ord(c):x}}}" for c in WHITESPACE))
 ZONED = r"'(Z|z|[+-]\\d\\d(:?\\d\\d(:?\\d\\d(\\.\\d+)?)?)?)$'"
@@ -102,7 +115,9 @@ def _frames(spark: SparkSession, files: Sequence[str | Path], fmt: str, required
     for f in files:
         if isinstance(f, Path):
             csv_file = _is_csv(f.name)
-            layout = ",".join(_csv_header(f)) if csv_file else str(pq.read_schema(f))
+            names = _csv_header(f) if csv_file else _parquet_names(f)
+            check_columns(names, required, file=str(f))
+            layout = ",".join(names) if csv_file else str(pq.read_schema(f))
             groups.setdefault((csv_file, layout), []).append(str(f))
         else:
             groups.setdefault((fmt == "csv", ""), []).append(f)
@@ -123,10 +138,7 @@ def _frames(spark: SparkSession, files: Sequence[str | Path], fmt: str, required
         else:
             df = spark.read.parquet(*paths).selectExpr("*", "CAST(NULL AS STRING) AS _corrupt")
             row = "_metadata.row_index + 1"
-        missing = [c for c in required if c not in df.columns]
-        if missing:
-            raise DataError(f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}",
-                            file=paths[0], field=missing[0])
+        check_columns(df.columns, required, file=paths[0])
         frames.append(df.selectExpr("*", "_metadata.file_path AS _file", f"{row} AS _row"))
     return frames
 
@@ -139,6 +151,13 @@ def _csv_header(path: Path) -> list[str]:
             return next(csv.reader(fh), [])
     except UnicodeDecodeError:
         raise DataError("not UTF-8 text", file=str(path)) from None
+
+
+def _parquet_names(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"not a readable Parquet file: {exc}", file=str(path)) from None
 
 
 def _text(col: str) -> str:
@@ -204,6 +223,45 @@ def _union(frames: Sequence[DataFrame]) -> DataFrame:
 
 # -- checking ----------------------------------------------------------------------------------
 
+COLUMN = {"subscription_id": "sid", "account_id": "aid", "billing_period": "bp", "fee": "fee_num",
+          "start": "s", "end": "e", "reported_loss": "loss_text"}
+
+
+def failing_sql(check: Check) -> str:
+    """Where a normalized row fails ``check`` (:class:`makegood.adapters.schema.Check`)."""
+    col = COLUMN.get(check.column, check.column)
+    allowed = "(" + ", ".join(quote(v) for v in ALLOWED.get(check.column, ("",))) + ")"
+    return {
+        "present": f"{col} IS NULL",
+        "bool": f"{col} IS NULL",
+        "number": f"{col} IS NULL",
+        "one_of": f"{col} IS NULL OR {col} NOT IN {allowed}",
+        "timestamp": f"{col} IS NULL",
+        "optional_timestamp": f"has_end AND {col} IS NULL",
+        "not_negative": f"{col} < 0",
+        "free_is_zero": f"NOT paid AND {col} <> 0",
+        "after_start": f"{col} IS NOT NULL AND {col} <= s",
+        "optional_number": f"{col} IS NOT NULL AND try_cast({col} AS DECIMAL(38, 10)) IS NULL",
+    }[check.test]
+
+
+def bad_sql() -> str:
+    """The column of the first check a row fails, as the reference meets them (NULL if none); a
+    CSV line with too many or too few values is bad as a whole (``line``)."""
+    whens = " ".join(f"WHEN {failing_sql(c)} THEN '{c.column}'" for c in SUBSCRIPTION_CHECKS)
+    return f"CASE WHEN _corrupt IS NOT NULL THEN 'line' {whens} END"
+
+
+def reparse(values: dict[str, Any], path: Path, *, line: int | None = None,
+            row: int | None = None) -> None:
+    """Raise the reference parser's error for one row, located in its file."""
+    try:
+        parse_subscription(values)
+    except InputError as exc:
+        raise DataError(exc.problem + (f" (subscription_id {values.get('subscription_id')!r})"
+                                       if exc.field != "subscription_id" else ""),
+                        file=str(path), line=line, row=row, field=exc.field) from None
+
 
 def _local(url: str | None) -> str | None:
     """A ``file:`` URL as the path it names (other URLs as they are)."""
@@ -234,16 +292,9 @@ class Inputs:
         return self.order.get(path, len(self.order)), path
 
     def read(self) -> Checked:
-        if not self.remote:
-            check_columns(list(self.source.subscriptions), SUBSCRIPTION_COLUMNS)  # type: ignore[arg-type]
         frames = _frames(self.spark, list(self.source.subscriptions), self.fmt, SUBSCRIPTION_COLUMNS)
         norm = _union([_normalized(f) for f in frames])
-        norm.createOrReplaceTempView("norm_raw")
-        # The DuckDB engine's check of each row, transpiled; a CSV line with too many or too few
-        # values is bad as a whole ('line').
-        checked = self.spark.sql(spark_sql(_bad_row_sql("norm_raw"))).selectExpr(
-            "* EXCEPT (bad)", "CASE WHEN _corrupt IS NOT NULL THEN 'line' ELSE bad END AS bad"
-        ).localCheckpoint(eager=True)
+        checked = norm.selectExpr("*", f"{bad_sql()} AS bad").localCheckpoint(eager=True)
         self.cached.append(checked)
         checked.createOrReplaceTempView("norm_subs")
         combos = self.spark.sql("""SELECT service, plan, count(*) AS n, max(bad IS NOT NULL) AS bad
@@ -281,10 +332,10 @@ class Inputs:
         if not self.remote and Path(path).is_file():
             if _is_csv(path):
                 for number, values in iter_rows(Path(path), SUBSCRIPTION_COLUMNS):
-                    _reparse(values, Path(path), line=number)
+                    reparse(values, Path(path), line=number)
             else:
                 values = pq.ParquetFile(path).read().slice(row - 1, 1).to_pylist()[0]
-                _reparse(values, Path(path), row=row)
+                reparse(values, Path(path), row=row)
         if field == "line":
             raise DataError("the row has a different number of values than the header has columns",
                             file=path, row=row)
@@ -315,7 +366,7 @@ class Inputs:
             GROUP BY aid)""").collect()[0]
         if found["conflict"] is not None:
             where = self._where("aid = :aid", {"aid": found["conflict"]})
-            raise DataError(f"account {found['conflict']!r} has two segments", file=where[-1][0],
+            raise DataError(two_segments(found["conflict"]), file=where[-1][0],
                             row=where[-1][1], field="segment")
         return int(found["accounts"])
 
@@ -339,8 +390,7 @@ class Inputs:
             if seen is None:
                 seen = value
             elif value != seen:
-                raise DataError(f"account {aid!r} has two reported losses ({seen} and {value}); "
-                                "give one per account", file=_local(r["_file"]), row=r["_row"],
+                raise DataError(two_losses(aid, seen, value), file=_local(r["_file"]), row=r["_row"],
                                 field="reported_loss")
 
     def _sales(self) -> None:
@@ -351,8 +401,6 @@ class Inputs:
             self.spark.sql("""SELECT CAST(NULL AS STRING) AS aid, CAST(NULL AS DATE) AS week,
                 CAST(NULL AS DECIMAL(38, 10)) AS amount WHERE false""").createOrReplaceTempView("sales")
             return
-        if not self.remote:
-            check_columns(list(self.source.sales), SALES_COLUMNS)  # type: ignore[arg-type]
         frames = _frames(self.spark, files, self.fmt, SALES_COLUMNS)
         parts = []
         for df in frames:
@@ -367,15 +415,17 @@ class Inputs:
         sales = _union(parts).localCheckpoint(eager=True)
         self.cached.append(sales)
         sales.createOrReplaceTempView("norm_sales")
-        bad = self.spark.sql("""SELECT _file, _row, CASE WHEN week IS NULL THEN 'week_start'
-            WHEN aid IS NULL THEN 'account_id' WHEN amount IS NULL THEN 'amount' END AS field,
-            week_raw, amount_raw FROM norm_sales WHERE week IS NULL OR aid IS NULL OR amount IS NULL
-            """).collect()
+        # the schema's sales checks (each one "given and of its type") in their order
+        failing = [({"week_start": "week", "account_id": "aid"}.get(c.column, c.column), c.column)
+                   for c in SALES_CHECKS]
+        cases = " ".join(f"WHEN {col} IS NULL THEN '{name}'" for col, name in failing)
+        bad = self.spark.sql(f"""SELECT _file, _row, CASE {cases} END AS field, week_raw, amount_raw
+            FROM norm_sales WHERE {' OR '.join(f'{col} IS NULL' for col, _ in failing)}""").collect()
         if bad:
             first = min(bad, key=lambda r: (self._file_rank(r["_file"]), r["_row"] or 0))
             field, week_raw, amount_raw = first["field"], first["week_raw"], first["amount_raw"]
-            problem = {"week_start": f"{week_raw!r} is not a date (YYYY-MM-DD)",
-                       "account_id": "is empty", "amount": f"{amount_raw!r} is not a number"}[field]
+            problem = {"week_start": not_a_date(week_raw), "account_id": EMPTY,
+                       "amount": not_a_number(amount_raw)}[field]
             file = _local(first["_file"]) or ""
             line = None
             if first["_row"] is None and Path(file).is_file():

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from makegood.adapters.batch.sql import Template
+from makegood.adapters.batch.plan import Template
 from makegood.adapters.ledger import (
     LEDGER_COLUMNS,
     LEDGER_SCHEMA,

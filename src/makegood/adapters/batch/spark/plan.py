@@ -1,8 +1,9 @@
-"""The compiled plan (:mod:`makegood.adapters.batch.sql`) run as Spark SQL.
+"""The compiled plan (:mod:`makegood.adapters.batch.plan`) run as Spark SQL.
 
 Nothing here knows a rule kind. The plan's SQL (time as integer arithmetic over the ``subs``
-view, in DuckDB's dialect) is transpiled to Spark's with ``sqlglot`` (``//`` becomes ``DIV``,
-``HUGEINT`` becomes ``DECIMAL(38, 0)``), and the plan's evaluators price each distinct
+view, compiled in the plan's Spark dialect: ``div`` for integer division, ``DECIMAL(38, 0)`` as
+the wide integer) is joined to the windows table as the DuckDB engine joins it, and the plan's
+evaluators price each distinct
 (rule, fee, billing period, slots) key on the driver with ``Decimal``, exactly as the DuckDB
 engine prices it; the amounts are joined back. The caps are applied as the DuckDB engine
 applies them: a rule cap, the per-account running sum in (rule, service, subscription) order,
@@ -15,14 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache
 
-import sqlglot
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
-from sqlglot import exp
 
-from makegood.adapters.batch.sql import CompiledPolicy, CompiledRule, Template
+from makegood.adapters.batch.plan import SPARK, CompiledPolicy, CompiledRule, Template
 from makegood.adapters.ledger import format_decimal
 from makegood.domain.accounts import monthly_fee
 from makegood.domain.awards import AwardKind
@@ -31,19 +29,6 @@ from makegood.domain.rules import LossBrackets
 
 AMOUNT = "DECIMAL(38, 10)"
 AWARD_COLUMNS = "aid, sid, segment, service, tk, ri, counted_s, amount, flags"
-
-
-@cache
-def spark_sql(duckdb_sql: str) -> str:
-    """DuckDB SQL as Spark SQL (integer division, 128-bit integers as DECIMAL(38, 0))."""
-    tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
-
-    def wide(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
-            return exp.DataType.build("DECIMAL(38, 0)")
-        return node
-
-    return tree.transform(wide).sql(dialect="spark")
 
 
 def _by_policy(exprs: Sequence[str]) -> str:
@@ -57,12 +42,13 @@ def _in(values: Sequence[int]) -> str:
 
 
 def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return SPARK.text(text)
 
 
 def pairs_sql(compiled: Sequence[CompiledPolicy]) -> str:
     """Every matching (subscription, policy, rule) with some outage: its counted outage and the
-    integer slots of its rule (DuckDB dialect, over ``subs`` and the windows table ``rw``)."""
+    integer slots of its rule (over ``subs`` and the windows table ``rw``; ``compiled`` in the
+    Spark dialect)."""
     k = max((cp.k for cp in compiled), default=1)
     nslots = max((cp.nslots for cp in compiled), default=0)
     counted, longest = [], []
