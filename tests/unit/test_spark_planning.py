@@ -103,3 +103,23 @@ def test_the_pairs_query_of_every_shipped_rule_kind_is_spark_sql(name: str) -> N
     assert "HUGEINT" not in sql
     assert "//" not in sql
     assert "FROM subs sub JOIN rw ON rw.service = sub.service" in sql
+
+
+def test_spark_conf_options_are_key_value_pairs() -> None:
+    from makegood.entrypoints.cli.compensate import spark_settings
+
+    assert spark_settings(["spark.driver.memory=12g", " spark.sql.shuffle.partitions = 64 "]) == {
+        "spark.driver.memory": "12g", "spark.sql.shuffle.partitions": "64"}
+    with pytest.raises(DataError) as caught:
+        spark_settings(["spark.driver.memory"])
+    assert caught.value.field == "--spark-conf"
+
+
+def test_spark_conf_and_verbose_reach_the_spark_engine() -> None:
+    from makegood import bootstrap
+
+    engine = bootstrap.engines(spark_master="local[2]", spark_conf={"spark.driver.memory": "3g"},
+                               verbose=True).get("spark")
+    assert engine.conf == {"spark.driver.memory": "3g"}
+    assert engine.verbose
+    assert settings(engine.master, engine.conf)["spark.driver.memory"] == "3g"

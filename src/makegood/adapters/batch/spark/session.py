@@ -180,7 +180,8 @@ def failure(exc: BaseException, *, master: str, conf: Mapping[str, str], label: 
             ) -> MakegoodError:
     """A Spark or JVM failure as one line: out of memory names the setting to raise."""
     text = str(exc)
-    if any(marker in text for marker in OUT_OF_MEMORY):
+    # A JVM that died of it says so only in its log (the gateway just loses the connection).
+    if any(marker in text + _log_tail() for marker in OUT_OF_MEMORY):
         if master.startswith("local"):
             now = conf.get("spark.driver.memory", "1g")
             advice = (f"raise spark.driver.memory (now {now}), e.g. --spark-conf "
@@ -195,6 +196,16 @@ def failure(exc: BaseException, *, master: str, conf: Mapping[str, str], label: 
     first = lines[0] if lines else type(exc).__name__
     return DataError(f"Spark could not run the job: {first} (Spark's log: {_log_hint()})",
                      file=label or None)
+
+
+def _log_tail(size: int = 1 << 16) -> str:
+    """The end of this process's Spark log (empty if there is none)."""
+    try:
+        with log_path().open("rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - size))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _log_hint() -> str:
