@@ -16,6 +16,7 @@ from makegood.adapters.batch.spark.session import (
     failure,
     local_driver_memory,
     settings,
+    shuffle_partitions,
 )
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.scenario import kakao_2022_incident
@@ -123,3 +124,9 @@ def test_spark_conf_and_verbose_reach_the_spark_engine() -> None:
     assert engine.conf == {"spark.driver.memory": "3g"}
     assert engine.verbose
     assert settings(engine.master, engine.conf)["spark.driver.memory"] == "3g"
+
+
+def test_shuffle_partitions_follow_the_input_size_on_a_local_master() -> None:
+    assert shuffle_partitions(40_000, "local[2]") == 2  # a test's few rows: one task per core
+    assert shuffle_partitions(96 << 20, "local[2]") == 32  # 10 M rows of generated Parquet
+    assert shuffle_partitions(480 << 20, "local[2]") == 128  # 50 M rows: at most 128

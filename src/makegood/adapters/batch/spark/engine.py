@@ -19,7 +19,12 @@ from makegood.adapters.batch.plan import SPARK, compile_policy
 from makegood.adapters.batch.spark import output
 from makegood.adapters.batch.spark.inputs import Inputs, Source
 from makegood.adapters.batch.spark.plan import Awards, pairs_sql, policy_awards, windows_frame
-from makegood.adapters.batch.spark.session import failure, settings, spark_session
+from makegood.adapters.batch.spark.session import (
+    failure,
+    settings,
+    shuffle_partitions,
+    spark_session,
+)
 from makegood.adapters.ledger import Progress, RunResult, ledger_format
 from makegood.domain.compensation import check_policies
 from makegood.domain.errors import MakegoodError
@@ -90,7 +95,12 @@ class SparkEngine:
 
     def _run(self, incident: Incident, policies: Sequence[Policy], source: Source,
              calendars: Calendars, progress: Progress | None, finish: Any) -> Any:
-        run = _Run(self.session(), source)
+        spark = self.session()
+        if self.local and "spark.sql.shuffle.partitions" not in self.conf:
+            files = [*source.subscriptions, *source.sales]
+            size = sum(f.stat().st_size for f in files if isinstance(f, Path) and f.is_file())
+            spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions(size, self.master)))
+        run = _Run(spark, source)
         try:
             return finish(run, run.compute(incident, policies, calendars, progress))
         finally:

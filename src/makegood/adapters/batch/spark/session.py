@@ -31,7 +31,8 @@ from makegood.domain.errors import DataError, MakegoodError
 
 GIB = 1 << 30
 LOCAL_MAX_GIB = 16
-LOCAL_SHUFFLE_PARTITIONS = 32  # per shuffle before adaptive coalescing: ~1.5 M rows a task at 50 M
+LOCAL_SHUFFLE_PARTITIONS = 32  # until the input's size is known (see shuffle_partitions)
+BYTES_PER_PARTITION = 3 << 20  # of compressed Parquet input: about 300,000 rows a task
 
 
 class SparkResourceError(MakegoodError):
@@ -122,6 +123,13 @@ def settings(master: str, options: Mapping[str, str] | None = None, *,
         })
     conf.update({k: str(v) for k, v in (options or {}).items()})
     return conf
+
+
+def shuffle_partitions(input_bytes: int, master: str) -> int:
+    """Shuffle partitions for a local run over ``input_bytes`` of files: one task per few MB of
+    input (each task's sort then fits in memory), at least one per core, at most 128; a small
+    input is not cut into dozens of tiny tasks that each cost a scheduling round."""
+    return max(_cores(master), min(128, -(-input_bytes // BYTES_PER_PARTITION)))
 
 
 def _cores(master: str) -> int:
