@@ -141,3 +141,20 @@ def test_a_csv_ledger_streamed_to_the_file_is_the_reference_ledger_with_its_summ
     assert got.read_bytes() == want.read_bytes()
     assert {k: summary[k] for k in summarize(expected.ledger)} == summarize(expected.ledger)
     assert (summary["accounts"], summary["subscriptions"]) == (2, 2)
+
+
+def test_a_sales_row_that_is_not_a_date_is_refused_as_duckdb_refuses_it(tmp_path: Path) -> None:
+    subs = write(tmp_path, HEADER, GOOD, MORE)
+    sales = tmp_path / "sales.csv"
+    sales.write_text("account_id,week_start,amount\nA1,2022-10-08,500000\nA1,10/15/2022,1000\n",
+                     encoding="utf-8")
+    errors = []
+    for name in ("duckdb", "spark"):
+        chosen = engine() if name == "spark" else get_engine(name)
+        with pytest.raises(DataError) as caught:
+            chosen.run(incident=kakao_2022_incident(), policies=[shipped_policy("kakao-2022-paid")],
+                       source=resolve(str(subs), str(sales)), calendars=HolidayCalendars())
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "10/15/2022" in errors[1]
+    assert "week_start" in errors[1]

@@ -19,6 +19,7 @@ from makegood.adapters.batch.plan import SPARK, compile_policy
 from makegood.adapters.batch.spark import output
 from makegood.adapters.batch.spark.inputs import Inputs, Source
 from makegood.adapters.batch.spark.plan import Awards, pairs_sql, policy_awards, windows_frame
+from makegood.adapters.batch.spark.sales import register_sales
 from makegood.adapters.batch.spark.session import (
     failure,
     settings,
@@ -127,6 +128,7 @@ class _Run:
 
         tick(0)
         checked = self.inputs.read()
+        register_sales(self.inputs)
         check_policies(policies, incident, set(checked.services))
         tick(1)
         compiled = [compile_policy(policy, incident, calendars, SPARK) for policy in policies]

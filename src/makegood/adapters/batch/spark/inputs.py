@@ -30,15 +30,10 @@ from pyspark.sql import types as T
 from makegood.adapters.batch.plan import SPARK
 from makegood.adapters.schema import (
     ALLOWED,
-    EMPTY,
-    SALES_CHECKS,
-    SALES_COLUMNS,
     SUBSCRIPTION_CHECKS,
     SUBSCRIPTION_COLUMNS,
     Check,
     check_columns,
-    not_a_date,
-    not_a_number,
     parse_subscription,
     two_losses,
     two_segments,
@@ -271,7 +266,8 @@ def _local(url: str | None) -> str | None:
 
 
 class Inputs:
-    """Reads a source into the views ``norm_subs`` and ``subs`` (and ``losses``, ``sales``)."""
+    """Reads a source into the views ``norm_subs``, ``subs`` and ``losses`` (the sales:
+    :func:`makegood.adapters.batch.spark.sales.register_sales`)."""
 
     def __init__(self, spark: SparkSession, source: Source) -> None:
         self.spark = spark
@@ -307,7 +303,6 @@ class Inputs:
         self._unique()
         accounts = self._segments()
         self._losses()
-        self._sales()
         return Checked(rows, accounts, services)
 
     def _nfc(self, services: set[str], plans: set[str]) -> None:
@@ -392,54 +387,3 @@ class Inputs:
             elif value != seen:
                 raise DataError(two_losses(aid, seen, value), file=_local(r["_file"]), row=r["_row"],
                                 field="reported_loss")
-
-    def _sales(self) -> None:
-        files: list[str | Path] = list(self.source.sales)
-        if isinstance(self.source, RemoteSource) and self.source.sales_optional:
-            files = [u for u in files if _url_exists(self.spark, str(u))]
-        if not files:
-            self.spark.sql("""SELECT CAST(NULL AS STRING) AS aid, CAST(NULL AS DATE) AS week,
-                CAST(NULL AS DECIMAL(38, 10)) AS amount WHERE false""").createOrReplaceTempView("sales")
-            return
-        frames = _frames(self.spark, files, self.fmt, SALES_COLUMNS)
-        parts = []
-        for df in frames:
-            types = {f.name: f.dataType for f in df.schema.fields}
-            week = ("week_start" if isinstance(types["week_start"], T.DateType) else
-                    f"CASE WHEN regexp({_text('week_start')}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}$') "
-                    f"THEN try_cast({_text('week_start')} AS DATE) END")
-            parts.append(df.selectExpr(
-                "_file", "_row", f"{_text('account_id')} AS aid", f"{week} AS week",
-                f"try_cast({_decimal_text('amount', types['amount'])} AS DECIMAL(38, 10)) AS amount",
-                "CAST(week_start AS STRING) AS week_raw", "CAST(amount AS STRING) AS amount_raw"))
-        sales = _union(parts).localCheckpoint(eager=True)
-        self.cached.append(sales)
-        sales.createOrReplaceTempView("norm_sales")
-        # the schema's sales checks (each one "given and of its type") in their order
-        failing = [({"week_start": "week", "account_id": "aid"}.get(c.column, c.column), c.column)
-                   for c in SALES_CHECKS]
-        cases = " ".join(f"WHEN {col} IS NULL THEN '{name}'" for col, name in failing)
-        bad = self.spark.sql(f"""SELECT _file, _row, CASE {cases} END AS field, week_raw, amount_raw
-            FROM norm_sales WHERE {' OR '.join(f'{col} IS NULL' for col, _ in failing)}""").collect()
-        if bad:
-            first = min(bad, key=lambda r: (self._file_rank(r["_file"]), r["_row"] or 0))
-            field, week_raw, amount_raw = first["field"], first["week_raw"], first["amount_raw"]
-            problem = {"week_start": not_a_date(week_raw), "account_id": EMPTY,
-                       "amount": not_a_number(amount_raw)}[field]
-            file = _local(first["_file"]) or ""
-            line = None
-            if first["_row"] is None and Path(file).is_file():
-                value = {"week_start": week_raw, "amount": amount_raw}.get(field)
-                line = next((n for n, row in iter_rows(Path(file), SALES_COLUMNS)
-                             if (row.get(field) or "").strip() == (value or "").strip()), None)
-            raise DataError(problem, file=file, row=first["_row"], line=line, field=field)
-        dup = self.spark.sql("""SELECT aid, week FROM norm_sales GROUP BY aid, week
-            HAVING count(*) > 1 ORDER BY aid, week LIMIT 1""").collect()
-        if dup:
-            aid, week = dup[0]["aid"], dup[0]["week"]
-            rows = self.spark.sql("SELECT _file, _row FROM norm_sales WHERE aid = :aid AND week = :week",
-                                  {"aid": aid, "week": week}).collect()
-            last = max(rows, key=lambda r: (self._file_rank(r["_file"]), r["_row"] or 0))
-            raise DataError(f"duplicate sales row for account {aid!r}, week {week}",
-                            file=_local(last["_file"]), row=last["_row"], field="week_start")
-        self.spark.sql("SELECT aid, week, amount FROM norm_sales").createOrReplaceTempView("sales")
