@@ -1,0 +1,46 @@
+// Progressive enhancement only: every page works without this file.
+// 1. A form marked data-upload-progress sends its files with a progress bar.
+// 2. After an htmx swap, focus moves to the first heading or the status of the new content.
+(function () {
+  "use strict";
+  function withProgress(form) {
+    form.addEventListener("submit", function (event) {
+      var files = form.querySelector("input[type=file]");
+      if (!files || !files.files || files.files.length === 0 || !window.FormData) { return; }
+      event.preventDefault();
+      var bar = form.querySelector("progress.upload");
+      var status = form.querySelector(".upload-status");
+      var data = new FormData(form);
+      if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      if (bar) { bar.hidden = false; bar.value = 0; }
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable && bar) {
+          bar.value = Math.round((e.loaded / e.total) * 100);
+          if (status) { status.textContent = bar.value + "%"; }
+        }
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.responseURL && xhr.responseURL.split("#")[0] !== form.action && xhr.status < 400) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      xhr.addEventListener("error", function () { form.submit(); });
+      xhr.send(data);
+    });
+  }
+  document.querySelectorAll("form[data-upload-progress]").forEach(withProgress);
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.hasAttribute("data-focus-after-swap")) { return; }
+    var focusable = target.querySelector("h2, [role=status]");
+    if (focusable) { focusable.setAttribute("tabindex", "-1"); focusable.focus(); }
+  });
+})();
