@@ -13,16 +13,17 @@ from starlette.datastructures import UploadFile
 from makegood.adapters.db.repository import IncidentRecord
 from makegood.domain.claims import Category, ClaimantKind, check_intake, sniff_evidence
 from makegood.domain.errors import InputError, MakegoodError
+from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, forms, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
-from makegood.services.claims import MAX_EVIDENCE_FILES
+from makegood.services.claims import MAX_EVIDENCE_FILES, ClaimInput
 
 router = APIRouter(route_class=WebRoute)
 MAX_DRAFT_FILES = 10
 
 
-def _intake_open(ctx: deps.Context, record: IncidentRecord) -> bool:
+def _intake_open(ctx: Context, record: IncidentRecord) -> bool:
     try:
         check_intake(ctx.clock(), opens=record.intake_opens, closes=record.intake_closes,
                      incident_id=record.incident.id)
@@ -104,7 +105,7 @@ def _files(request: Request, data: dict[str, Any], errors: dict[str, str]) -> No
 
 
 def _check(request: Request, record: IncidentRecord, data: dict[str, Any]
-           ) -> tuple[forms.ClaimInput | None, dict[str, str]]:
+           ) -> tuple[ClaimInput | None, dict[str, str]]:
     currency = record.policy.currency if record.policy else "KRW"
     return forms.check(data, incident_id=record.incident.id, services=record.incident.services,
                        tz=record.incident.tz, currency=currency, _=gettext(request))

@@ -19,6 +19,7 @@ from makegood.domain.accounts import WeeklySales
 from makegood.domain.claims import Category, ClaimantKind, IntakeClosed, SalesReport, check_payout
 from makegood.domain.errors import InputError
 from makegood.domain.incident import nfc
+from makegood.entrypoints.web.words import N_
 from makegood.services.claims import ClaimInput
 
 Gettext = Callable[[str], str]
@@ -165,15 +166,15 @@ def _sales(outage: str, baseline: str, errors: dict[str, str], _: Gettext) -> Sa
 
 
 FIELD_MESSAGES: dict[str, str] = {
-    "incident_id": "Claims for this incident are not being accepted now.",
-    "service": "The incident did not affect this service.",
-    "sales": "A small business claiming lost sales must give its weekly sales.",
-    "payout_account": "Enter a bank account number (digits and dashes).",
-    "email": "Enter an email address such as name@example.com.",
-    "phone": "Enter a phone number such as 010-1234-5678.",
-    "end": "The end must be after the start.",
-    "amount": "Enter an amount in numbers, such as 30000.",
-    "consent": "You must agree to the processing of your data to file a claim.",
+    "incident_id": N_("Claims for this incident are not being accepted now."),
+    "service": N_("The incident did not affect this service."),
+    "sales": N_("A small business claiming lost sales must give its weekly sales."),
+    "payout_account": N_("Enter a bank account number (digits and dashes)."),
+    "email": N_("Enter an email address such as name@example.com."),
+    "phone": N_("Enter a phone number such as 010-1234-5678."),
+    "end": N_("The end must be after the start."),
+    "amount": N_("Enter an amount in numbers, such as 30000."),
+    "consent": N_("You must agree to the processing of your data to file a claim."),
 }
 
 

@@ -28,7 +28,6 @@ from starlette.responses import RedirectResponse
 from makegood.domain.errors import MakegoodError
 from makegood.entrypoints.web import i18n
 
-
 SID_COOKIE = "mg_sid"
 STAFF_COOKIE = "mg_staff"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -6,6 +6,7 @@ inline; each chart has a ``<title>`` and the page shows the same figures in a ta
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
@@ -14,6 +15,10 @@ from makegood.domain.money import format_amount
 
 COLOUR = "#1f5f99"
 WIDTH = 640
+
+
+def _id(title: str) -> str:
+    return hashlib.sha256(title.encode()).hexdigest()[:10]
 
 
 def _num(value: Decimal | int) -> str:
@@ -29,8 +34,8 @@ def bars(title: str, items: Sequence[tuple[str, Decimal | int]], *, colour: str 
     top = max((Decimal(v) for _, v in items), default=Decimal(0)) or Decimal(1)
     span = WIDTH - label_w - value_w
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-             f'role="img" aria-labelledby="t-{abs(hash(title))}" class="chart">',
-             f'<title id="t-{abs(hash(title))}">{escape(title)}</title>']
+             f'role="img" aria-labelledby="t-{_id(title)}" class="chart">',
+             f'<title id="t-{_id(title)}">{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = 5 + i * row
         w = int(span * Decimal(value) / top) if Decimal(value) > 0 else 0
@@ -44,8 +49,7 @@ def bars(title: str, items: Sequence[tuple[str, Decimal | int]], *, colour: str 
     return "".join(parts)
 
 
-def columns(title: str, items: Sequence[tuple[str, int]], *, colour: str = COLOUR,
-            limit: Decimal | None = None) -> str:
+def columns(title: str, items: Sequence[tuple[str, int]], *, colour: str = COLOUR) -> str:
     """Columns over time (claims per hour or day); labels under the first, middle and last."""
     if not items:
         return ""
@@ -53,8 +57,8 @@ def columns(title: str, items: Sequence[tuple[str, int]], *, colour: str = COLOU
     top = max(v for _, v in items) or 1
     step = (WIDTH - left - 10) / len(items)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-             f'role="img" aria-labelledby="t-{abs(hash(title))}" class="chart">',
-             f'<title id="t-{abs(hash(title))}">{escape(title)}</title>',
+             f'role="img" aria-labelledby="t-{_id(title)}" class="chart">',
+             f'<title id="t-{_id(title)}">{escape(title)}</title>',
              f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH - 5}" y2="{height - bottom}" '
              'stroke="#555"/>',
              f'<text x="{left - 4}" y="14" text-anchor="end" font-size="12" fill="#222">{top}</text>']

@@ -7,7 +7,7 @@ translate it when they show it. A code without words here is shown with the serv
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name of the extraction marker
+def N_(message: str) -> str:
     return message
 
 

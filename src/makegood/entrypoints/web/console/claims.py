@@ -12,9 +12,11 @@ from fastapi.responses import RedirectResponse
 from makegood.adapters.db.repository import ClaimFilter
 from makegood.domain.claims import Action, Category, DenyReason, Permission, Status, allowed
 from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
+from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
+from makegood.services.staff import StaffUser
 
 router = APIRouter(route_class=WebRoute)
 PAGE = 50
@@ -64,7 +66,7 @@ def queue(request: Request) -> Response:
                 can_review=allowed(me.role, Permission.REVIEW))
 
 
-def _staff_names(ctx: deps.Context, me: deps.StaffUser) -> list[dict[str, Any]]:
+def _staff_names(ctx: Context, me: StaffUser) -> list[dict[str, Any]]:
     try:
         return deps.users(ctx, me)
     except PermissionDenied:

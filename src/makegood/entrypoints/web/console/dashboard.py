@@ -25,7 +25,7 @@ def chosen_incident(request: Request) -> IncidentRecord | None:
     ids = [i["id"] for i in found]
     if not ids:
         return None
-    return deps.incident(ctx, wanted if wanted in ids else ids[0])
+    return deps.incident(ctx, wanted if wanted is not None and wanted in ids else ids[0])
 
 
 def _series(times: list[datetime], tz: Any, *, hours: bool, start: datetime | None,
@@ -46,7 +46,7 @@ def _series(times: list[datetime], tz: Any, *, hours: bool, start: datetime | No
         first = min(first, floor(start.astimezone(tz)))
         last = max(last, floor((end - timedelta(seconds=1)).astimezone(tz)))
     counts = Counter(floor(t) for t in local)
-    out = []
+    out: list[tuple[str, int]] = []
     cursor = first
     while cursor <= last and len(out) < 24 * 62:
         out.append((cursor.strftime("%m-%d %H:00" if hours else "%m-%d"), counts.get(cursor, 0)))

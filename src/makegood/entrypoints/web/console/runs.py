@@ -96,7 +96,7 @@ def _work(ctx: Context, run_id: str, incident: Incident, policies: list[Policy],
     except MakegoodError as exc:
         deps.finish_run(ctx, run_id, status="failed", summary=None, ledger_path=None,
                         error=str(exc))
-    except Exception:  # a run must end recorded, whatever broke  # noqa: BLE001
+    except Exception:  # a run must end recorded, whatever broke
         deps.finish_run(ctx, run_id, status="failed", summary=None, ledger_path=None,
                         error=traceback.format_exc(limit=3).splitlines()[-1])
     else:
