@@ -43,13 +43,21 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    demo: Annotated[bool, typer.Option(
+        help="Load the demo (out/demo; run first if missing) and demo staff users.")] = False,
 ) -> None:
-    """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
+    """Start the claims API with the portal (/portal) and the console (/console) (SQLite file by
+    default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
 
     from makegood.adapters.db.config import Settings
     from makegood.adapters.db.crypto import load_key
 
+    demo_env: dict[str, str] = {}
+    if demo:
+        from makegood.entrypoints.cli import web_demo
+
+        demo_env = web_demo.prepare()
     settings = Settings.from_env()
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
@@ -60,6 +68,10 @@ def serve(
     load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
+    if demo:
+        from makegood.entrypoints.cli import web_demo
+
+        web_demo.print_instructions(host, port, demo_env)
     uvicorn.run("makegood.entrypoints.api.app:create_app", factory=True, host=host, port=port,
                 workers=workers, access_log=access_log, log_level="warning")
 
@@ -94,6 +106,8 @@ def db_load(
     ledger: Annotated[Path | None, typer.Option(help="The automatic-compensation ledger.")] = None,
     intake_opens: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
     intake_closes: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
+    contacts: Annotated[Path | None, typer.Option(
+        help="CSV of account_id,phone: the second factor of 'check my compensation'.")] = None,
 ) -> None:
     """Store an incident (with its policy, accounts, ledger and intake window) for claims."""
     from makegood.adapters.db.repository import UnitOfWork
@@ -127,9 +141,18 @@ def db_load(
             count = staff.import_accounts(uow=UnitOfWork(engine),
                                           accounts=load_accounts(resolve(accounts, sales)),
                                           actor=staff.SYSTEM, now=now)
+        if contacts is not None:
+            from makegood.adapters.db.web_store import Contacts
+            from makegood.entrypoints.cli.web_demo import read_contacts
+
+            rows = read_contacts(contacts)
+            with UnitOfWork(engine) as uow:
+                Contacts(uow.conn).put_many(rows)
+                uow.commit()
         typer.echo(f"incident {incident_id} stored"
                    + (f" with policy {policy_id}" if policy_id else "")
-                   + (f"; {count:,} accounts imported" if accounts is not None else ""))
+                   + (f"; {count:,} accounts imported" if accounts is not None else "")
+                   + (f"; {len(rows):,} contacts" if contacts is not None else ""))
     finally:
         engine.dispose()
 
