@@ -41,7 +41,7 @@ def fields_from(form: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[st
     for name in TEXT_FIELDS:
         value = form.get(name)
         if isinstance(value, str):
-            data[name] = value[:LIMITS.get(name, DEFAULT_LIMIT)]
+            data[name] = value[:LIMITS.get(name, DEFAULT_LIMIT) + 1]  # one more: "too long"
     if "details" in form and "consent" not in form:
         data["consent"] = ""
     return data
@@ -70,8 +70,11 @@ def check(data: Mapping[str, Any], *, incident_id: str, services: tuple[str, ...
 
     def text(name: str) -> str:
         value = str(data.get(name) or "")
+        limit = LIMITS.get(name, DEFAULT_LIMIT)
         if _CONTROL.search(value):
             errors[name] = _("Remove the control characters from this field.")
+        elif len(value) > limit:
+            errors[name] = _("This is too long: at most {count} characters.").format(count=limit)
         return nfc(value)
 
     def required(name: str) -> str:

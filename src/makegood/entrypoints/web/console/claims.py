@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -176,9 +177,11 @@ def evidence(claim_id: str, evidence_id: str, request: Request) -> Response:
         raise NotFound(f"no evidence {evidence_id!r}")
     data, content_type, filename = deps.evidence_file(deps.ctx_of(request), me, claim_id,
                                                       int(evidence_id))
-    safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in filename)[:100] or "evidence"
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in ".-_") else "_"
+                         for c in filename)[:100] or "evidence"
     return Response(data, media_type=content_type, headers={
-        "Content-Disposition": f'attachment; filename="{safe}"',
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
+                               f"filename*=UTF-8''{quote(filename[:100])}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store"})

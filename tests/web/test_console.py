@@ -1,0 +1,163 @@
+"""The operator console through the test client: sign-in, the queue, the review workflow with
+the claimant's answer and the four-eyes rule, evidence, exports, runs and users."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from .conftest import Web
+from .test_portal import file_claim
+
+
+def test_console_pages_need_a_sign_in(web: Web) -> None:
+    for path in ("/console", "/console/claims", "/console/runs", "/console/users"):
+        r = web.client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/console/login", path
+
+
+def test_wrong_password_is_refused_in_the_readers_language(web: Web) -> None:
+    r = web.post("/console/login", {"username": "rev", "password": "wrong password"})
+    assert r.status_code == 422 and "비밀번호가 틀렸습니다" in r.text
+
+
+def test_the_staff_cookie_is_httponly_and_strict(web: Web) -> None:
+    r = web.post("/console/login", {"username": "rev", "password": "correct horse battery"})
+    cookie = [c for c in r.headers.get_list("set-cookie") if c.startswith("mg_staff=")][0]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_request_for_information_answer_and_four_eyes_approval(web: Web) -> None:
+    claim_id, token = file_claim(web, amount="200000")
+    web.login("rev")
+    queue = web.client.get("/console/claims?status=submitted")
+    assert claim_id in queue.text
+    r = web.post(f"/console/claims/{claim_id}/decision",
+                 {"action": "request_info", "cure_days": "14", "note": "영수증을 보내 주세요"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 303
+    track = web.client.get(f"/portal/track/{claim_id}/{token}")
+    assert "영수증을 보내 주세요" in track.text and "정보 요청에 답변" in track.text
+    r = web.post(f"/portal/track/{claim_id}/{token}/answer", {"text": "첨부했습니다"},
+                 page=f"/portal/track/{claim_id}/{token}")
+    assert r.status_code == 303
+    web.login("sup1")
+    r = web.post(f"/console/claims/{claim_id}/decision", {"action": "approve",
+                                                          "amount": "200000"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 303  # above the threshold: a second approval is needed
+    again = web.post(f"/console/claims/{claim_id}/decision", {"action": "approve"},
+                     page=f"/console/claims/{claim_id}")
+    assert again.status_code == 403 and "다른 사람" in again.text
+    web.login("sup2")
+    r = web.post(f"/console/claims/{claim_id}/decision", {"action": "approve"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 303
+    track = web.client.get(f"/portal/track/{claim_id}/{token}")
+    assert "승인됨" in track.text and "200,000 KRW" in track.text
+
+
+def test_a_denial_without_reason_is_a_field_error(web: Web) -> None:
+    claim_id, _token = file_claim(web)
+    web.login("rev")
+    r = web.post(f"/console/claims/{claim_id}/decision", {"action": "deny"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 422 and 'id="e-reason_code"' in r.text
+
+
+def test_denied_claimant_appeals_once(web: Web) -> None:
+    claim_id, token = file_claim(web)
+    web.login("rev")
+    web.post(f"/console/claims/{claim_id}/decision", {"action": "deny",
+                                                      "reason_code": "NO_PROOF_OF_LOSS"},
+             page=f"/console/claims/{claim_id}")
+    track = web.client.get(f"/portal/track/{claim_id}/{token}")
+    assert "손해를 증명하는 자료가 없습니다" in track.text
+    r = web.post(f"/portal/track/{claim_id}/{token}/appeal", {"text": "증빙을 첨부했습니다"},
+                 page=f"/portal/track/{claim_id}/{token}")
+    assert r.status_code == 303
+    assert "이의 신청됨" in web.client.get(f"/portal/track/{claim_id}/{token}").text
+
+
+def test_evidence_is_served_as_an_attachment_with_nosniff(web: Web) -> None:
+    claim_id, _token = file_claim(web)
+    web.login("rev")
+    page = web.client.get(f"/console/claims/{claim_id}")
+    link = re.search(rf'href="(/console/claims/{claim_id}/evidence/\d+)"', page.text)
+    assert link
+    r = web.client.get(link.group(1))
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-type"] == "image/png"
+
+
+def test_the_payout_account_is_masked_for_staff(web: Web) -> None:
+    claim_id, _token = file_claim(web)
+    web.login("rev")
+    page = web.client.get(f"/console/claims/{claim_id}").text
+    assert "110-123-456789" not in page and "********6789" in page
+
+
+def test_dashboard_draws_charts_with_their_figures(web: Web) -> None:
+    file_claim(web)
+    web.login("rev")
+    r = web.client.get("/console")
+    assert r.status_code == 200 and r.text.count("<svg") >= 6
+    assert "missed_communication" in r.text  # the figures' table
+
+
+def test_exports_download_as_files(web: Web) -> None:
+    file_claim(web)
+    web.login("rev")
+    r = web.client.get("/console/exports/roster.csv?incident=kakao-2022-10-15")
+    assert r.status_code == 200 and r.headers["content-disposition"].startswith("attachment")
+    assert "김민수" in r.content.decode("utf-8-sig")
+
+
+def test_only_admins_manage_users(web: Web) -> None:
+    web.login("rev")
+    assert web.client.get("/console/users").status_code == 403
+    web.login("admin")
+    r = web.post("/console/users", {"username": "kim", "password": "short", "role": "reviewer"})
+    assert r.status_code == 422 and 'id="e-password"' in r.text
+    r = web.post("/console/users", {"username": "kim", "password": "long enough password",
+                                    "role": "reviewer"})
+    assert r.status_code == 303
+    assert "kim" in web.client.get("/console/users").text
+
+
+def test_a_run_started_from_the_console_writes_a_ledger_to_download(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
+    monkeypatch.setenv("MAKEGOOD_RUNS_DIR", str(web.root / "runs"))
+    web.login("admin")
+    r = web.post("/console/runs", {"incident": "kakao-2022-10-15", "policy": "kakao-2022-claims",
+                                   "accounts": "subscriptions.csv", "engine": "reference"})
+    assert r.status_code == 303
+    run = str(r.headers["location"])
+    for _ in range(100):
+        page = web.client.get(run).text
+        if "원장 내려받기" in page or "실패" in page:
+            break
+        time.sleep(0.1)
+    assert "원장 내려받기" in page, page
+    ledger = web.client.get(f"{run}/ledger.parquet")
+    assert ledger.status_code == 200
+    rows = pq.read_table(io.BytesIO(ledger.content)).to_pylist()
+    assert [(r["account_id"], r["kind"], str(r["amount"])) for r in rows] == \
+        [("acct-paid", "extension", "3.000000")]
+    assert Path(web.root / "runs").is_dir()
+
+
+def test_a_run_refuses_accounts_outside_the_data_directory(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
+    web.login("admin")
+    r = web.post("/console/runs", {"incident": "kakao-2022-10-15", "policy": "kakao-2022-claims",
+                                   "accounts": "../../etc/passwd", "engine": "reference"})
+    assert r.status_code == 422 and 'id="e-accounts"' in r.text
