@@ -1,8 +1,8 @@
 """The claim form: its fields as text (what a draft stores), and their checks with messages in
 the reader's language, each next to its field.
 
-Times are typed in the incident's local time (``datetime-local`` fields) and become aware UTC
-here. What the form cannot check alone (the incident's intake, the affected services) the claims
+Times are typed in the incident's local time as text (``2022-10-15 16:00``: the same on every
+device and by keyboard alone) and become aware UTC here. What the form cannot check alone (the incident's intake, the affected services) the claims
 service checks; its :class:`InputError` is shown next to the field it names.
 """
 

@@ -12,8 +12,10 @@
       var status = form.querySelector(".upload-status");
       var data = new FormData(form);
       if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
+      // getAttribute: form.action would be the buttons named "action".
+      var target = new URL(form.getAttribute("action"), window.location.href).href;
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
+      xhr.open("POST", target);
       if (bar) { bar.hidden = false; bar.value = 0; }
       xhr.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable && bar) {
@@ -22,7 +24,7 @@
         }
       });
       xhr.addEventListener("load", function () {
-        if (xhr.responseURL && xhr.responseURL.split("#")[0] !== form.action && xhr.status < 400) {
+        if (xhr.responseURL && xhr.responseURL.split("#")[0] !== target && xhr.status < 400) {
           window.location.assign(xhr.responseURL);
           return;
         }
