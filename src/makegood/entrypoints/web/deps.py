@@ -119,13 +119,23 @@ def ledger_rows(path: str | None, account_id: str) -> list[dict[str, Any]] | Non
 
 
 def ledger_summary(path: str | None) -> dict[str, Any] | None:
-    if not path:
+    """The ledger's summary JSON; without one, the totals by service and kind from the ledger."""
+    if not path or not Path(path).exists():
         return None
     summary = Path(path + ".summary.json")
-    if not summary.is_file():
-        return None
-    data: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
-    return data
+    if summary.is_file():
+        data: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+        return data
+    import pyarrow.dataset as ds
+
+    fmt = "csv" if Path(path).suffix.lower() == ".csv" else "parquet"
+    table = ds.dataset(path, format=fmt).to_table(columns=["service", "kind", "amount", "unit"])
+    totals: dict[tuple[str, str, str], Decimal] = {}
+    for row in table.to_pylist():
+        key = (str(row["service"]), str(row["kind"]), str(row["unit"]))
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(str(row["amount"]))
+    return {"by_service": [{"service": s, "kind": k, "unit": u, "total": str(v)}
+                           for (s, k, u), v in sorted(totals.items())]}
 
 
 # ---------------------------------------------------------------------------------------------

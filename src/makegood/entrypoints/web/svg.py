@@ -14,7 +14,7 @@ from html import escape
 from makegood.domain.money import format_amount
 
 COLOUR = "#1f5f99"
-WIDTH = 640
+WIDTH = 480
 
 
 def _id(title: str) -> str:
@@ -29,7 +29,7 @@ def bars(title: str, items: Sequence[tuple[str, Decimal | int]], *, colour: str 
     """Horizontal bars, one per (label, value), largest scale at the widest value."""
     if not items:
         return ""
-    row, label_w, value_w = 26, 190, 110
+    row, label_w, value_w = 26, 170, 90
     height = row * len(items) + 10
     top = max((Decimal(v) for _, v in items), default=Decimal(0)) or Decimal(1)
     span = WIDTH - label_w - value_w
@@ -40,7 +40,7 @@ def bars(title: str, items: Sequence[tuple[str, Decimal | int]], *, colour: str 
         y = 5 + i * row
         w = int(span * Decimal(value) / top) if Decimal(value) > 0 else 0
         parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="13" '
-                     f'fill="#222">{escape(label[:28])}</text>')
+                     f'fill="#222">{escape(label[:24])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1)}" height="{row - 8}" '
                      f'fill="{colour}"/>')
         parts.append(f'<text x="{label_w + w + 6}" y="{y + 17}" font-size="13" '
