@@ -62,8 +62,9 @@ def test_runs_record_their_summary(db_engine: Engine) -> None:
 
 def test_a_claim_filed_on_the_portal_is_decided_in_the_console(db_engine: Engine,
                                                                tmp_path: Path) -> None:
-    from makegood.entrypoints.api.app import create_app
     from tests.web.conftest import PASSWORD, Clock, load_case, settings_for
+
+    from makegood.entrypoints.api.app import create_app
 
     clock = Clock(NOW)
     load_case(db_engine, tmp_path, clock)

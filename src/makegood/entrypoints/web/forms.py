@@ -2,8 +2,9 @@
 the reader's language, each next to its field.
 
 Times are typed in the incident's local time as text (``2022-10-15 16:00``: the same on every
-device and by keyboard alone) and become aware UTC here. What the form cannot check alone (the incident's intake, the affected services) the claims
-service checks; its :class:`InputError` is shown next to the field it names.
+device and by keyboard alone) and become aware UTC here. What the form cannot check alone (the
+incident's intake, the affected services) the claims service checks; its :class:`InputError`
+is shown next to the field it names.
 """
 
 from __future__ import annotations
