@@ -173,3 +173,13 @@ def test_a_run_refuses_accounts_outside_the_data_directory(
                                    "accounts": "../../etc/passwd", "engine": "reference"})
     assert r.status_code == 422
     assert 'id="e-accounts"' in r.text
+
+
+def test_signing_out_ends_the_session_on_the_server(web: Web) -> None:
+    web.login("rev")
+    token = web.client.cookies.get("mg_staff")
+    r = web.post("/console/logout", {}, page="/console")
+    assert r.status_code == 303
+    web.client.cookies.set("mg_staff", str(token))  # a copied cookie no longer works
+    r = web.client.get("/console", follow_redirects=False)
+    assert r.headers["location"] == "/console/login"

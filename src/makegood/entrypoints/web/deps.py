@@ -226,9 +226,23 @@ def idempotency_key(token: str) -> str:
 # Staff
 
 
-def login(ctx: Context, username: str, password: str) -> str:
+def login(ctx: Context, username: str, password: str, *, client_address: str) -> str:
     return staff_service.login(uow=ctx.uow(), username=username, password=password,
-                               now=ctx.clock(), hours=ctx.settings.session_hours)
+                               now=ctx.clock(), hours=ctx.settings.session_hours,
+                               client=client_address)
+
+
+def logout(request: Request) -> None:
+    """End the staff session of this browser, if there is one (the token stops working)."""
+    token = request.cookies.get(STAFF_COOKIE)
+    if not token:
+        return
+    ctx = ctx_of(request)
+    try:
+        user = staff_service.authenticate(uow=ctx.uow(), token=token, now=ctx.clock())
+    except PermissionDenied:
+        return
+    staff_service.logout(uow=ctx.uow(), token=token, actor=user, now=ctx.clock())
 
 
 def staff(request: Request) -> StaffUser:

@@ -141,7 +141,13 @@ async def _read_form(request: Request, fresh: bool) -> None:
 
 
 def _status(exc: MakegoodError) -> int:
-    from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
+    from makegood.domain.errors import (
+        Conflict,
+        InputError,
+        NotFound,
+        PermissionDenied,
+        TooManyAttempts,
+    )
 
     if isinstance(exc, InputError):
         return 422
@@ -151,4 +157,6 @@ def _status(exc: MakegoodError) -> int:
         return 409
     if isinstance(exc, PermissionDenied):
         return 403
+    if isinstance(exc, TooManyAttempts):
+        return 429
     return 400

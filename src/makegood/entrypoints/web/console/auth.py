@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from makegood.domain.errors import PermissionDenied
+from makegood.domain.errors import PermissionDenied, TooManyAttempts
 from makegood.entrypoints.web import deps
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import STAFF_COOKIE, WebRoute, form, set_cookie
@@ -32,9 +32,14 @@ def login(request: Request) -> Response:
         errors["password"] = _("Enter your password.")
     if not errors:
         try:
-            token = deps.login(ctx, username, password)
+            token = deps.login(ctx, username, password, client_address=deps.client(request))
         except PermissionDenied:
             errors["form"] = _("Wrong user name or password.")
+        except TooManyAttempts as exc:
+            errors["form"] = _("Too many failed sign-ins. Try again in {seconds} seconds.").format(
+                seconds=exc.retry_after)
+            return page(request, "console/login.html", status=429,
+                        values={"username": username}, errors=errors)
         else:
             response = RedirectResponse("/console", status_code=303)
             set_cookie(response, request, STAFF_COOKIE, token, samesite="strict",
@@ -46,6 +51,7 @@ def login(request: Request) -> Response:
 
 @router.post("/console/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
+    deps.logout(request)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(STAFF_COOKIE, path="/")
     return response
