@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file.
 // 1. A form marked data-upload-progress sends its files with a progress bar.
-// 2. After an htmx swap, focus moves to the first heading or the status of the new content.
+// 2. The error summary of a form sent back takes the focus, so a screen reader reads it first.
+// (htmx swaps replace only the content below the control the user operated: focus stays there,
+// and the new count is announced by an aria-live status line.)
 (function () {
   "use strict";
   function withProgress(form) {
@@ -39,10 +41,4 @@
   document.querySelectorAll("form[data-upload-progress]").forEach(withProgress);
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail && event.detail.target;
-    if (!target || !target.hasAttribute("data-focus-after-swap")) { return; }
-    var focusable = target.querySelector("h2, [role=status]");
-    if (focusable) { focusable.setAttribute("tabindex", "-1"); focusable.focus(); }
-  });
 })();
