@@ -20,7 +20,8 @@ from tests.backends.claims_data import INCIDENT, LEDGER, POLICY, SUBSCRIPTIONS
 
 KST = ZoneInfo("Asia/Seoul")
 PASSWORD = "correct horse battery"
-STAFF = {"admin": "admin", "rev": "reviewer", "sup1": "supervisor", "sup2": "supervisor"}
+STAFF = {"admin": "admin", "rev": "reviewer", "sup1": "supervisor", "sup2": "supervisor",
+         "aud": "auditor"}
 CONTACTS = [("acct-paid", "5678"), ("acct-free", "1234"), ("acct-shop", "4321")]
 LEDGER_WITH_POLICY = LEDGER.replace("account_id,subscription_id,service,",
                                     "account_id,subscription_id,service,policy_id,") \
