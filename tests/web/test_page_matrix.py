@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+
 import sqlalchemy as sa
 
 from makegood.entrypoints.web.security import WebRoute
