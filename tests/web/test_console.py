@@ -183,3 +183,24 @@ def test_signing_out_ends_the_session_on_the_server(web: Web) -> None:
     web.client.cookies.set("mg_staff", str(token))  # a copied cookie no longer works
     r = web.client.get("/console", follow_redirects=False)
     assert r.headers["location"] == "/console/login"
+
+
+def test_two_policies_are_compared_on_the_same_accounts(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services import staff
+    from tests.backends.claims_data import POLICY
+
+    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
+    five_days = POLICY.replace('id = "kakao-2022-claims"', 'id = "five-days"') \
+        .replace('extension = "3d"', 'extension = "5d"')
+    staff.put_policy(uow=UnitOfWork(web.engine), document=five_days, actor=staff.SYSTEM,
+                     now=web.clock())
+    web.login("rev")
+    r = web.post("/console/compare", {"incident": "kakao-2022-10-15",
+                                      "policy_a": "kakao-2022-claims", "policy_b": "five-days",
+                                      "accounts": "subscriptions.csv"}, page="/console/runs")
+    assert r.status_code == 200
+    table = r.text[r.text.index("<caption>비교 결과"):]
+    assert re.search(r"extension \(day\)</th><td class=\"num\">3</td><td class=\"num\">5</td>",
+                     table), table[:2000]

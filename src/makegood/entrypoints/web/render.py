@@ -3,6 +3,7 @@ filters pages share (local time, money, durations)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -38,6 +39,11 @@ def money(value: Decimal | str | int | None) -> str:
     return format_amount(Decimal(str(value)))
 
 
+def jsontext(value: Any) -> str:
+    """A stored JSON value as readable text (Korean as it is, not escaped)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def quantity(value: Decimal | str | int, unit: str) -> str:
     """``3 days``, ``7,550 KRW``, ``1 emoticon-pack-3``."""
     return format_quantity(Decimal(str(value)), unit)
@@ -58,6 +64,7 @@ def environment(lang: str) -> Environment:
     env.filters["money"] = money
     env.filters["duration"] = duration
     env.filters["quantity"] = quantity
+    env.filters["jsontext"] = jsontext
     env.globals["words"] = words
     return env
 
