@@ -60,12 +60,36 @@ def test_request_for_information_answer_and_four_eyes_approval(web: Web) -> None
     assert again.status_code == 403
     assert "다른 사람" in again.text
     web.login("sup2")
+    other = web.post(f"/console/claims/{claim_id}/decision", {"action": "approve",
+                                                              "amount": "150000"},
+                     page=f"/console/claims/{claim_id}")
+    assert other.status_code == 409  # four eyes agree on one amount
+    assert "검토 단계로 되돌려" in other.text
     r = web.post(f"/console/claims/{claim_id}/decision", {"action": "approve"},
                  page=f"/console/claims/{claim_id}")
     assert r.status_code == 303
     track = web.client.get(f"/portal/track/{claim_id}/{token}")
     assert "승인됨" in track.text
     assert "200,000 KRW" in track.text
+
+
+def test_a_second_approver_sends_a_claim_back_with_a_reason(web: Web) -> None:
+    claim_id, _token = file_claim(web, amount="300000")
+    web.login("rev")
+    web.post(f"/console/claims/{claim_id}/decision", {"action": "approve", "amount": "300000"},
+             page=f"/console/claims/{claim_id}")
+    web.login("sup1")
+    page = web.client.get(f"/console/claims/{claim_id}").text
+    assert "검토 단계로 되돌리기" in page
+    r = web.post(f"/console/claims/{claim_id}/decision", {"action": "send_back"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 422
+    assert 'id="e-note"' in r.text
+    r = web.post(f"/console/claims/{claim_id}/decision", {"action": "send_back",
+                                                          "note": "금액 근거가 부족합니다"},
+                 page=f"/console/claims/{claim_id}")
+    assert r.status_code == 303
+    assert "접수됨, 검토 대기 중" in web.client.get(f"/console/claims/{claim_id}").text
 
 
 def test_a_denial_without_reason_is_a_field_error(web: Web) -> None:

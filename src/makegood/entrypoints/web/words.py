@@ -83,7 +83,8 @@ REASONS = {
 }
 
 ACTIONS = {"approve": N_("approved"), "deny": N_("denied"),
-           "request_info": N_("asked for more information")}
+           "request_info": N_("asked for more information"),
+           "send_back": N_("sent back to review")}
 
 STAGES = {"review": N_("review"), "second_approval": N_("second approval"),
           "appeal": N_("appeal")}

@@ -148,6 +148,8 @@ def decide(claim_id: str, request: Request) -> Response:
             cure_days = int(text)
         if not values["note"].strip():
             errors["note"] = _("Say what information is needed.")
+    if action == Action.SEND_BACK.value and not values["note"].strip():
+        errors["note"] = _("Say why the claim goes back to review.")
     if errors:
         return _detail(request, claim_id, errors=errors, values=values, status=422)
     try:
@@ -160,9 +162,11 @@ def decide(claim_id: str, request: Request) -> Response:
                    }.get(field or "", _("Check this field: {problem}").format(problem=exc.problem))
         return _detail(request, claim_id, errors={field or "form": message}, values=values,
                        status=422)
-    except Conflict:
-        return _detail(request, claim_id, status=409, values=values, errors={
-            "form": _("This decision is not possible in the claim's current state.")})
+    except Conflict as exc:
+        message = _("The second approval confirms the reviewed amount; to change it, send the "
+                    "claim back to review.") if "send_back" in str(exc) else \
+            _("This decision is not possible in the claim's current state.")
+        return _detail(request, claim_id, status=409, values=values, errors={"form": message})
     except PermissionDenied as exc:
         message = _("The second approval must come from another person.") \
             if "another person" in str(exc) else _("Your role does not allow this decision.")
