@@ -133,6 +133,8 @@ def check(page: Page, name: str) -> None:
         results = _axe.run(page, options={"runOnly": {"type": "tag",
                                                       "values": ["wcag2a", "wcag2aa"]}})
         assert results.violations_count == 0, f"{name} at {label}:\n{results.generate_report()}"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name} scrolls sideways at {label}: {width} px"
         page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(VIEWPORTS["desktop"])
 
