@@ -115,7 +115,11 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
                                   viewport=VIEWPORTS["desktop"], accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    # A page answered 4xx on purpose is fine; a missing script, style or image is not.
+    page.on("console", lambda m: problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     yield page
     context.close()
@@ -181,6 +185,13 @@ def test_public_pages_pass_axe_and_render_korean_in_a_korean_font(page: Page) ->
     check(page, "track-form")
     page.goto("/console/login")
     check(page, "console-login")
+    page.goto("/portal/incidents/no-such-incident")
+    expect(page.locator("h1")).to_have_text("찾을 수 없습니다")
+    check(page, "not-found")
+    page.goto("/portal/check")
+    page.click("button[type=submit]")  # nothing filled in: the messages and their summary
+    expect(page.locator("#error-summary")).to_be_focused()
+    check(page, "check-errors")
 
 
 def test_claimant_checks_their_automatic_compensation(page: Page) -> None:
