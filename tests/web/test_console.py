@@ -228,3 +228,15 @@ def test_two_policies_are_compared_on_the_same_accounts(
     table = r.text[r.text.index("<caption>비교 결과"):]
     assert re.search(r"extension \(day\)</th><td class=\"num\">3</td><td class=\"num\">5</td>",
                      table), table[:2000]
+
+
+def test_an_admin_ends_every_session_of_a_user(web: Web) -> None:
+    web.login("sup2")
+    stolen = web.client.cookies.get("mg_staff")
+    web.client.cookies.clear()
+    web.login("admin")
+    r = web.post("/console/users/sup2/sessions", {}, page="/console/users")
+    assert r.status_code == 303
+    web.client.cookies.clear()
+    web.client.cookies.set("mg_staff", str(stolen))
+    assert web.client.get("/console", follow_redirects=False).status_code == 303

@@ -51,7 +51,7 @@ def _params(web: Web) -> dict[str, str]:
     (web.root / "ledger.csv.summary.json").write_text("{}", encoding="utf-8")
     params = {"name": "style.css", "code": "en", "incident_id": "kakao-2022-10-15",
               "token": draft, "claim_id": claim_id, "evidence_id": str(evidence),
-              "run_id": "r1", "what": "summary.json", "receipt": token}
+              "run_id": "r1", "what": "summary.json", "receipt": token, "username": "sup2"}
     return params
 
 

@@ -300,6 +300,11 @@ def add_user(ctx: Context, me: StaffUser, *, username: str, password: str, role:
                            actor=me, now=ctx.clock())
 
 
+def revoke_sessions(ctx: Context, me: StaffUser, username: str) -> int:
+    return staff_service.revoke_sessions(uow=ctx.uow(), actor=me, username=username,
+                                         now=ctx.clock())
+
+
 def evidence_file(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int
                   ) -> tuple[bytes, str, str]:
     view = staff_view(ctx, me, claim_id)

@@ -98,6 +98,9 @@ class WebRoute(APIRoute):
                                              request.headers.get("accept-language", ""))
             try:
                 if request.method == "POST":
+                    if request.url.path.startswith("/portal"):  # the API's limit on claimants
+                        await request.app.state.ctx.limiter.take_async(
+                            request.client.host if request.client else "unknown")
                     await _read_form(request, fresh)
                 response = await handler(request)
             except LoginRequired:

@@ -94,3 +94,10 @@ PAYOUT = {"account_credit": N_("Credit to my account with the operator"),
 
 SEVERITIES = {"outage": N_("outage"), "degraded": N_("degraded"),
               "maintenance": N_("maintenance")}
+
+AWARD_KINDS = {"extension": N_("free extension"), "credit": N_("credit"), "cash": N_("cash"),
+               "refund": N_("refund"), "item": N_("gift"),
+               "review": N_("individual review")}
+
+UNITS = {"day": N_("{amount} days"), "hour": N_("{amount} hours"),
+         "KRW": N_("{amount} won"), "in-app cash": N_("{amount} in-app cash")}

@@ -40,9 +40,11 @@ def export_file(name: str, request: Request) -> Response:
 def users(request: Request) -> Response:
     me = deps.staff(request)
     me.require(Permission.ADMIN)
+    ended = request.query_params.get("ended", "")
     return page(request, "console/users.html", users=deps.users(deps.ctx_of(request), me),
                 roles=[r.value for r in Role], values={}, errors={},
-                done=request.query_params.get("done", "")[:100])
+                done=request.query_params.get("done", "")[:100],
+                ended=int(ended) if ended.isdigit() else None)
 
 
 @router.post("/console/users", include_in_schema=False)
@@ -70,5 +72,14 @@ def add_user(request: Request) -> Response:
             errors["username"] = _("This user name is taken.")
     if errors:
         return page(request, "console/users.html", status=422, users=deps.users(ctx, me),
-                    roles=[r.value for r in Role], values=values, errors=errors, done="")
+                    roles=[r.value for r in Role], values=values, errors=errors, done="",
+                    ended=None)
     return RedirectResponse("/console/users?done=" + values["username"], status_code=303)
+
+
+@router.post("/console/users/{username}/sessions", include_in_schema=False)
+def end_sessions(username: str, request: Request) -> Response:
+    """End every session of a user (a lost laptop, someone who left)."""
+    me = deps.staff(request)
+    count = deps.revoke_sessions(deps.ctx_of(request), me, username)
+    return RedirectResponse(f"/console/users?ended={count}", status_code=303)
