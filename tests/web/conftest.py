@@ -64,11 +64,11 @@ def load_case(engine: Engine, root: Path, clock: Clock) -> None:
         uow.commit()
 
 
-def settings_for(root: Path) -> object:
+def settings_for(root: Path, *, per_minute: int = 10_000) -> object:
     from makegood.adapters.db.config import Settings
 
     return Settings(database_url="unused", evidence_dir=root / "evidence",
-                    secret_key_file=root / "secret.key", rate_limit_per_minute=10_000,
+                    secret_key_file=root / "secret.key", rate_limit_per_minute=per_minute,
                     evidence_max_bytes=64 * 1024, second_approval_above=Decimal(100000))
 
 

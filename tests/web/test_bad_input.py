@@ -3,6 +3,9 @@ written."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -83,3 +86,25 @@ def test_unknown_pages_and_ids_are_404_pages(web: Web) -> None:
                  "/static/../pyproject.toml", "/static/nope.css"):
         r = web.client.get(path)
         assert r.status_code == 404, path
+
+
+def test_portal_forms_share_the_apis_rate_limit(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from makegood.adapters.db.engine import make_engine, upgrade
+    from makegood.entrypoints.api.app import create_app
+
+    from .conftest import Clock, load_case, settings_for
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    upgrade(engine)
+    clock = Clock(datetime(2022, 10, 20, 1, 0, tzinfo=UTC))
+    load_case(engine, tmp_path, clock)
+    app = create_app(settings_for(tmp_path, per_minute=3), engine=engine,  # type: ignore[arg-type]
+                     clock=clock)
+    with TestClient(app) as client:
+        web = Web(client, clock, engine, tmp_path)
+        answers = [web.post("/portal/track", {"claim_id": "x", "token": "y"}).status_code
+                   for _ in range(4)]
+    engine.dispose()
+    assert answers == [404, 404, 404, 429]
