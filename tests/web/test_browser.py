@@ -281,8 +281,13 @@ def test_a_claim_through_review_answer_and_four_eyes_approval(page: Page, browse
     sign_in(console, "rev")
     check(console, "dashboard")
     console.goto("/console/claims")
-    console.select_option("#q-status", "submitted")  # htmx swaps the table in
+    console.evaluate("window.notReloaded = true")
+    console.focus("#q-status")
+    console.keyboard.press("ArrowDown")  # "submitted": htmx swaps the table in, no reload
+    expect(console).to_have_url(re.compile(r"status=submitted"))
     expect(console.locator("#queue")).to_contain_text("김민수")
+    assert console.evaluate("window.notReloaded === true")
+    expect(console.locator("#q-status")).to_be_focused()  # the focus stays where it was
     check(console, "queue")
     console.click(f"a[href='/console/claims/{claim_id}']")
     preview = console.locator("img.preview")
