@@ -194,3 +194,6 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
+    from makegood.entrypoints.cli import keys
+
+    app.add_typer(keys.app, name="keys")
