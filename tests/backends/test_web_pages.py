@@ -100,3 +100,23 @@ def test_a_claim_filed_on_the_portal_is_decided_in_the_console(db_engine: Engine
         track = client.get(receipt.replace("/receipt/", "/track/")).text
         assert "승인됨" in track
         assert "12,000 KRW" in track
+
+
+def test_saved_drafts_are_reencrypted_when_keys_rotate(db_engine: Engine) -> None:
+    from cryptography.fernet import Fernet
+
+    from makegood.adapters.db.crypto import Cipher
+    from makegood.adapters.db.rotation import reencrypt
+
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    with UnitOfWork(db_engine) as uow:
+        Drafts(uow.conn).put(token_hash="b" * 64, incident_id="i",
+                             data=Cipher(old).encrypt('{"payout_account": "110-123-456789"}'),
+                             now=NOW, expires_at=NOW + timedelta(days=30))
+        uow.commit()
+    reencrypt(db_engine, Cipher(new + b"\n" + old))
+    with UnitOfWork(db_engine) as uow:
+        found = Drafts(uow.conn).get("b" * 64, NOW)
+    assert found is not None
+    assert "110-123-456789" not in found["data"]
+    assert Cipher(new).decrypt(found["data"]) == '{"payout_account": "110-123-456789"}'

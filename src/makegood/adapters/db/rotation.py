@@ -2,7 +2,8 @@
 as they go, so that a rotation stopped by a crash is finished by running it again.
 
 The secrets are the payout accounts (``claims.payout_encrypted``) and the stored first answers
-of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``). A value
+of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``), and the
+claim forms saved on the portal to finish later (``web_drafts.data``). A value
 is re-encrypted in memory (:meth:`Cipher.rotate`) and written back; no plaintext is written
 anywhere, logged, or kept beyond the call.
 """
@@ -17,11 +18,13 @@ from sqlalchemy.engine import Engine
 
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.crypto import Cipher
+from makegood.adapters.db.web_store import web_drafts
 
 # (table, primary key column, encrypted column)
 SECRETS = (
     (t.claims, t.claims.c.id, t.claims.c.payout_encrypted),
     (t.idempotency_keys, t.idempotency_keys.c.key, t.idempotency_keys.c.response),
+    (web_drafts, web_drafts.c.token_hash, web_drafts.c.data),  # saved claim forms (web)
 )
 
 

@@ -12,15 +12,13 @@ import hashlib
 
 from fastapi import FastAPI
 
-from makegood.adapters.db.crypto import load_key
-
 
 def install(app: FastAPI) -> None:
     """Mount the portal and the console on ``app`` (whose ``state.ctx`` is the API context)."""
     from makegood.entrypoints.web import console, filing, portal, tracking
 
     ctx = app.state.ctx
-    key = load_key(ctx.settings.secret_key, ctx.settings.secret_key_file)
-    app.state.web_secret = hashlib.sha256(b"makegood-web\0" + key).digest()
+    # The CSRF key, derived from the service's current key (a rotation takes effect on restart).
+    app.state.web_secret = hashlib.sha256(b"makegood-web\0" + ctx.cipher.keys[0]).digest()
     for router in (portal.router, filing.router, tracking.router, *console.routers):
         app.include_router(router)
