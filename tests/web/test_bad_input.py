@@ -108,3 +108,9 @@ def test_portal_forms_share_the_apis_rate_limit(tmp_path: Path) -> None:
                    for _ in range(4)]
     engine.dispose()
     assert answers == [404, 404, 404, 429]
+
+
+def test_tracking_without_the_receipt_code_asks_for_it(web: Web) -> None:
+    r = web.post("/portal/track", {"claim_id": "abc", "token": " "})
+    assert r.status_code == 422
+    assert 'id="e-token"' in r.text

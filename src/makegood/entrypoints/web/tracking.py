@@ -27,6 +27,11 @@ def find(request: Request) -> Response:
     data = form(request)
     claim_id = str(data.get("claim_id") or "").strip()[:64]
     token = str(data.get("token") or "").strip()[:64]
+    missing = {name: _("This field is required.") for name, value in
+               (("claim_id", claim_id), ("token", token)) if not value}
+    if missing:
+        return page(request, "portal/track_form.html", status=422,
+                    values={"claim_id": claim_id}, errors=missing)
     try:
         deps.claim_by_token(ctx, claim_id, token)
     except NotFound:
