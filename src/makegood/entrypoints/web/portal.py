@@ -8,7 +8,6 @@ import hmac
 import threading
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -206,7 +205,3 @@ def check(request: Request) -> Response:
     return page(request, "portal/check.html", incidents=found, values=values, errors={},
                 result={"account": account, "awards": awards, "ledger": rows is not None,
                         "record": record})
-
-
-def static_path(name: str) -> Path:
-    return STATIC / name
