@@ -18,13 +18,12 @@ from sqlalchemy.engine import Engine
 
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.web_store import web_drafts
 
 # (table, primary key column, encrypted column)
 SECRETS = (
     (t.claims, t.claims.c.id, t.claims.c.payout_encrypted),
     (t.idempotency_keys, t.idempotency_keys.c.key, t.idempotency_keys.c.response),
-    (web_drafts, web_drafts.c.token_hash, web_drafts.c.data),  # saved claim forms (web)
+    (t.web_drafts, t.web_drafts.c.token_hash, t.web_drafts.c.data),  # saved claim forms (web)
 )
 
 

@@ -1,5 +1,5 @@
-"""Tables and repositories of the web pages: saved claim drafts, the second factor of
-"check my compensation", and compensation runs started from the console.
+"""Repositories of the web pages' tables (in :mod:`schema`): saved claim drafts, the second
+factor of "check my compensation", and compensation runs started from the console.
 
 A draft holds a half-filled claim form, encrypted (it holds names, phone numbers and a payout
 account), under the hash of its resume token: the token itself is only in the resume link.
@@ -12,36 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from makegood.adapters.db.schema import UTCDateTime, metadata
-
-web_drafts = sa.Table(
-    "web_drafts", metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("incident_id", sa.String(100), nullable=False),
-    sa.Column("data", sa.Text, nullable=False),  # encrypted JSON of the form's fields
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
-)
-
-account_contacts = sa.Table(  # what the operator holds to let an account holder look up awards
-    "account_contacts", metadata,
-    sa.Column("account_id", sa.String(100), primary_key=True),
-    sa.Column("phone_last4", sa.String(4), nullable=False),
-)
-
-web_runs = sa.Table(
-    "web_runs", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("status", sa.String(20), nullable=False),  # running | done | failed
-    sa.Column("params", sa.JSON, nullable=False),
-    sa.Column("summary", sa.JSON, nullable=True),
-    sa.Column("ledger_path", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("started_by", sa.String(100), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("finished_at", UTCDateTime, nullable=True),
-)
+from makegood.adapters.db.schema import account_contacts, web_drafts, web_runs
 
 
 class Drafts:
