@@ -70,6 +70,7 @@ def test_check_shows_the_accounts_awards_in_words(web: Web) -> None:
     assert "3 days" in r.text
     assert "15 h 30 min" in r.text
     assert "paid subscriptions to music: +3 days for any outage" in r.text
+    assert "music: down 15 Oct 15:30 - 16 Oct 07:00 KST, 15 h 30 min" in r.text
 
 
 def test_check_with_wrong_digits_says_nothing_about_the_account(web: Web) -> None:

@@ -118,6 +118,32 @@ def ledger_rows(path: str | None, account_id: str) -> list[dict[str, Any]] | Non
     return [dict(r) for r in table.to_pylist()]
 
 
+def explanations(ctx: Context, record: IncidentRecord, account_id: str,
+                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], tuple[str, Decimal]]:
+    """The reference's sentence for each of the account's awards, by (policy, subscription,
+    rule), with its amount (the page shows it only where it equals the ledger's amount: a fund
+    cap or sales the operator holds elsewhere may change what the ledger says)."""
+    from makegood.adapters.calendars import HolidayCalendars
+    from makegood.domain.accounts import Account, Segment
+    from makegood.domain.compensation import compensate
+
+    with ctx.uow() as uow:
+        subscriptions = uow.accounts.subscriptions(account_id)
+        segment = uow.conn.execute(sa.select(t.accounts.c.segment)
+                                   .where(t.accounts.c.id == account_id)).scalar()
+    if subscriptions is None or segment is None:
+        return {}
+    account = Account(id=account_id, segment=Segment(segment),
+                      subscriptions=tuple(subscriptions))
+    out: dict[tuple[str, str, str], tuple[str, Decimal]] = {}
+    for policy in policies.values():
+        result = compensate(account, record.incident, policy, calendars=HolidayCalendars())
+        for award in result.awards:
+            out[(policy.id, award.subscription_id, award.rule_id)] = (award.explanation,
+                                                                       award.amount)
+    return out
+
+
 def ledger_summary(path: str | None) -> dict[str, Any] | None:
     """The ledger's summary JSON; without one, the totals by service and kind from the ledger."""
     if not path or not Path(path).exists():

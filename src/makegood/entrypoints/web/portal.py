@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import threading
 import time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -192,6 +193,7 @@ def check(request: Request) -> Response:
     record = deps.incident(ctx, incident_id)
     policies = {p.id: p for p in deps.policies_for(ctx, record)}
     rows = deps.ledger_rows(record.ledger_path, account)
+    why = deps.explanations(ctx, record, account, policies) if rows else {}
     awards = []
     for row in rows or []:
         policy = policies.get(str(row.get("policy_id") or ""))
@@ -201,7 +203,11 @@ def check(request: Request) -> Response:
                 rule = policy.rule(str(row["rule_id"]))
             except InputError:
                 rule = None
-        awards.append({"row": row, "policy": policy, "rule": rule})
+        sentence, amount = why.get((str(row.get("policy_id")), str(row["subscription_id"]),
+                                    str(row["rule_id"])), ("", None))
+        same = amount is not None and Decimal(str(row["amount"])) == amount
+        awards.append({"row": row, "policy": policy, "rule": rule,
+                       "explanation": sentence if same else ""})
     return page(request, "portal/check.html", incidents=found, values=values, errors={},
                 result={"account": account, "awards": awards, "ledger": rows is not None,
                         "record": record})
