@@ -43,11 +43,12 @@ def test_notice_names_services_in_local_time_and_the_deadline_in_korean(web: Web
     assert "2022-10-15 15:30 KST" in r.text
     assert "2022-10-16 01:31 KST" in r.text
     assert "2022-11-07 00:00 KST까지 신청을 받습니다" in r.text
-    assert "paid subscriptions to music" in r.text  # the policy describes itself
+    assert "music 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text  # the policy, in Korean
 
 
 def test_english_by_accept_language_and_by_the_switch(web: Web) -> None:
     r = web.client.get(INCIDENT, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "paid subscriptions to music: +3 days for any outage" in r.text  # the policy's words
     assert '<html lang="en">' in r.text
     assert "Claims are accepted until" in r.text
     r = web.client.get(f"/lang/ko?next={INCIDENT}", follow_redirects=False)
@@ -69,7 +70,7 @@ def test_check_shows_the_accounts_awards_in_words(web: Web) -> None:
     assert "music" in r.text
     assert "3 days" in r.text
     assert "15 h 30 min" in r.text
-    assert "paid subscriptions to music: +3 days for any outage" in r.text
+    assert "music 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text
     assert "music: down 15 Oct 15:30 - 16 Oct 07:00 KST, 15 h 30 min" in r.text
 
 

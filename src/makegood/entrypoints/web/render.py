@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.windows import format_duration
-from makegood.entrypoints.web import i18n, words
+from makegood.entrypoints.web import i18n, policy_words, words
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -66,6 +66,7 @@ def environment(lang: str) -> Environment:
     env.filters["quantity"] = quantity
     env.filters["jsontext"] = jsontext
     env.globals["words"] = words
+    env.globals["rule_words"] = lambda rule: policy_words.describe(rule, lang)
     return env
 
 
