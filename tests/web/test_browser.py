@@ -207,7 +207,7 @@ def test_claimant_checks_their_automatic_compensation(page: Page) -> None:
     page.fill("#f-phone_last4", "5678")
     page.click("button[type=submit]")
     expect(page.locator(".awards")).to_contain_text("무료 이용 기간 연장, 3일")
-    expect(page.locator(".awards")).to_contain_text("15 h 30 min")
+    expect(page.locator(".awards")).to_contain_text("인정된 장애 시간: 15시간 30분")
     check(page, "check-result")
 
 

@@ -42,3 +42,15 @@ def test_korean_is_the_default_and_accept_language_chooses() -> None:
     assert choose(None, "en-US,en;q=0.9,ko;q=0.8") == "en"
     assert choose(None, "ko-KR,ko;q=0.9,en;q=0.5") == "ko"
     assert choose("en", "ko") == "en"
+
+
+def test_durations_read_in_the_readers_language() -> None:
+    from datetime import timedelta
+
+    from makegood.entrypoints.web.render import duration, duration_ko
+
+    official = timedelta(hours=127, minutes=30)
+    assert duration_ko(official) == "127시간 30분"
+    assert duration(official) == "127 h 30 min"
+    assert duration_ko(timedelta(seconds=45)) == "45초"
+    assert duration_ko(timedelta(hours=2)) == "2시간"

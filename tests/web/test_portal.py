@@ -69,7 +69,7 @@ def test_check_shows_the_accounts_awards_in_words(web: Web) -> None:
     assert r.status_code == 200
     assert "music" in r.text
     assert "3 days" in r.text
-    assert "15 h 30 min" in r.text
+    assert "인정된 장애 시간: 15시간 30분" in r.text
     assert "music 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text
     assert "music: down 15 Oct 15:30 - 16 Oct 07:00 KST, 15 h 30 min" in r.text
 

@@ -54,6 +54,16 @@ def duration(value: timedelta | int | float) -> str:
     return format_duration(seconds)
 
 
+def duration_ko(value: timedelta | int | float) -> str:
+    """``127시간 30분``, ``45초``: hours and minutes, as outages are reported, in Korean."""
+    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
+    if seconds < 60:
+        return f"{seconds}초"
+    hours, rest = divmod(seconds // 60, 60)
+    parts = ([f"{hours:,}시간"] if hours else []) + ([f"{rest}분"] if rest else [])
+    return " ".join(parts)
+
+
 @cache
 def environment(lang: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
@@ -62,7 +72,7 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(i18n.gettext_for(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local
     env.filters["money"] = money
-    env.filters["duration"] = duration
+    env.filters["duration"] = duration_ko if lang == "ko" else duration
     env.filters["quantity"] = quantity
     env.filters["jsontext"] = jsontext
     env.globals["words"] = words
