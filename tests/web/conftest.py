@@ -65,7 +65,7 @@ def load_case(engine: Engine, root: Path, clock: Clock) -> None:
 
 
 def settings_for(root: Path, *, per_minute: int = 10_000) -> object:
-    from makegood.adapters.db.config import Settings
+    from makegood.config import Settings
 
     return Settings(database_url="unused", evidence_dir=root / "evidence",
                     secret_key_file=root / "secret.key", rate_limit_per_minute=per_minute,

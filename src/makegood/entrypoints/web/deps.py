@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +20,13 @@ from fastapi import Request
 
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.crypto import new_token, token_hash
-from makegood.adapters.db.repository import ClaimFilter, IncidentRecord, stored_policy
+from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
+from makegood.adapters.db.repository import stored_policy
 from makegood.adapters.db.web_store import Contacts, Drafts, Runs
 from makegood.domain.claims import Action, DenyReason, Role
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
+from makegood.domain.records import ClaimFilter, IncidentRecord
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web.security import STAFF_COOKIE, LoginRequired
 from makegood.services import claims as claims_service
@@ -53,9 +55,14 @@ def client(request: Request) -> str:
 # Incidents and policies
 
 
+def sql(ctx: Context) -> SqlUnitOfWork:
+    """A unit of work on the SQL store itself, for the web's own tables and read-only counts."""
+    return SqlUnitOfWork(ctx.engine)
+
+
 def incidents(ctx: Context) -> list[dict[str, Any]]:
     with ctx.uow() as uow:
-        return uow.incidents.list_()
+        return [asdict(i) for i in uow.incidents.list_()]
 
 
 def incident(ctx: Context, incident_id: str) -> IncidentRecord:
@@ -65,7 +72,7 @@ def incident(ctx: Context, incident_id: str) -> IncidentRecord:
 
 def policies_for(ctx: Context, record: IncidentRecord) -> list[Policy]:
     """The stored policies that name a service of the incident (the claims policy first)."""
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         rows = uow.conn.execute(sa.select(t.policies.c.id, t.policies.c.document)
                                 .order_by(t.policies.c.id)).all()
     found = [stored_policy(document, pid) for pid, document in rows]
@@ -83,8 +90,20 @@ def policy(ctx: Context, policy_id: str) -> Policy:
     return found
 
 
+def documents(ctx: Context, incident_id: str, policy_id: str) -> tuple[str, str]:
+    """The stored TOML documents of an incident and a policy (a run's inputs, as files)."""
+    with sql(ctx) as uow:
+        incident_doc = uow.conn.execute(sa.select(t.incidents.c.document)
+                                        .where(t.incidents.c.id == incident_id)).scalar()
+        policy_doc = uow.conn.execute(sa.select(t.policies.c.document)
+                                      .where(t.policies.c.id == policy_id)).scalar()
+    if incident_doc is None or policy_doc is None:
+        raise NotFound(f"no incident {incident_id!r} or policy {policy_id!r}")
+    return str(incident_doc), str(policy_doc)
+
+
 def all_policies(ctx: Context) -> list[Policy]:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         rows = uow.conn.execute(sa.select(t.policies.c.id, t.policies.c.document)
                                 .order_by(t.policies.c.id)).all()
     return [stored_policy(document, pid) for pid, document in rows]
@@ -95,12 +114,12 @@ def all_policies(ctx: Context) -> list[Policy]:
 
 
 def phone_last4(ctx: Context, account_id: str) -> str | None:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         return Contacts(uow.conn).phone_last4(account_id)
 
 
 def put_contacts(ctx: Context, rows: list[tuple[str, str]]) -> int:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         count = Contacts(uow.conn).put_many(rows)
         uow.commit()
     return count
@@ -127,7 +146,7 @@ def explanations(ctx: Context, record: IncidentRecord, account_id: str,
     from makegood.domain.accounts import Account, Segment
     from makegood.domain.compensation import compensate
 
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         subscriptions = uow.accounts.subscriptions(account_id)
         segment = uow.conn.execute(sa.select(t.accounts.c.segment)
                                    .where(t.accounts.c.id == account_id)).scalar()
@@ -221,7 +240,7 @@ def save_draft(ctx: Context, *, incident_id: str, data: dict[str, Any], token: s
     when = ctx.clock()
     expires = when + timedelta(days=DRAFT_DAYS)
     blob = ctx.cipher.encrypt(json.dumps(data, ensure_ascii=False))
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         Drafts(uow.conn).put(token_hash=token_hash(token), incident_id=incident_id, data=blob,
                              now=when, expires_at=expires)
         uow.commit()
@@ -229,7 +248,7 @@ def save_draft(ctx: Context, *, incident_id: str, data: dict[str, Any], token: s
 
 
 def load_draft(ctx: Context, token: str) -> Draft:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         row = Drafts(uow.conn).get(token_hash(token), ctx.clock())
     if row is None:
         raise NotFound("no saved claim with this link; it may have expired or been submitted")
@@ -238,7 +257,7 @@ def load_draft(ctx: Context, token: str) -> Draft:
 
 
 def delete_draft(ctx: Context, token: str) -> None:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         Drafts(uow.conn).delete(token_hash(token))
         uow.commit()
 
@@ -287,8 +306,9 @@ def staff(request: Request) -> StaffUser:
 
 def queue(ctx: Context, me: StaffUser, filters: ClaimFilter, *, limit: int, offset: int
           ) -> tuple[list[dict[str, Any]], int]:
-    return staff_service.queue(uow=ctx.uow(), actor=me, filters=filters, limit=limit,
-                               offset=offset)
+    claims, total = staff_service.queue(uow=ctx.uow(), actor=me, filters=filters, limit=limit,
+                                        offset=offset)
+    return [asdict(c) for c in claims], total
 
 
 def user_id(ctx: Context, username: str) -> int:
@@ -296,7 +316,12 @@ def user_id(ctx: Context, username: str) -> int:
 
 
 def staff_view(ctx: Context, me: StaffUser, claim_id: str) -> dict[str, Any]:
-    return staff_service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)
+    """The claim and everything recorded about it, as plain values for the page."""
+    found = staff_service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)
+    return {"claim": asdict(found.claim), "decisions": [asdict(d) for d in found.decisions],
+            "evidence": [asdict(e) for e in found.evidence],
+            "messages": [asdict(m) for m in found.messages],
+            "audit": [asdict(a) for a in found.audit]}
 
 
 def assign(ctx: Context, me: StaffUser, claim_id: str, username: str | None) -> None:
@@ -318,7 +343,8 @@ def decide(ctx: Context, me: StaffUser, claim_id: str, *, action: Action,
 
 
 def users(ctx: Context, me: StaffUser) -> list[dict[str, Any]]:
-    return staff_service.list_users(uow=ctx.uow(), actor=me)
+    return [{"id": u.id, "username": u.username, "role": u.role.value}
+            for u in staff_service.list_users(uow=ctx.uow(), actor=me)]
 
 
 def add_user(ctx: Context, me: StaffUser, *, username: str, password: str, role: Role) -> None:
@@ -362,7 +388,7 @@ def claim_facts(ctx: Context, me: StaffUser, incident_id: str | None) -> list[di
     query = sa.select(*CLAIM_FACTS)
     if incident_id:
         query = query.where(t.claims.c.incident_id == incident_id)
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         return [dict(r) for r in uow.conn.execute(query).mappings()]
 
 
@@ -371,12 +397,12 @@ def claim_facts(ctx: Context, me: StaffUser, incident_id: str | None) -> list[di
 
 
 def runs(ctx: Context) -> list[dict[str, Any]]:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         return Runs(uow.conn).list_()
 
 
 def run(ctx: Context, run_id: str) -> dict[str, Any]:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         found = Runs(uow.conn).get(run_id)
     if found is None:
         raise NotFound(f"no run {run_id!r}")
@@ -384,14 +410,14 @@ def run(ctx: Context, run_id: str) -> dict[str, Any]:
 
 
 def add_run(ctx: Context, *, run_id: str, params: dict[str, Any], started_by: str) -> None:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         Runs(uow.conn).add(run_id=run_id, params=params, started_by=started_by, now=ctx.clock())
         uow.commit()
 
 
 def finish_run(ctx: Context, run_id: str, *, status: str, summary: dict[str, Any] | None,
                ledger_path: str | None, error: str | None) -> None:
-    with ctx.uow() as uow:
+    with sql(ctx) as uow:
         Runs(uow.conn).finish(run_id, status=status, summary=summary, ledger_path=ledger_path,
                               error=error, now=ctx.clock())
         uow.commit()

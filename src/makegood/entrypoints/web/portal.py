@@ -14,10 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from makegood.adapters.db.repository import IncidentRecord
 from makegood.domain.errors import InputError, NotFound
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
+from makegood.domain.records import IncidentRecord
 from makegood.domain.rules import Goodwill, LossBrackets
 from makegood.entrypoints.web import deps, i18n
 from makegood.entrypoints.web.render import STATIC, gettext, page

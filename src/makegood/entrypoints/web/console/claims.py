@@ -10,9 +10,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from makegood.adapters.db.repository import ClaimFilter
 from makegood.domain.claims import Action, Category, DenyReason, Permission, Status, allowed
 from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
+from makegood.domain.records import ClaimFilter
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, words
 from makegood.entrypoints.web.render import gettext, page

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from makegood.adapters.db.repository import IncidentRecord
+from makegood.domain.records import IncidentRecord
 from makegood.entrypoints.web import deps, svg, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute

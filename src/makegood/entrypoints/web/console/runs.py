@@ -24,8 +24,6 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, MakegoodError, NotFound
-from makegood.domain.incident import Incident
-from makegood.domain.policy import Policy
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps
 from makegood.entrypoints.web.render import gettext, page
@@ -56,33 +54,31 @@ def accounts_path(text: str) -> Path:
     return path
 
 
-def execute(*, incident: Incident, policies: Sequence[Policy], accounts: Path, engine: str,
-            out: Path, progress: Any) -> dict[str, Any]:
-    """One compensation run, written like ``makegood compensate`` writes it."""
-    from makegood.adapters.batch import get_engine
-    from makegood.adapters.calendars import HolidayCalendars
-    from makegood.adapters.ledger import write_json
-    from makegood.adapters.tables import resolve
-    from makegood.services.compensation import write_outputs
+def execute(ctx: Context, *, run_id: str, incident_id: str, policy_id: str, accounts: Path,
+            engine: str, progress: Any) -> dict[str, Any]:
+    """One compensation run through the compensation use case, as ``makegood compensate``
+    runs it; the incident and policy documents are written beside the ledger, so the run's
+    inputs stay with it (and its run id is computed from their bytes)."""
+    from makegood import bootstrap
+    from makegood.adapters.ledger import atomic_path
+    from makegood.services import compensation
 
-    source = resolve(accounts)
-    runner = get_engine(engine)
-    extra = {"engine": engine, "incident": incident.id,
-             "policies": [f"{p.id} v{p.version}" for p in policies]}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if engine == "duckdb":
-        summary: dict[str, Any] = runner.run_to_file(
-            incident=incident, policies=policies, source=source, calendars=HolidayCalendars(),
-            out=out, fmt=None, progress=progress)
-        summary = {**extra, **summary}
-        write_json(summary, out.with_name(out.name + ".summary.json"))
-        return summary
-    result = runner.run(incident=incident, policies=policies, source=source,
-                        calendars=HolidayCalendars(), progress=progress)
-    return write_outputs(result, out, fmt=None, summary_path=None, extra=extra)
+    folder = runs_dir() / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    incident_doc, policy_doc = deps.documents(ctx, incident_id, policy_id)
+    paths = {"incident.toml": incident_doc, f"{policy_id}.toml": policy_doc}
+    for name, text in paths.items():
+        with atomic_path(folder / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    report = compensation.run(
+        engines=bootstrap.engines(ctx.settings), engine=engine,
+        incident=folder / "incident.toml", policies=[folder / f"{policy_id}.toml"],
+        accounts=str(accounts), out=folder / "ledger.parquet", calendars=bootstrap.calendars(),
+        progress=progress)
+    return report.summary
 
 
-def _work(ctx: Context, run_id: str, incident: Incident, policies: list[Policy], accounts: Path,
+def _work(ctx: Context, run_id: str, incident_id: str, policy_id: str, accounts: Path,
           engine: str) -> None:
     out = runs_dir() / run_id / "ledger.parquet"
 
@@ -91,8 +87,8 @@ def _work(ctx: Context, run_id: str, incident: Incident, policies: list[Policy],
             _progress[run_id] = (done, total)
 
     try:
-        summary = execute(incident=incident, policies=policies, accounts=accounts, engine=engine,
-                          out=out, progress=progress)
+        summary = execute(ctx, run_id=run_id, incident_id=incident_id, policy_id=policy_id,
+                          accounts=accounts, engine=engine, progress=progress)
     except MakegoodError as exc:
         deps.finish_run(ctx, run_id, status="failed", summary=None, ledger_path=None,
                         error=str(exc))
@@ -171,7 +167,7 @@ def start(request: Request) -> Response:
         "accounts": str(accounts), "engine": values["engine"]})
     with _lock:
         _progress[run_id] = (0, 0)
-    threading.Thread(target=_work, args=(ctx, run_id, record.incident, [policy], accounts,
+    threading.Thread(target=_work, args=(ctx, run_id, record.incident.id, policy.id, accounts,
                                          values["engine"]), daemon=True,
                      name=f"run-{run_id}").start()
     return RedirectResponse(f"/console/runs/{run_id}", status_code=303)
