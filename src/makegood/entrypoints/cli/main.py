@@ -26,6 +26,7 @@ LAZY_LAST = {
     "policy": ("makegood.entrypoints.cli.policy", "app"),
     "incident": ("makegood.entrypoints.cli.incident", "app"),
     "scenario": ("makegood.entrypoints.cli.scenario", "app"),
+    "payouts": ("makegood.entrypoints.cli.payouts", "app"),
 }
 LAZY = {**LAZY_FIRST, **LAZY_LAST}
 
