@@ -69,7 +69,8 @@ def settings_for(root: Path, *, per_minute: int = 10_000) -> object:
 
     return Settings(database_url="unused", evidence_dir=root / "evidence",
                     secret_key_file=root / "secret.key", rate_limit_per_minute=per_minute,
-                    evidence_max_bytes=64 * 1024, second_approval_above=Decimal(100000))
+                    evidence_max_bytes=64 * 1024, second_approval_above=Decimal(100000),
+                    data_dir=root, runs_dir=root / "runs")
 
 
 @dataclass

@@ -80,9 +80,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upgrade(engine)
     clock = Clock(datetime(2022, 10, 20, 1, 0, tzinfo=UTC))
     load_case(engine, root, clock)
-    saved = {k: os.environ.get(k) for k in ("MAKEGOOD_DATA_DIR", "MAKEGOOD_RUNS_DIR")}
-    os.environ["MAKEGOOD_DATA_DIR"] = str(root)
-    os.environ["MAKEGOOD_RUNS_DIR"] = str(root / "runs")
     app = create_app(settings_for(root), engine=engine, clock=clock)  # type: ignore[arg-type]
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -97,11 +94,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 from .conftest import Web
 from .test_portal import file_claim
@@ -166,10 +165,7 @@ def test_only_admins_manage_users(web: Web) -> None:
     assert "kim" in web.client.get("/console/users").text
 
 
-def test_a_run_started_from_the_console_writes_a_ledger_to_download(
-        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
-    monkeypatch.setenv("MAKEGOOD_RUNS_DIR", str(web.root / "runs"))
+def test_a_run_started_from_the_console_writes_a_ledger_to_download(web: Web) -> None:
     web.login("admin")
     r = web.post("/console/runs", {"incident": "kakao-2022-10-15", "policy": "kakao-2022-claims",
                                    "accounts": "subscriptions.csv", "engine": "reference"})
@@ -189,9 +185,7 @@ def test_a_run_started_from_the_console_writes_a_ledger_to_download(
     assert Path(web.root / "runs").is_dir()
 
 
-def test_a_run_refuses_accounts_outside_the_data_directory(
-        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
+def test_a_run_refuses_accounts_outside_the_data_directory(web: Web) -> None:
     web.login("admin")
     r = web.post("/console/runs", {"incident": "kakao-2022-10-15", "policy": "kakao-2022-claims",
                                    "accounts": "../../etc/passwd", "engine": "reference"})
@@ -209,13 +203,11 @@ def test_signing_out_ends_the_session_on_the_server(web: Web) -> None:
     assert r.headers["location"] == "/console/login"
 
 
-def test_two_policies_are_compared_on_the_same_accounts(
-        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_policies_are_compared_on_the_same_accounts(web: Web) -> None:
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.services import staff
     from tests.backends.claims_data import POLICY
 
-    monkeypatch.setenv("MAKEGOOD_DATA_DIR", str(web.root))
     five_days = POLICY.replace('id = "kakao-2022-claims"', 'id = "five-days"') \
         .replace('extension = "3d"', 'extension = "5d"')
     staff.put_policy(uow=UnitOfWork(web.engine), document=five_days, actor=staff.SYSTEM,

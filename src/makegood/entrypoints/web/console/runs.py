@@ -3,14 +3,14 @@ progress; read its inputs, summary and totals; download the ledger and the summa
 policies on the same accounts before publishing either.
 
 Accounts are named by a path under the data directory (``MAKEGOOD_DATA_DIR``, the working
-directory by default); ledgers are written under ``MAKEGOOD_RUNS_DIR`` (``makegood-runs``).
+directory by default); ledgers are written under ``MAKEGOOD_RUNS_DIR`` (``makegood-runs``);
+both are settings of :mod:`makegood.config`.
 A run executes in a thread of the server; its progress lives in memory and its result in the
 database.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import traceback
 import uuid
@@ -35,17 +35,17 @@ _progress: dict[str, tuple[int, int]] = {}
 _lock = threading.Lock()
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("MAKEGOOD_DATA_DIR", ".")).resolve()
+def data_dir(ctx: Context) -> Path:
+    return ctx.settings.data_dir.resolve()
 
 
-def runs_dir() -> Path:
-    return Path(os.environ.get("MAKEGOOD_RUNS_DIR", "makegood-runs")).resolve()
+def runs_dir(ctx: Context) -> Path:
+    return ctx.settings.runs_dir.resolve()
 
 
-def accounts_path(text: str) -> Path:
+def accounts_path(ctx: Context, text: str) -> Path:
     """A path the operator typed, which must lie under the data directory."""
-    root = data_dir()
+    root = data_dir(ctx)
     path = (root / text.strip()).resolve()
     if not text.strip() or (path != root and root not in path.parents):
         raise InputError(f"must be a path under the data directory {root}", field="accounts")
@@ -63,7 +63,7 @@ def execute(ctx: Context, *, run_id: str, incident_id: str, policy_id: str, acco
     from makegood.adapters.ledger import atomic_path
     from makegood.services import compensation
 
-    folder = runs_dir() / run_id
+    folder = runs_dir(ctx) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     incident_doc, policy_doc = deps.documents(ctx, incident_id, policy_id)
     paths = {"incident.toml": incident_doc, f"{policy_id}.toml": policy_doc}
@@ -80,7 +80,7 @@ def execute(ctx: Context, *, run_id: str, incident_id: str, policy_id: str, acco
 
 def _work(ctx: Context, run_id: str, incident_id: str, policy_id: str, accounts: Path,
           engine: str) -> None:
-    out = runs_dir() / run_id / "ledger.parquet"
+    out = runs_dir(ctx) / run_id / "ledger.parquet"
 
     def progress(done: int, total: int) -> None:
         with _lock:
@@ -119,7 +119,7 @@ def _form_page(request: Request, *, errors: dict[str, str], values: dict[str, st
     return page(request, "console/runs.html", status=status, runs=deps.runs(ctx),
                 policies=deps.all_policies(ctx), incidents=deps.incidents(ctx),
                 engines=ENGINES, errors=errors, values=values, comparison=comparison,
-                data_dir=str(data_dir()))
+                data_dir=str(data_dir(ctx)))
 
 
 @router.get("/console/runs", include_in_schema=False)
@@ -141,7 +141,7 @@ def _inputs(request: Request, names: Sequence[str]) -> tuple[dict[str, str], dic
         if name.startswith("policy") and values.get(name) not in known:
             errors[name] = _("Choose a policy.")
     try:
-        accounts_path(values.get("accounts", ""))
+        accounts_path(ctx, values.get("accounts", ""))
     except InputError:
         errors["accounts"] = _("Give a file or folder under the data directory.")
     return values, errors
@@ -160,7 +160,7 @@ def start(request: Request) -> Response:
         return _form_page(request, errors=errors, values=values, status=422)
     record = deps.incident(ctx, values["incident"])
     policy = deps.policy(ctx, values["policy"])
-    accounts = accounts_path(values["accounts"])
+    accounts = accounts_path(ctx, values["accounts"])
     run_id = uuid.uuid4().hex[:16]
     deps.add_run(ctx, run_id=run_id, started_by=me.username, params={
         "incident": record.incident.id, "policies": [f"{policy.id} v{policy.version}"],
@@ -214,7 +214,7 @@ def compare(request: Request) -> Response:
     from makegood.adapters.tables import resolve
 
     record = deps.incident(ctx, values["incident"])
-    source = resolve(accounts_path(values["accounts"]))
+    source = resolve(accounts_path(ctx, values["accounts"]))
     engine = DuckDBEngine()
     results = []
     for name in ("policy_a", "policy_b"):
