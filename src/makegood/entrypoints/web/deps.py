@@ -7,10 +7,9 @@ the services' signatures is absorbed here. Each function takes the API's
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ import sqlalchemy as sa
 from fastapi import Request
 
 from makegood.adapters.db import schema as t
-from makegood.adapters.db.crypto import new_token, token_hash
 from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
 from makegood.adapters.db.repository import stored_policy
-from makegood.adapters.db.web_store import Contacts, Drafts, Runs
+from makegood.adapters.db.web_store import Contacts, Runs
 from makegood.domain.claims import Action, DenyReason, Role
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
@@ -220,51 +218,6 @@ def store_file(ctx: Context, data: bytes) -> str:
 
 def read_file(ctx: Context, sha256: str) -> bytes:
     return ctx.evidence.get(sha256)
-
-
-# ---------------------------------------------------------------------------------------------
-# Drafts (save and resume)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    token: str
-    incident_id: str
-    data: dict[str, Any]
-    expires_at: datetime
-
-
-def save_draft(ctx: Context, *, incident_id: str, data: dict[str, Any], token: str | None = None
-               ) -> Draft:
-    token = token or new_token()
-    when = ctx.clock()
-    expires = when + timedelta(days=DRAFT_DAYS)
-    blob = ctx.cipher.encrypt(json.dumps(data, ensure_ascii=False))
-    with sql(ctx) as uow:
-        Drafts(uow.conn).put(token_hash=token_hash(token), incident_id=incident_id, data=blob,
-                             now=when, expires_at=expires)
-        uow.commit()
-    return Draft(token, incident_id, data, expires)
-
-
-def load_draft(ctx: Context, token: str) -> Draft:
-    with sql(ctx) as uow:
-        row = Drafts(uow.conn).get(token_hash(token), ctx.clock())
-    if row is None:
-        raise NotFound("no saved claim with this link; it may have expired or been submitted")
-    return Draft(token, row["incident_id"], json.loads(ctx.cipher.decrypt(row["data"])),
-                 row["expires_at"])
-
-
-def delete_draft(ctx: Context, token: str) -> None:
-    with sql(ctx) as uow:
-        Drafts(uow.conn).delete(token_hash(token))
-        uow.commit()
-
-
-def idempotency_key(token: str) -> str:
-    """One draft files one claim, however often its submit button is pressed."""
-    return "web-draft-" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
 # ---------------------------------------------------------------------------------------------

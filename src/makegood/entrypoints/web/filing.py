@@ -14,7 +14,7 @@ from makegood.domain.claims import Category, ClaimantKind, check_intake, sniff_e
 from makegood.domain.errors import InputError, MakegoodError
 from makegood.domain.records import IncidentRecord
 from makegood.entrypoints.api.deps import Context
-from makegood.entrypoints.web import deps, forms, words
+from makegood.entrypoints.web import deps, drafts, forms, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
 from makegood.services.claims import MAX_EVIDENCE_FILES, ClaimInput
@@ -56,11 +56,11 @@ def begin(incident_id: str, request: Request) -> Response:
     if errors or not _intake_open(ctx, record):
         return page(request, "portal/start.html", status=422, record=record, values=values,
                     errors=errors, open=_intake_open(ctx, record), words=words)
-    draft = deps.save_draft(ctx, incident_id=incident_id, data={**values, "evidence": []})
+    draft = drafts.save_draft(ctx, incident_id=incident_id, data={**values, "evidence": []})
     return RedirectResponse(f"/portal/drafts/{draft.token}", status_code=303)
 
 
-def _details(request: Request, draft: deps.Draft, record: IncidentRecord, *,
+def _details(request: Request, draft: drafts.Draft, record: IncidentRecord, *,
              errors: dict[str, str], status: int = 200, saved: bool = False) -> Response:
     return page(request, "portal/details.html", status=status, draft=draft, record=record,
                 values=draft.data, errors=errors, saved=saved, words=words,
@@ -71,7 +71,7 @@ def _details(request: Request, draft: deps.Draft, record: IncidentRecord, *,
 @router.get("/portal/drafts/{token}", include_in_schema=False)
 def resume(token: str, request: Request) -> Response:
     ctx = deps.ctx_of(request)
-    draft = deps.load_draft(ctx, token)
+    draft = drafts.load_draft(ctx, token)
     return _details(request, draft, deps.incident(ctx, draft.incident_id), errors={})
 
 
@@ -114,12 +114,12 @@ def _check(request: Request, record: IncidentRecord, data: dict[str, Any]
 @router.post("/portal/drafts/{token}", include_in_schema=False)
 def update(token: str, request: Request) -> Response:
     ctx = deps.ctx_of(request)
-    draft = deps.load_draft(ctx, token)
+    draft = drafts.load_draft(ctx, token)
     record = deps.incident(ctx, draft.incident_id)
     data = forms.fields_from(form(request), draft.data)
     errors: dict[str, str] = {}
     _files(request, data, errors)
-    draft = deps.save_draft(ctx, incident_id=draft.incident_id, data=data, token=token)
+    draft = drafts.save_draft(ctx, incident_id=draft.incident_id, data=data, token=token)
     action = form(request).get("action")
     if action == "review" and not errors:
         _claim, errors = _check(request, record, data)
@@ -134,7 +134,7 @@ def update(token: str, request: Request) -> Response:
 @router.get("/portal/drafts/{token}/review", include_in_schema=False)
 def review(token: str, request: Request) -> Response:
     ctx = deps.ctx_of(request)
-    draft = deps.load_draft(ctx, token)
+    draft = drafts.load_draft(ctx, token)
     record = deps.incident(ctx, draft.incident_id)
     claim, errors = _check(request, record, draft.data)
     if claim is None:
@@ -147,14 +147,14 @@ def review(token: str, request: Request) -> Response:
 def submit(token: str, request: Request) -> Response:
     ctx = deps.ctx_of(request)
     _ = gettext(request)
-    draft = deps.load_draft(ctx, token)
+    draft = drafts.load_draft(ctx, token)
     record = deps.incident(ctx, draft.incident_id)
     claim, errors = _check(request, record, draft.data)
     if claim is None:
         return _details(request, draft, record, errors=errors, status=422)
     try:
         receipt = deps.submit(ctx, claim, client_address=deps.client(request),
-                              key=deps.idempotency_key(token))
+                              key=drafts.idempotency_key(token))
     except InputError as exc:
         field, message = forms.service_error(exc, _)
         return _details(request, draft, record, errors={field: message}, status=422)
@@ -164,7 +164,7 @@ def submit(token: str, request: Request) -> Response:
                               filename=item["filename"], data=deps.read_file(ctx, item["sha256"]))
         except (MakegoodError, OSError):
             continue  # the claim stands; the tracking page lets the claimant attach it again
-    deps.delete_draft(ctx, token)
+    drafts.delete_draft(ctx, token)
     return RedirectResponse(f"/portal/receipt/{receipt.claim_id}/{receipt.receipt_token}",
                             status_code=303)
 
