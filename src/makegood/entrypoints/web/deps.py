@@ -33,7 +33,6 @@ from makegood.services import staff as staff_service
 from makegood.services.claims import ClaimInput, Receipt
 from makegood.services.staff import StaffUser
 
-DRAFT_DAYS = 30
 
 
 def ctx_of(request: Request) -> Context:
