@@ -34,7 +34,6 @@ from makegood.services.claims import ClaimInput, Receipt
 from makegood.services.staff import StaffUser
 
 
-
 def ctx_of(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
