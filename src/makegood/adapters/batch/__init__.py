@@ -51,7 +51,8 @@ class BatchEngines:
             "reference": {},
             "duckdb": {k: v for k, v in (("memory_limit", duckdb_memory_limit),
                                          ("threads", duckdb_threads)) if v is not None},
-            "spark": {"master": spark_master, "conf": dict(spark_conf or {}), "verbose": verbose},
+            "spark": {"master": spark_master, **({"conf": dict(spark_conf)} if spark_conf else {}),
+                      **({"verbose": True} if verbose else {})},
         }
 
     def check(self, name: str) -> None:
