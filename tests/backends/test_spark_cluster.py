@@ -120,3 +120,12 @@ def test_a_standalone_cluster_writes_the_duckdb_ledger_byte_for_byte(cluster: st
                  for p in (duckdb_out, spark_out)]
     for key in ("accounts_awarded", "awards", "liability", "by_rule", "by_segment"):
         assert summaries[0][key] == summaries[1][key]
+
+
+def test_local_spark_keeps_its_own_log_out_of_the_terminal(scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "local.parquet"
+    done = compensate(scenario, out, "--engine", "spark", "--spark-master", "local[2]")
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    for spark_noise in ("WARN", "[Stage", "incubator", "Exception", "log4j"):
+        assert spark_noise not in done.stderr
