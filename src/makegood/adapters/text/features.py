@@ -10,6 +10,7 @@ clean text. Each text's features are binary and the vector is scaled to unit len
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -53,7 +54,7 @@ def words(tokens: Iterable[Any]) -> list[str]:
 def features_of(text: str, tokens: Iterable[Any]) -> set[str]:
     found = words(tokens)
     feats = {"w:" + w for w in found}
-    feats.update("b:" + a + "_" + b for a, b in zip(found, found[1:], strict=False))
+    feats.update("b:" + a + "_" + b for a, b in itertools.pairwise(found))
     compact = text.replace(" ", "")
     for n in (2, 3):
         feats.update("c:" + compact[i:i + n] for i in range(len(compact) - n + 1))

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (sentences of the corpus stay whole on one line each, to read and edit them)
 """The phrases of the triage corpus: templates per label, in Korean and English, and their slots.
 
 Written for the reports people filed after the 15 October 2022 outage (DOMAIN.md): paid
