@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from makegood.adapters.db import schema as t
+from makegood.adapters.db.screening import ScreeningRepo
 from makegood.domain.accounts import Account, BillingPeriod, Channel, Subscription
 from makegood.domain.errors import NotFound
 from makegood.domain.incident import Incident
@@ -181,6 +182,36 @@ class ClaimFilter:
     amount_max: Decimal | None = None
     assigned_to: int | None = None
     unassigned: bool = False
+    # Triage and screening (claim_screening): the predicted label's category and damage flag,
+    # the score range, a deduction code, the recommendation; ``order`` "score" puts the lowest
+    # score first.
+    damage: bool | None = None
+    triage_category: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    code: str | None = None
+    recommendation: str | None = None
+    order: str = "created"
+
+
+def _screening_where(f: ClaimFilter) -> list[sa.ColumnElement[bool]]:
+    s = t.claim_screening.c
+    conds: list[sa.ColumnElement[bool]] = []
+    if f.damage is not None:
+        conds.append(s.damage == f.damage)
+    if f.triage_category:
+        conds.append(s.predicted_category == f.triage_category)
+    if f.score_min is not None:
+        conds.append(s.score >= f.score_min)
+    if f.score_max is not None:
+        conds.append(s.score <= f.score_max)
+    if f.code:
+        conds.append(s.codes.like(f"% {f.code} %"))
+    if f.recommendation:
+        conds.append(s.recommendation == f.recommendation)
+    if not conds:
+        return []
+    return [t.claims.c.id.in_(sa.select(s.claim_id).where(*conds))]
 
 
 class Claims:
@@ -245,14 +276,19 @@ class Claims:
             clauses.append(c.assigned_to == f.assigned_to)
         if f.unassigned:
             clauses.append(c.assigned_to.is_(None))
+        clauses.extend(_screening_where(f))
         return clauses
 
     def list_(self, f: ClaimFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[Row], int]:
         where = self._where(f)
         count = self.conn.execute(sa.select(sa.func.count()).select_from(t.claims).where(*where)
                                   ).scalar_one()
-        rows = self.conn.execute(sa.select(t.claims).where(*where)
-                                 .order_by(t.claims.c.created_at, t.claims.c.id)
+        order: list[Any] = [t.claims.c.created_at, t.claims.c.id]
+        if f.order == "score":  # unscreened claims last
+            score = (sa.select(t.claim_screening.c.score)
+                     .where(t.claim_screening.c.claim_id == t.claims.c.id).scalar_subquery())
+            order = [sa.case((score.is_(None), 1), else_=0), score, *order]
+        rows = self.conn.execute(sa.select(t.claims).where(*where).order_by(*order)
                                  .limit(limit).offset(offset)).mappings().all()
         return [dict(r) for r in rows], int(count)
 
@@ -422,6 +458,7 @@ class UnitOfWork:
         self.decisions = Decisions(self.conn)
         self.staff = Staff(self.conn)
         self.audit = Audit(self.conn)
+        self.screening = ScreeningRepo(self.conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -305,3 +305,23 @@ def _outliers(codes: list[set[str]], segment: I64, amount: npt.NDArray[np.float6
         limit = median + OUTLIER_MADS * mad if mad > 0 else median + math.log10(10)
         for i in members[values > limit].tolist():
             codes[i].add("AMOUNT_OUTLIER")
+
+
+def keys_of(c: ClaimColumns) -> list[tuple[int, str, str]]:
+    """(claim, kind, key) for every key that finds a claim's neighbours later: its payout
+    fingerprint, mailbox, phone, device and the LSH bands of its description."""
+    out: list[tuple[int, str, str]] = []
+    sig, usable = hashing.signatures([t.replace("\x00", "") for t in c.text])
+    bands = hashing.band_keys(sig)
+    for i in range(len(c.ids)):
+        out.append((i, "mailbox", mailbox(c.email[i])))
+        phone = phone_key(c.phone[i])
+        if phone:
+            out.append((i, "phone", phone))
+        if c.payout[i]:
+            out.append((i, "payout", str(c.payout[i])))
+        if c.device[i]:
+            out.append((i, "device", str(c.device[i])))
+        if usable[i]:
+            out.extend((i, f"band{b}", f"{int(bands[i, b]):016x}") for b in range(hashing.BANDS))
+    return out

@@ -181,7 +181,8 @@ def generate_claims(n: int, *, seed: int = 7) -> Planted:
             text, at = rng.choice(texts) + " " + honest_text(), when()
             for k in range(size):
                 domain = rng.choice(_THROWAWAY) if rng.random() < 0.3 else rng.choice(_DOMAINS)
-                add(email=unique_email().partition("@")[0] + "@" + domain, phone=_phone_text(_phone_digits(rng), rng),
+                add(email=unique_email().partition("@")[0] + "@" + domain,
+                    phone=_phone_text(_phone_digits(rng), rng),
                     ip=ip if rng.random() < 0.7 else f"10.{rng.getrandbits(24)}",
                     device=device if rng.random() < 0.5 else f"D{rng.getrandbits(40):x}",
                     payout=rng.choice(accounts),
@@ -200,7 +201,7 @@ def generate_claims(n: int, *, seed: int = 7) -> Planted:
         ids=[str(x) for x in cols["ids"][:n]], email=[str(x) for x in cols["email"][:n]],
         phone=[str(x) for x in cols["phone"][:n]], ip=[str(x) for x in cols["ip"][:n]],
         device=[str(x) for x in cols["device"][:n]], payout=[str(x) for x in cols["payout"][:n]],
-        evidence=[tuple(x) for x in cols["evidence"][:n]],  # type: ignore[call-overload]
+        evidence=[tuple(x) for x in cols["evidence"][:n]],  # type: ignore[arg-type]
         text=[str(x) for x in cols["text"][:n]],
         at=np.asarray(cols["at"][:n], dtype=np.int64),
         segment=[str(x) for x in cols["segment"][:n]],

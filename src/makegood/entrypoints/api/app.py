@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from makegood.adapters.db.intake_pg import PgIntakeStore
 from makegood.entrypoints.api import claims, errors, exports, staff
 from makegood.entrypoints.api.deps import Context, RateLimiter
 from makegood.entrypoints.api.intake import ClaimIntake
+from makegood.services.screening import BackgroundScreener
 
 
 def utc_now() -> datetime:
@@ -47,10 +49,15 @@ class ClaimsAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               clock: Callable[[], datetime] = utc_now) -> FastAPI:
+               clock: Callable[[], datetime] = utc_now, screen_at_intake: bool | None = None
+               ) -> FastAPI:
     """The API for ``settings`` (from the environment by default); the database must be migrated
-    (``makegood db upgrade``)."""
+    (``makegood db upgrade``). ``screen_at_intake`` (default: the environment variable
+    ``MAKEGOOD_SCREEN_AT_INTAKE``, which ``makegood serve`` sets) screens each new claim on a
+    background thread after it is filed."""
     settings = settings or Settings.from_env()
+    if screen_at_intake is None:
+        screen_at_intake = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "") in ("1", "true", "yes")
     engine = engine or make_engine(settings.database_url)
     store = PgIntakeStore(engine, size=settings.intake_connections) \
         if engine.dialect.name == "postgresql" else None
@@ -64,6 +71,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         yield
         if store is not None:
             await store.close()
+        if app.state.ctx.screener is not None:
+            app.state.ctx.screener.close()
 
     app = ClaimsAPI(
         title="makegood claims",
@@ -80,6 +89,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         clock=clock,
         intake=store,
     )
+    if screen_at_intake:
+        ctx = app.state.ctx
+        ctx.screener = BackgroundScreener(uow=ctx.uow, cipher=ctx.cipher, clock=clock)
     errors.install(app)
     app.include_router(claims.router)
     app.include_router(staff.router)

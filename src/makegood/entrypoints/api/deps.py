@@ -19,6 +19,7 @@ from makegood.domain.errors import PermissionDenied
 from makegood.entrypoints.api.errors import NotSignedIn, RateLimited
 from makegood.services import staff as staff_service
 from makegood.services.claims_intake import IntakeStore
+from makegood.services.screening import BackgroundScreener
 
 
 class RateLimiter:
@@ -54,6 +55,7 @@ class Context:
     limiter: RateLimiter
     clock: Callable[[], datetime]
     intake: IntakeStore | None = None  # the async submission store (PostgreSQL)
+    screener: BackgroundScreener | None = None  # screens each new claim after it is filed
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

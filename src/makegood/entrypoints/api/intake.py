@@ -140,6 +140,8 @@ class ClaimIntake:
         except Unavailable as exc:
             return errors.unavailable_answer(str(exc), lang)
         headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
+        if ctx.screener is not None and not receipt.replayed:
+            ctx.screener.enqueue(receipt.claim_id)  # after the commit, off the request's path
         return 201, receipt.to_json(), headers
 
 

@@ -43,6 +43,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    screen: Annotated[bool, typer.Option(help="Screen each new claim after it is filed.")] = True,
 ) -> None:
     """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
@@ -51,6 +52,7 @@ def serve(
     from makegood.adapters.db.crypto import load_key
 
     settings = Settings.from_env()
+    os.environ["MAKEGOOD_SCREEN_AT_INTAKE"] = "1" if screen else "0"  # read by each worker
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
 
