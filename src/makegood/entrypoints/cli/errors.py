@@ -9,7 +9,14 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from makegood.domain.errors import Conflict, InputError, MakegoodError, NotFound, PermissionDenied
+from makegood.domain.errors import (
+    Conflict,
+    InputError,
+    MakegoodError,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -19,6 +26,7 @@ EXIT_CODES: dict[type[MakegoodError], int] = {
     NotFound: 3,
     Conflict: 4,
     PermissionDenied: 5,
+    TooManyAttempts: 5,
 }
 
 
