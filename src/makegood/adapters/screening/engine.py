@@ -102,6 +102,12 @@ class _Edges:
         if key.dtype == np.int64:
             valid = key != -1
             owner, key = owner[valid], key[valid]
+        if not len(owner):
+            empty = owner[:0]
+            groups = _Groups(empty, empty, empty, np.zeros(0, dtype=bool))
+            if record:
+                self.parts.append((empty, empty, kind))
+            return empty, empty, groups
         order = np.lexsort((owner, key))
         owner, key = owner[order], key[order]
         same = np.concatenate(([False], key[1:] == key[:-1]))
@@ -202,7 +208,7 @@ def screen_columns(c: ClaimColumns, decisions: Sequence[Decision] = ()) -> Resul
 
     # Identities: the same mailbox written differently, one character apart, the same phone.
     clock = time.perf_counter()
-    raw = _factorize([e.strip().lower() for e in c.email])
+    raw = _factorize([e.strip() for e in c.email])  # capitals make a variant too
     _, _, g = edges.from_keys(rows, box, KINDS.index("identity"))
     edges.flag(codes, g, "IDENTITY_VARIANT", raw)
     long_enough = np.fromiter((len(x.partition("@")[0]) >= MIN_NAME_FOR_EDITS for x in boxes),
@@ -280,16 +286,19 @@ def _unique_pairs(a: I64, b: I64) -> tuple[I64, I64]:
 
 
 def _bursts(codes: list[set[str]], key: I64, at: I64, code: str) -> None:
-    """Flag claims with ``BURST_COUNT`` or more of the same key in the hour before or after."""
+    """Flag every claim inside some hour that holds ``BURST_COUNT`` or more claims of one key."""
     has = np.flatnonzero(key >= 0)
     if not len(has):
         return
     order = has[np.lexsort((at[has], key[has]))]
-    k, t = key[order], at[order]
-    combined = k * np.int64(1 << 40) + t  # times fit in 40 bits for millennia
-    before = np.arange(len(order)) - np.searchsorted(combined, combined - BURST_SECONDS) + 1
-    after = np.searchsorted(combined, combined + BURST_SECONDS, side="right") - np.arange(len(order))
-    for i in order[(before >= BURST_COUNT) | (after >= BURST_COUNT)].tolist():
+    combined = key[order] * np.int64(1 << 40) + at[order]  # times fit in 40 bits for millennia
+    position = np.arange(len(order))
+    end = np.searchsorted(combined, combined + BURST_SECONDS, side="right")
+    starts = (end - position) >= BURST_COUNT  # the hour from this claim on is a burst
+    cover = np.zeros(len(order) + 1, dtype=np.int64)
+    np.add.at(cover, position[starts], 1)
+    np.add.at(cover, end[starts], -1)
+    for i in order[np.cumsum(cover[:-1]) > 0].tolist():
         codes[i].add(code)
 
 

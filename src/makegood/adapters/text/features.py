@@ -33,7 +33,7 @@ def _analyzer() -> Any:
         if _kiwi is None:
             from kiwipiepy import Kiwi
 
-            _kiwi = Kiwi(num_workers=0)
+            _kiwi = Kiwi(num_workers=1)  # one worker thread: batches, no warning
         return _kiwi
 
 
@@ -66,7 +66,7 @@ def featurize(texts: Sequence[str]) -> list[set[str]]:
     clean = [normalize(t) for t in texts]
     kiwi = _analyzer()
     with _lock:  # a Kiwi object is not documented as safe across threads
-        analysed = [kiwi.tokenize(t) for t in clean]
+        analysed = list(kiwi.tokenize(clean))
     return [features_of(text, tokens) for text, tokens in zip(clean, analysed, strict=True)]
 
 
