@@ -38,7 +38,9 @@ def test_each_code_counts_once():
 
 def test_every_code_has_a_weight_and_a_meaning_in_english_and_korean():
     for d in DEDUCTIONS.values():
-        assert d.weight > 0 and d.en.strip() and d.ko.strip()
+        assert d.weight > 0
+        assert d.en.strip()
+        assert d.ko.strip()
         assert any("\uac00" <= ch <= "\ud7a3" for ch in d.ko)
 
 

@@ -59,7 +59,8 @@ def test_distinct_honest_claims_get_no_deduction():
 def test_ip_burst_five_claims_from_one_address_within_an_hour():
     rows = [claim(i, ip="211.234.1.1", at=T0 + i * 600) for i in range(5)] + [claim(5)]
     codes = codes_of(rows)
-    assert all("IP_BURST" in c for c in codes[:5]) and codes[5] == set()
+    assert all("IP_BURST" in c for c in codes[:5])
+    assert codes[5] == set()
 
 
 def test_four_claims_from_one_address_or_five_spread_over_a_day_are_no_burst():
@@ -133,15 +134,18 @@ def test_amount_far_above_its_segment():
 def test_reviewer_confirmed_duplicate():
     result = screen_columns(columns([claim(0), claim(1), claim(2)]), [Decision(0, 2, True)])
     assert [("DUPLICATE_CONFIRMED" in c) for c in result.codes] == [True, False, True]
-    assert result.group[0] == result.group[2] == 0 and result.group[1] == -1
+    assert result.group[0] == result.group[2] == 0
+    assert result.group[1] == -1
 
 
 def test_reviewer_not_duplicate_removes_the_link_and_its_deduction():
     rows = [claim(0, payout="acct-X"), claim(1, payout="acct-X")]
     before = screen_columns(columns(rows))
     after = screen_columns(columns(rows), [Decision(1, 0, False)])
-    assert all("SHARED_PAYOUT" in c for c in before.codes) and before.group.tolist() == [0, 0]
-    assert after.codes == [set(), set()] and after.group.tolist() == [-1, -1]
+    assert all("SHARED_PAYOUT" in c for c in before.codes)
+    assert before.group.tolist() == [0, 0]
+    assert after.codes == [set(), set()]
+    assert after.group.tolist() == [-1, -1]
 
 
 def test_not_duplicate_keeps_the_rest_of_the_ring():

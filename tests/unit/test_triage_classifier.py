@@ -26,7 +26,8 @@ def model() -> TriageModel:
 
 def test_corpus_is_the_same_for_the_same_seed_and_has_at_least_3000_texts():
     first, second = generate(), generate()
-    assert len(first) >= 3000 and first == second
+    assert len(first) >= 3000
+    assert first == second
     assert {e.label for e in first} == set(Label)
 
 
@@ -73,13 +74,15 @@ def test_korean_english_and_mixed_texts_get_their_label(model, text, label):
 def test_drivers_are_words_of_the_text(model):
     prediction = model.predict(["카카오페이 결제가 안 돼서 편의점에서 결제를 못 했어요"])[0]
     assert prediction.label is Label.PAYMENT_FAILED
-    assert prediction.category == Category.PAYMENT_FAILED.value and prediction.damage
+    assert prediction.category == Category.PAYMENT_FAILED.value
+    assert prediction.damage
     assert "결제" in prediction.drivers[:3]
 
 
 def test_a_non_claim_has_no_damage_and_category_other(model):
     prediction = model.predict(["접수 마감이 언제까지예요?"])[0]
-    assert not prediction.damage and prediction.category == "other"
+    assert not prediction.damage
+    assert prediction.category == "other"
 
 
 def test_the_model_file_round_trips(model, tmp_path):

@@ -141,7 +141,8 @@ class TriageModel:
             # Words and word pairs first (a reviewer reads words); letter runs fill up to ``top``.
             is_char = np.asarray([self.vocabulary[c].startswith("c:") for c in cols])
             order = np.lexsort((cols, -share, is_char))  # ties by feature index: stable output
-            drivers = tuple(shown(self.vocabulary[cols[j]]) for j in order if share[j] > 0)[:top]
+            drivers = tuple(w for w in (shown(self.vocabulary[cols[j]]) for j in order
+                                        if share[j] > 0) if not _bland(w))[:top]
             out.append(Prediction(self.labels[best], float(probs[i, best]), drivers))
         return out
 
@@ -173,6 +174,14 @@ class TriageModel:
         labels = [Label(v) for v in document["labels"]]
         return cls(vocabulary, weights.reshape(len(vocabulary), len(labels)),
                    np.asarray(document["bias"], dtype=np.float64), labels)
+
+
+# Verb stems and particles that carry weight but tell a reviewer nothing: not shown as drivers.
+_BLAND = frozenset({"하", "되", "있", "주", "이", "것", "수", "들", "좀", "안", "다", "고", "보"})
+
+
+def _bland(word: str) -> bool:
+    return all(part in _BLAND for part in word.split(" "))
 
 
 def _scores(x: _Matrix, row_of: npt.NDArray[np.int64], w: FloatArray, b: FloatArray
