@@ -54,7 +54,8 @@ def test_classify_without_a_text_column_exits_2_naming_file_and_field(tmp_path: 
     out = tmp_path / "out.csv"
     result = run("classify", str(src), "--out", str(out))
     assert result.returncode == 2
-    assert "wrong.csv" in result.stderr and "'text'" in result.stderr
+    assert "wrong.csv" in result.stderr
+    assert "'text'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
 
