@@ -214,16 +214,29 @@ def screen_columns(c: ClaimColumns, decisions: Sequence[Decision] = ()) -> Resul
     long_enough = np.fromiter((len(x.partition("@")[0]) >= MIN_NAME_FOR_EDITS for x in boxes),
                               dtype=bool, count=n)
     pick = np.flatnonzero(long_enough)
-    owner, key = hashing.deletion_hashes([boxes[i] for i in pick])
+    # One-edit neighbours within a mail domain: deletion keys of the name, salted by the domain.
+    names = [boxes[i].partition("@") for i in pick]
+    owner, key = hashing.deletion_hashes([n for n, _, _ in names])
+    domain = _factorize([d for _, _, d in names]).astype(np.uint64)
+    key = key ^ ((domain[owner] + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
     a, b, _ = edges.from_keys(pick[owner], key, KINDS.index("identity"), cap=IDENTITY_BUCKET_CAP,
                               record=False)
     a, b = _unique_pairs(a, b)
+    # Alone, a one-character difference is too common between strangers (kim/lim) to count: the
+    # two claims must also share the phone's last four digits, a network address, a device or
+    # a payout account.
+    phones = [phone_key(p) for p in c.phone]
+    tail = _factorize([p[-4:] if p else None for p in phones])
+    ip, payout_key = _factorize(c.ip), _factorize(c.payout)
+    backed = np.zeros(len(a), dtype=bool)
+    for attr in (tail, ip, device, payout_key):
+        backed |= (attr[a] == attr[b]) & (attr[a] >= 0)
+    a, b = a[backed], b[backed]
     real = np.fromiter((one_edit_apart(boxes[x], boxes[y]) for x, y in zip(a, b, strict=True)),
                        dtype=bool, count=len(a))
     edges.add(a[real], b[real], KINDS.index("identity"))
     _mark(codes, a[real], b[real], "IDENTITY_VARIANT")
-    _, _, g = edges.from_keys(rows, _factorize([phone_key(p) for p in c.phone]),
-                              KINDS.index("identity"))
+    _, _, g = edges.from_keys(rows, _factorize(phones), KINDS.index("identity"))
     edges.flag(codes, g, "IDENTITY_VARIANT", box)
     for i, e in enumerate(c.email):
         if is_disposable(email_domain(e)):

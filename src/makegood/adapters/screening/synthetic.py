@@ -130,9 +130,9 @@ def generate_claims(n: int, *, seed: int = 7) -> Planted:
                 f"{rng.randint(0, 10**8):08d}, {rng.randint(15, 21)}일 {rng.randint(0, 23)}시 "
                 f"{rng.randint(0, 59)}분, 끝자리 {rng.randint(0, 9999):04d})")
 
-    def unique_email() -> str:
+    def unique_email(domains: tuple[str, ...] = _DOMAINS) -> str:
         while True:
-            email = f"{_name(rng)}@{rng.choice(_DOMAINS)}"
+            email = f"{_name(rng)}@{rng.choice(domains)}"
             if mailbox(email) not in taken:  # one address per mailbox, as mail services do
                 taken.add(mailbox(email))
                 return email
@@ -180,8 +180,7 @@ def generate_claims(n: int, *, seed: int = 7) -> Planted:
             evidence = f"E{rng.getrandbits(64):x}"
             text, at = rng.choice(texts) + " " + honest_text(), when()
             for k in range(size):
-                domain = rng.choice(_THROWAWAY) if rng.random() < 0.3 else rng.choice(_DOMAINS)
-                add(email=unique_email().partition("@")[0] + "@" + domain,
+                add(email=unique_email(_THROWAWAY if rng.random() < 0.3 else _DOMAINS),
                     phone=_phone_text(_phone_digits(rng), rng),
                     ip=ip if rng.random() < 0.7 else f"10.{rng.getrandbits(24)}",
                     device=device if rng.random() < 0.5 else f"D{rng.getrandbits(40):x}",
