@@ -15,6 +15,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -282,12 +283,18 @@ def deductions() -> list[dict[str, Any]]:
 
 class BackgroundScreener:
     """Screens each new claim on one worker thread, after its filing committed: intake never waits
-    for it. A claim it could not screen (the process stopped, an error) is screened by the next
-    batch run (``makegood claims screen``)."""
+    for it. The thread takes at most ``share`` of the time (it rests ``(1 - share) / share``
+    times as long as each screening took), so a burst of filings keeps the process's CPU for
+    intake; the queue drains when the burst is over. A claim it could not screen (the queue was
+    full, the process stopped, an error) is screened by the next batch run
+    (``makegood claims screen``)."""
 
     def __init__(self, *, uow: Callable[[], UnitOfWork], cipher: Cipher,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], share: float = 0.25) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
         self._uow, self._cipher, self._clock = uow, cipher, clock
+        self._rest = (1 - share) / share
         self._queue: queue.Queue[str | None] = queue.Queue(maxsize=100_000)
         self._model: Classifier | None = None
         self._thread = threading.Thread(target=self._run, name="screening", daemon=True)
@@ -313,8 +320,11 @@ class BackgroundScreener:
                     return
                 if self._model is None:
                     self._model = shipped_classifier()
+                started = time.monotonic()
                 screen_claim(uow=self._uow(), cipher=self._cipher, claim_id=claim_id,
                              now=self._clock(), classifier=self._model)
+                if self._rest:
+                    time.sleep((time.monotonic() - started) * self._rest)
             except Exception:  # logged; the batch run screens it again
                 logging.getLogger(__name__).exception("screening claim %s failed", claim_id)
             finally:
