@@ -10,15 +10,16 @@ header of every route on the path, not only the first one the router tried.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Match
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 _DESCRIPTIONS = {
-    "400": "Bad request", "401": "Not signed in, or the session ended",
+    "400": "The body cannot be parsed (invalid UTF-8 or JSON text, a broken multipart form)",
+    "401": "Not signed in, or the session ended",
     "403": "The role or token does not allow this", "404": "Not found",
     "405": "Method not allowed", "409": "Conflicts with the stored state",
     "413": "The body is larger than the limit", "422": "Invalid input, with the fields",
@@ -35,11 +36,13 @@ def _error(status: str) -> dict[str, Any]:
 def _statuses(path: str, method: str) -> list[str]:
     found = ["422", "503"] if path != "/health" else []
     if method in ("post", "put", "patch"):
-        found.append("413")
+        found += ["400", "413"]
+    if path == "/staff/login":
+        found.append("403")
     if path.startswith("/staff") and path != "/staff/login":
         found += ["401", "403", "404", "409"]
     elif path.startswith("/claims/"):
-        found += ["403", "404", "409"]
+        found += ["401", "404", "409"]
     if path in ("/claims", "/staff/login") or path.endswith("/evidence"):
         found.append("429")
     return found
@@ -89,12 +92,18 @@ def install(app: FastAPI) -> None:
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route answers on ``path`` (asked of the router itself, so routes from
-    included routers count too)."""
-    methods = []
-    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-        scope: dict[str, Any] = {"type": "http", "path": path, "method": method, "root_path": "",
-                                 "path_params": {}, "headers": [], "query_string": b""}
-        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
-            methods.append(method)
-    return methods
+    """Every method the resource at ``path`` answers, as the OpenAPI document lists them. Where a
+    route names the path literally (``/staff/claims/import``), routes that only reach it through a
+    parameter (``/staff/claims/{claim_id}``) do not count."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    if path in paths:
+        found = {m.upper() for m in paths[path]}
+    else:
+        found = set()
+        for template, operations in paths.items():
+            pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+            if re.match(pattern, path):
+                found |= {m.upper() for m in operations}
+    if "GET" in found:
+        found.add("HEAD")
+    return sorted(found)
