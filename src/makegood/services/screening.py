@@ -290,13 +290,18 @@ class BackgroundScreener:
     (``makegood claims screen``)."""
 
     def __init__(self, *, uow: Callable[[], UnitOfWork], cipher: Cipher,
-                 clock: Callable[[], datetime], share: float = 0.25) -> None:
+                 clock: Callable[[], datetime], share: float = 0.25,
+                 classifier: Classifier | None = None) -> None:
         if not 0 < share <= 1:
             raise ValueError("share must be in (0, 1]")
         self._uow, self._cipher, self._clock = uow, cipher, clock
         self._rest = (1 - share) / share
+        # Loaded and warmed here, before the server takes requests: loading Kiwi's model holds
+        # the interpreter for a second or more, which must not happen between two filings.
+        self._model: Classifier = classifier or shipped_classifier()
+        self._model.predict(["카카오톡 warm-up"])
         self._queue: queue.Queue[str | None] = queue.Queue(maxsize=100_000)
-        self._model: Classifier | None = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="screening", daemon=True)
         self._thread.start()
 
@@ -309,22 +314,24 @@ class BackgroundScreener:
         self._queue.join()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        """Stop without working off the queue (the batch run screens what is left); the claim
+        being screened finishes unless the process exits first."""
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        self._thread.join(timeout=2)
 
     def _run(self) -> None:
         while True:
             claim_id = self._queue.get()
             try:
-                if claim_id is None:
+                if claim_id is None or self._stop.is_set():
                     return
-                if self._model is None:
-                    self._model = shipped_classifier()
                 started = time.monotonic()
                 screen_claim(uow=self._uow(), cipher=self._cipher, claim_id=claim_id,
                              now=self._clock(), classifier=self._model)
                 if self._rest:
-                    time.sleep((time.monotonic() - started) * self._rest)
+                    self._stop.wait((time.monotonic() - started) * self._rest)
             except Exception:  # logged; the batch run screens it again
                 logging.getLogger(__name__).exception("screening claim %s failed", claim_id)
             finally:

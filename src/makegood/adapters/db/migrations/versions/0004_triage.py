@@ -1,7 +1,7 @@
 """Triage and screening: claim_screening, screening_keys, duplicate_decisions.
 
 Revision ID: 0004_triage
-Revises: 0006_audit_truncate
+Revises: 0001
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from makegood.adapters.db.schema import UTCDateTime
 
 revision = '0004_triage'
-down_revision = '0006_audit_truncate'
+down_revision = '0001'
 branch_labels = None
 depends_on = None
 
