@@ -161,7 +161,9 @@ def main() -> None:
     started = time.perf_counter()
     planted = generate_claims(args.claims, seed=7)
     generated = time.perf_counter() - started
-    print(f"generated {args.claims:,} claims in {generated:.1f} s", flush=True)
+    input_gib = peak_gib()
+    print(f"generated {args.claims:,} claims in {generated:.1f} s (peak so far {input_gib:.2f} "
+          "GiB)", flush=True)
     times = []
     cpu = []
     result = None
@@ -221,7 +223,8 @@ def main() -> None:
              f"- Screening (every code, groups, scores): median **{median:.1f} s** of {args.runs} "
              f"runs (min {min(times):.1f}, max {max(times):.1f}); CPU time median "
              f"{statistics.median(cpu):.1f} s (wall above CPU: other work on the shared machine); "
-             f"peak resident memory of the process **{peak:.2f} GiB**.",
+             f"peak resident memory of the process **{peak:.2f} GiB** (of which generating and "
+             f"holding the claims as Python lists: {input_gib:.2f} GiB).",
              f"- Claims put in a group: precision {c_prec:.3f}, recall {c_rec:.3f}. Pairs of "
              f"claims in one group: precision {p_prec:.3f}, recall {p_rec:.3f}.",
              f"- Recommended for rejection: precision {r_prec:.3f} and recall {r_rec:.3f} "

@@ -51,9 +51,19 @@ def _letters(cps: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
             | ((cps >= 0xC0) & (cps <= 0x24F)))
 
 
+CHUNK = 100_000  # texts hashed at once: bounds the temporary arrays (about 1 GiB at most)
+
+
 def signatures(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
     """(signatures ``n x BINS``, usable) of raw descriptions; ``usable`` is false for those with
     fewer than ``MIN_CHARS`` letters and digits."""
+    if len(texts) <= CHUNK:
+        return _signatures(texts)
+    parts = [_signatures(texts[i:i + CHUNK]) for i in range(0, len(texts), CHUNK)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _signatures(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]:
     n = len(texts)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
     joined = unicodedata.normalize("NFC", "\x00".join(texts)).lower()
@@ -126,6 +136,17 @@ def deletion_hashes(strings: Sequence[str], *, max_len: int = 48) -> tuple[I64, 
     """(owner, key): the hash of each string and of each one-character deletion of it.
 
     Strings longer than ``max_len`` are cut to it (an address that long is rare)."""
+    owners, keys = [], []
+    for start in range(0, len(strings), CHUNK):
+        owner, key = _deletion_hashes(strings[start:start + CHUNK], max_len=max_len)
+        owners.append(owner + start)
+        keys.append(key)
+    if not owners:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    return np.concatenate(owners), np.concatenate(keys)
+
+
+def _deletion_hashes(strings: Sequence[str], *, max_len: int) -> tuple[I64, U64]:
     n = len(strings)
     cut = [s[:max_len] for s in strings]
     lengths = np.fromiter((len(s) for s in cut), dtype=np.int64, count=n)
