@@ -43,7 +43,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
-    screen: Annotated[bool, typer.Option(help="Screen each new claim after it is filed.")] = True,
+    screen: Annotated[bool | None, typer.Option(
+        help="Screen each new claim after it is filed [default: on, or MAKEGOOD_SCREEN_AT_INTAKE]"
+    )] = None,
 ) -> None:
     """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
@@ -52,6 +54,8 @@ def serve(
     from makegood.adapters.db.crypto import load_key
 
     settings = Settings.from_env()
+    if screen is None:
+        screen = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "1") in ("1", "true", "yes")
     os.environ["MAKEGOOD_SCREEN_AT_INTAKE"] = "1" if screen else "0"  # read by each worker
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
