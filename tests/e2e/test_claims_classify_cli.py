@@ -72,3 +72,17 @@ def test_classify_a_missing_file_exits_2(tmp_path: Path) -> None:
     result = run("classify", str(tmp_path / "nope.csv"))
     assert result.returncode == 2
     assert "no such file" in result.stderr
+
+
+def test_screen_on_a_fresh_database_reports_progress_and_zero_claims(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "MAKEGOOD_DATABASE_URL"}
+    upgrade = subprocess.run([MAKEGOOD, "db", "upgrade"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert upgrade.returncode == 0, upgrade.stderr
+    result = subprocess.run([MAKEGOOD, "claims", "screen"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "0 claims screened" in result.stdout
+    assert "stored: 0 of 0 claims" in result.stderr
