@@ -146,7 +146,10 @@ def test_a_claim_screened_after_intake_finds_its_neighbours(api: Api, model: Tri
     with UnitOfWork(api.engine) as uow:
         c = uow.screening.get(ids["c"])
     assert c is not None
-    assert "SHARED_PAYOUT" in c["codes"].split()
+    assert "SHARED_PAYOUT" in c["codes"].split()  # the neighbour gains it
+    r = api.client.get(f"/staff/claims/{new}/duplicates", headers=api.as_("admin"))
+    assert r.status_code == 200, r.text
+    assert {m["claim_id"] for m in r.json()["members"]} == {new, ids["c"], ids["d"]}
 
 
 def test_intake_screens_new_claims_in_the_background(api: Api, tmp_path: Any) -> None:

@@ -210,6 +210,10 @@ def screen_claim(*, uow: UnitOfWork, cipher: Cipher, claim_id: str, now: datetim
                            prediction=prediction, now=now)]
         linked = {c for ids in links[0].values() for c in ids}
         stored = uow.screening.results(sorted(linked))
+        # Join the group a neighbour already belongs to, so the side-by-side view finds them all.
+        known = sorted(r["group_id"] for r in stored.values() if r["group_id"])
+        group_id = known[0] if known else (claim_id if linked else None)
+        out[0]["group_id"] = group_id
         for other in sorted(linked):  # a neighbour gains the codes of its new link, keeps the rest
             i = index[other]
             before = stored.get(other)
@@ -222,7 +226,7 @@ def screen_claim(*, uow: UnitOfWork, cipher: Cipher, claim_id: str, now: datetim
             if before:
                 new.update({k: before[k] for k in ("label", "damage", "predicted_category",
                                                    "probability", "drivers")})
-                new["group_id"] = before["group_id"] or new["group_id"]
+            new["group_id"] = before["group_id"] if before and before["group_id"] else group_id
             out.append(new)
         uow.screening.put_results(out)
         uow.screening.put_keys([{"claim_id": claim_id, "kind": k, "key": v} for k, v in keys])
