@@ -304,7 +304,7 @@ class BackgroundScreener:
         # the interpreter for a second or more, which must not happen between two filings.
         self._model: Classifier = classifier or shipped_classifier()
         self._model.predict(["카카오톡 warm-up"])
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=100_000)
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="screening", daemon=True)
         self._thread.start()
