@@ -13,13 +13,8 @@ store writes a filing all at once or not at all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
 
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.repository import IncidentRecord, Row
-from makegood.domain.accounts import Subscription
 from makegood.domain.errors import Conflict
 from makegood.services.claims import (
     ClaimInput,
@@ -29,24 +24,10 @@ from makegood.services.claims import (
     replay,
     validate,
 )
-from makegood.services.verification import LedgerReader, read_ledger, verify_facts
+from makegood.services.ports import Cipher, IntakeStore, LedgerReader
+from makegood.services.verification import read_ledger, verify_facts
 
-
-class IntakeStore(Protocol):
-    """What intake needs from storage, asynchronously."""
-
-    async def facts(self, incident_id: str, account_id: str
-                    ) -> tuple[IncidentRecord, list[Subscription] | None] | None:
-        """The incident and the account's subscriptions (``None``: no such account); ``None``
-        when there is no such incident."""
-
-    async def file(self, claim: Mapping[str, Any], audit: Mapping[str, Any],
-                   idempotency: Mapping[str, Any] | None) -> bool:
-        """Commit the claim, its audit entry and its idempotency record together; ``False``
-        (nothing written) when the idempotency key is already taken."""
-
-    async def idempotency(self, key: str) -> Row | None:
-        """The stored idempotency record of ``key``."""
+__all__ = ["IntakeStore", "submit"]
 
 
 async def submit(

@@ -23,8 +23,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.repository import Row, UnitOfWork
 from makegood.adapters.screening.engine import (
     KINDS,
     ClaimColumns,
@@ -37,9 +35,11 @@ from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, NotFound
 from makegood.domain.screening import DEDUCTIONS, mailbox, screen
 from makegood.domain.triage import Label
+from makegood.services.ports import Cipher, UnitOfWork
 from makegood.services.staff import StaffUser
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
+Row = dict[str, Any]
 SEGMENT_SAMPLE = 1000
 _FROM_VERIFICATION = {"SERVICE_NOT_HELD": "SERVICE_NOT_HELD", "ACCOUNT_UNKNOWN": "SERVICE_NOT_HELD",
                       "NO_OVERLAP": "OUTSIDE_WINDOWS", "SERVICE_NOT_AFFECTED": "OUTSIDE_WINDOWS"}

@@ -14,9 +14,41 @@ from typing import Any
 import sqlalchemy as sa
 
 from makegood.adapters.db import schema as t
+from makegood.domain.records import ClaimFilter
 
 Row = dict[str, Any]
 _CHUNK = 500
+
+
+def screening_where(f: ClaimFilter) -> list[sa.ColumnElement[bool]]:
+    """The review queue's triage and screening filters, as a condition on the claims table."""
+    s = t.claim_screening.c
+    conds: list[sa.ColumnElement[bool]] = []
+    if f.damage is not None:
+        conds.append(s.damage == f.damage)
+    if f.triage_category:
+        conds.append(s.predicted_category == f.triage_category)
+    if f.score_min is not None:
+        conds.append(s.score >= f.score_min)
+    if f.score_max is not None:
+        conds.append(s.score <= f.score_max)
+    if f.code:
+        conds.append(s.codes.like(f"% {f.code} %"))
+    if f.recommendation:
+        conds.append(s.recommendation == f.recommendation)
+    if not conds:
+        return []
+    return [t.claims.c.id.in_(sa.select(s.claim_id).where(*conds))]
+
+
+def queue_order(f: ClaimFilter) -> list[Any]:
+    """Oldest first; with ``order="score"`` lowest score first (unscreened claims last)."""
+    order: list[Any] = [t.claims.c.created_at, t.claims.c.id]
+    if f.order != "score":
+        return order
+    score = (sa.select(t.claim_screening.c.score)
+             .where(t.claim_screening.c.claim_id == t.claims.c.id).scalar_subquery())
+    return [sa.case((score.is_(None), 1), else_=0), score, *order]
 
 
 class ScreeningRepo:

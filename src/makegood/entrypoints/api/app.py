@@ -1,4 +1,4 @@
-"""The API's app factory: wires settings to the database, the cipher and the evidence store."""
+"""The API's app factory: the app, its routes and lifespan over :func:`makegood.bootstrap.api_context`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import gc
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,21 +14,15 @@ from sqlalchemy.engine import Engine
 from starlette.types import Receive, Scope, Send
 
 import makegood
-from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher, load_key
-from makegood.adapters.db.engine import make_engine
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.intake_pg import PgIntakeStore
-from makegood.adapters.ratelimit import rate_limiter
+from makegood import bootstrap
+from makegood.bootstrap import utc_now
+from makegood.config import Settings
 from makegood.entrypoints.api import claims, errors, exports, openapi, staff
-from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
 from makegood.services.screening import BackgroundScreener
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["ClaimsAPI", "create_app", "utc_now"]
 
 
 class ClaimsAPI(FastAPI):
@@ -58,12 +52,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     (``makegood db upgrade``). ``screen_at_intake`` (default: the environment variable
     ``MAKEGOOD_SCREEN_AT_INTAKE``, which ``makegood serve`` sets) screens each new claim on a
     background thread after it is filed."""
-    settings = settings or Settings.from_env()
+    ctx = bootstrap.api_context(settings, db=engine, clock=clock)
+    store = ctx.intake
     if screen_at_intake is None:
         screen_at_intake = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "") in ("1", "true", "yes")
-    engine = engine or make_engine(settings.database_url)
-    store = PgIntakeStore(engine, size=settings.intake_connections) \
-        if engine.dialect.name == "postgresql" else None
+    if screen_at_intake:
+        ctx.screener = BackgroundScreener(uow=ctx.uow, cipher=ctx.cipher, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -78,24 +72,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.ctx.screener.close()
 
     app = ClaimsAPI(
-        upload_limit=lambda: settings.evidence_max_bytes,
+        upload_limit=lambda: ctx.settings.evidence_max_bytes,
         title="makegood claims",
         version=getattr(makegood, "__version__", "0.1.0"),
         description="Claims after a mass service outage: intake, verification, review, exports.",
         lifespan=lifespan,
     )
-    app.state.ctx = Context(
-        engine=engine,
-        settings=settings,
-        cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
-        evidence=EvidenceStore(settings.evidence_dir),
-        limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
-        clock=clock,
-        intake=store,
-    )
-    if screen_at_intake:
-        ctx = app.state.ctx
-        ctx.screener = BackgroundScreener(uow=ctx.uow, cipher=ctx.cipher, clock=clock)
+    app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
     app.include_router(claims.router)

@@ -2,18 +2,19 @@
 
 FastAPI, SQLAlchemy and uvicorn are imported inside the commands so the rest of the CLI starts
 fast. Settings come from the environment (MAKEGOOD_DATABASE_URL, MAKEGOOD_EVIDENCE_DIR,
-MAKEGOOD_SECRET_KEY, ...; see docs/claims.md).
+MAKEGOOD_SECRET_KEY, ...; see docs/operations.md), wired by :mod:`makegood.bootstrap`.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from makegood import bootstrap
 from makegood.entrypoints.cli.errors import handles_errors
 
 if TYPE_CHECKING:
@@ -26,14 +27,11 @@ ROLES = ("reviewer", "supervisor", "auditor", "admin")
 
 
 def _engine() -> Engine:
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.engine import make_engine
-
-    return make_engine(Settings.from_env().database_url)
+    return bootstrap.database()
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return bootstrap.utc_now()
 
 
 @handles_errors
@@ -50,20 +48,17 @@ def serve(
     """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
 
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.crypto import load_key
-
-    settings = Settings.from_env()
+    settings = bootstrap.settings()
     if screen is None:
         screen = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "1") in ("1", "true", "yes")
     os.environ["MAKEGOOD_SCREEN_AT_INTAKE"] = "1" if screen else "0"  # read by each worker
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
 
-        engine = _engine()
+        engine = bootstrap.database(settings)
         run_upgrade(engine)
         engine.dispose()
-    load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
+    bootstrap.cipher(settings)  # creates the development key file once, before the workers
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
     # X-Forwarded-For names the client only when a proxy we run put it there: trusted from the
@@ -95,6 +90,62 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
         engine.dispose()
 
 
+@db_app.command("backup")
+@handles_errors
+def db_backup(out: Annotated[Path, typer.Argument(help="A new directory for the backup.")]) -> None:
+    """Back up the database and the evidence files (a consistent snapshot, server running)."""
+    from makegood.adapters.db.backup import backup
+
+    settings = bootstrap.settings()
+    engine = _engine()
+    manifest = backup(engine, settings.database_url, settings.evidence_dir, out)
+    engine.dispose()
+    _print_check(manifest)
+    typer.echo(f"backup written to {out}")
+
+
+@db_app.command("restore")
+@handles_errors
+def db_restore(source: Annotated[Path, typer.Argument(help="A backup directory.")]) -> None:
+    """Restore a backup into the empty database of MAKEGOOD_DATABASE_URL, then check it."""
+    from makegood.adapters.db.backup import check, restore
+
+    settings = bootstrap.settings()
+    expected = restore(source, settings.database_url, settings.evidence_dir)
+    engine = _engine()
+    found = check(engine, settings.evidence_dir)
+    engine.dispose()
+    _print_check(found)
+    differs = [k for k in ("tables", "audit_chain", "evidence_files") if found[k] != expected[k]]
+    if differs or found["problems"]:
+        typer.echo(f"error: the restored database differs from the backup in {differs}", err=True)
+        raise typer.Exit(4)
+    typer.echo("restored; row counts, audit chain and evidence hashes match the backup")
+
+
+@db_app.command("check")
+@handles_errors
+def db_check() -> None:
+    """Integrity: row counts, the audit chain, claims without audit entries, evidence hashes."""
+    from makegood.adapters.db.backup import check
+
+    engine = _engine()
+    found = check(engine, bootstrap.settings().evidence_dir)
+    engine.dispose()
+    _print_check(found)
+    if found["problems"]:
+        raise typer.Exit(4)
+
+
+def _print_check(found: dict[str, object]) -> None:
+    for table, count in found["tables"].items():  # type: ignore[attr-defined]
+        typer.echo(f"  {table}: {count:,} rows")
+    typer.echo(f"  audit chain: {found['audit_chain']}")
+    typer.echo(f"  evidence files checked: {found['evidence_files']:,}")
+    for problem in found["problems"]:  # type: ignore[attr-defined]
+        typer.echo(f"  PROBLEM: {problem}")
+
+
 @db_app.command("load")
 @handles_errors
 def db_load(
@@ -107,7 +158,6 @@ def db_load(
     intake_closes: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
 ) -> None:
     """Store an incident (with its policy, accounts, ledger and intake window) for claims."""
-    from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.tables import load_accounts, resolve
     from makegood.domain.errors import InputError
     from makegood.domain.policy import read_policy
@@ -120,14 +170,15 @@ def db_load(
         policy_id = None
         if policy is not None:
             policy_id = read_policy(policy).id
-            staff.put_policy(uow=UnitOfWork(engine), document=policy.read_text(encoding="utf-8"),
-                             actor=staff.SYSTEM, now=now)
+            staff.put_policy(uow=bootstrap.unit_of_work(engine),
+                             document=policy.read_text(encoding="utf-8"), actor=staff.SYSTEM,
+                             now=now)
         try:
             document = incident.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", file=str(incident)) from None
         incident_id = staff.put_incident(
-            uow=UnitOfWork(engine), document=document, policy_id=policy_id,
+            uow=bootstrap.unit_of_work(engine), document=document, policy_id=policy_id,
             ledger_path=str(ledger.resolve()) if ledger else None,
             intake_opens=parse_timestamp(intake_opens, field="--intake-opens") if intake_opens
             else None,
@@ -135,7 +186,7 @@ def db_load(
             else None, actor=staff.SYSTEM, now=now)
         count = 0
         if accounts is not None:
-            count = staff.import_accounts(uow=UnitOfWork(engine),
+            count = staff.import_accounts(uow=bootstrap.unit_of_work(engine),
                                           accounts=load_accounts(resolve(accounts, sales)),
                                           actor=staff.SYSTEM, now=now)
         typer.echo(f"incident {incident_id} stored"
@@ -154,7 +205,6 @@ def users_add(
         help="The password (default: MAKEGOOD_PASSWORD, else asked for).")] = None,
 ) -> None:
     """Add a staff user (argon2id password hash)."""
-    from makegood.adapters.db.repository import UnitOfWork
     from makegood.domain.claims import Role
     from makegood.domain.errors import InputError
     from makegood.services import staff
@@ -165,8 +215,8 @@ def users_add(
         "Password", hide_input=True, confirmation_prompt=True)
     engine = _engine()
     try:
-        user = staff.add_user(uow=UnitOfWork(engine), username=username, password=secret,
-                              role=Role(role), actor=staff.SYSTEM, now=_now())
+        user = staff.add_user(uow=bootstrap.unit_of_work(engine), username=username,
+                              password=secret, role=Role(role), actor=staff.SYSTEM, now=_now())
     finally:
         engine.dispose()
     typer.echo(f"added {user.username} ({user.role.value})")
@@ -177,3 +227,6 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
+    from makegood.entrypoints.cli import keys
+
+    app.add_typer(keys.app, name="keys")
