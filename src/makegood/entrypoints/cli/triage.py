@@ -25,8 +25,9 @@ def classify(
     out: Annotated[Path | None, typer.Option(help="Write here (default: standard output).")]
     = None,
 ) -> None:
-    """Say for each row whether its text is a damage claim, its category and the words that
-    drove it (columns damage, category, label, drivers are added; the others are kept)."""
+    """Triage report texts: damage claim or not, category, the words that drove it.
+
+    Adds the columns damage, category, label and drivers; the others are kept."""
     from makegood.adapters.ledger import atomic_path
     from makegood.services.screening import shipped_classifier
     from makegood.services.triage import classify_rows, read_table, write_table
@@ -50,8 +51,9 @@ def classify(
 def screen(
     incident: Annotated[str | None, typer.Option(help="Only this incident's claims.")] = None,
 ) -> None:
-    """Screen and classify every claim in the database (MAKEGOOD_DATABASE_URL), with progress;
-    prints the claims flagged per deduction code."""
+    """Screen and classify every claim in the database, with progress.
+
+    Uses MAKEGOOD_DATABASE_URL; prints the claims flagged per deduction code."""
     from makegood.adapters.db.config import Settings
     from makegood.adapters.db.crypto import Cipher, load_key
     from makegood.adapters.db.engine import make_engine
