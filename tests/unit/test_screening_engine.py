@@ -195,3 +195,15 @@ def test_one_character_variant_counts_when_backed_by_a_shared_phone_ending():
 def test_one_character_apart_alone_is_two_strangers():
     rows = [claim(0, email="kimminsu77@naver.com"), claim(1, email="kimminsa77@naver.com")]
     assert codes_of(rows) == [set(), set()]
+
+
+def test_payout_fingerprints_match_equal_accounts_and_depend_on_the_key():
+    from cryptography.fernet import Fernet
+
+    from makegood.adapters.db.crypto import Cipher
+
+    one, two = Cipher(Fernet.generate_key()), Cipher(Fernet.generate_key())
+    assert one.fingerprint("110999000111") == one.fingerprint("110999000111")
+    assert one.fingerprint("110999000111") != one.fingerprint("110999000112")
+    assert one.fingerprint("110999000111") != two.fingerprint("110999000111")
+    assert "110999000111" not in one.fingerprint("110999000111")
