@@ -152,19 +152,28 @@ def test_a_claim_screened_after_intake_finds_its_neighbours(api: Api, model: Tri
     assert {m["claim_id"] for m in r.json()["members"]} == {new, ids["c"], ids["d"]}
 
 
-def test_intake_screens_new_claims_in_the_background(api: Api, tmp_path: Any) -> None:
+def test_intake_screens_new_claims_in_the_background(api: Api) -> None:
     from fastapi.testclient import TestClient
+    from tests.backends.claims_data import claim_body
 
     from makegood.entrypoints.api.app import create_app
 
     ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
     app = create_app(ctx.settings, engine=api.engine, clock=api.clock, screen_at_intake=True)
+    ids = []
     with TestClient(app) as client:
-        r = client.post("/claims", json=__import__("tests.backends.claims_data",
-                                                     fromlist=["claim_body"]).claim_body())
-        assert r.status_code == 201, r.text
+        for email, phone, account in (("first@example.com", "010-1000-2000", "110-222-333444"),
+                                      ("second@example.com", "010-3000-4000", "220-333-444555")):
+            r = client.post("/claims", json=claim_body(email=email, phone=phone,
+                                                       payout_account=account),
+                            headers={"X-Device-Id": "install-7f3a"})
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["claim_id"])
         app.state.ctx.screener.drain()
     with UnitOfWork(api.engine) as uow:
-        row = uow.screening.get(r.json()["claim_id"])
-    assert row is not None
-    assert row["label"] == "missed_communication"
+        first, second = uow.screening.get(ids[0]), uow.screening.get(ids[1])
+    assert first is not None
+    assert second is not None
+    assert first["label"] == "missed_communication"
+    assert second["links"] == {"device": [ids[0]]}  # two people on one device: linked
+    assert second["group_id"] == first["group_id"] is not None

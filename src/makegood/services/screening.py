@@ -100,7 +100,7 @@ def columns(rows: Sequence[Row], *, cipher: Cipher) -> ClaimColumns:
     return ClaimColumns(
         ids=[r["id"] for r in rows], email=[r["email"] for r in rows],
         phone=[r["phone"] for r in rows], ip=[r.get("client") for r in rows],
-        device=[None for _ in rows], payout=[payout(r) for r in rows],
+        device=[r.get("device") for r in rows], payout=[payout(r) for r in rows],
         evidence=[tuple(r.get("evidence_hashes", ())) for r in rows],
         text=[r["description"] for r in rows],
         at=np.asarray([int(r["created_at"].timestamp()) for r in rows], dtype=np.int64),
@@ -181,13 +181,16 @@ def screen_batch(*, uow: UnitOfWork, cipher: Cipher, now: datetime,
 
 
 def screen_claim(*, uow: UnitOfWork, cipher: Cipher, claim_id: str, now: datetime,
-                 classifier: Classifier | None = None) -> Row:
-    """Screen one claim with its neighbours (see the module docstring); store and return its row."""
+                 classifier: Classifier | None = None, device: str | None = None) -> Row:
+    """Screen one claim with its neighbours (see the module docstring); store and return its row.
+    ``device`` is the filing app's device id (header ``X-Device-Id``), kept as a screening key."""
     model = classifier or shipped_classifier()
     with uow:
         found = uow.screening.claims(ids=[claim_id])
         if not found:
             raise NotFound(f"no claim {claim_id!r}")
+        if device:
+            found[0]["device"] = device
         own = columns(found, cipher=cipher)
         keys = [(kind, key) for _, kind, key in keys_of(own)]
         row = found[0]
@@ -304,14 +307,14 @@ class BackgroundScreener:
         # the interpreter for a second or more, which must not happen between two filings.
         self._model: Classifier = classifier or shipped_classifier()
         self._model.predict(["카카오톡 warm-up"])
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=10_000)
+        self._queue: queue.Queue[tuple[str, str | None] | None] = queue.Queue(maxsize=10_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="screening", daemon=True)
         self._thread.start()
 
-    def enqueue(self, claim_id: str) -> None:
+    def enqueue(self, claim_id: str, *, device: str | None = None) -> None:
         with contextlib.suppress(queue.Full):  # the batch run catches up; intake must not block
-            self._queue.put_nowait(claim_id)
+            self._queue.put_nowait((claim_id, device))
 
     def drain(self) -> None:
         """Wait until every queued claim is screened (tests and shutdown)."""
@@ -327,17 +330,18 @@ class BackgroundScreener:
 
     def _run(self) -> None:
         while True:
-            claim_id = self._queue.get()
+            item = self._queue.get()
             try:
-                if claim_id is None or self._stop.is_set():
+                if item is None or self._stop.is_set():
                     return
+                claim_id, device = item
                 started = time.monotonic()
                 screen_claim(uow=self._uow(), cipher=self._cipher, claim_id=claim_id,
-                             now=self._clock(), classifier=self._model)
+                             now=self._clock(), classifier=self._model, device=device)
                 if self._rest:
                     self._stop.wait((time.monotonic() - started) * self._rest)
             except Exception:  # logged; the batch run screens it again
-                logging.getLogger(__name__).exception("screening claim %s failed", claim_id)
+                logging.getLogger(__name__).exception("screening claim %s failed", item)
             finally:
                 self._queue.task_done()
 

@@ -79,8 +79,16 @@ class ScreeningRepo:
                     .where(t.evidence.c.claim_id.in_(wanted[i:i + _CHUNK]))
                     .order_by(t.evidence.c.id)):
                 hashes.setdefault(claim_id, []).append(sha)
+        devices: dict[str, str] = {}
+        k = t.screening_keys.c
+        for i in range(0, len(wanted), _CHUNK):
+            for claim_id, key in self.conn.execute(
+                    sa.select(k.claim_id, k.key).where(k.kind == "device",
+                                                       k.claim_id.in_(wanted[i:i + _CHUNK]))):
+                devices[claim_id] = key
         for r in rows:
             r["evidence_hashes"] = tuple(hashes.get(r["id"], ()))
+            r["device"] = devices.get(r["id"])  # kept as a key: the claims table has no column
         return rows
 
     def neighbours(self, keys: Iterable[tuple[str, str]], *, claim_id: str) -> set[str]:

@@ -88,13 +88,15 @@ class ClaimIntake:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/claims":
             await self.app(scope, receive, send)
             return
-        content_type = key = None
+        content_type = key = device = None
         accept = b""
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
             elif name == b"idempotency-key":
                 key = value
+            elif name == b"x-device-id":  # the app's install id: a screening signal only
+                device = value
             elif name == b"accept-language":
                 accept = value
         if not _is_json(content_type):
@@ -107,7 +109,7 @@ class ClaimIntake:
             return
         answer: Reply
         try:
-            answer = await self._submit(scope, raw, key, lang)
+            answer = await self._submit(scope, raw, key, lang, device)
         except Exception:
             # A bug: logged, and answered as FastAPI's own error handling would, with the
             # catalogue's message (the submission's one statement rolled back: nothing stored).
@@ -115,7 +117,8 @@ class ClaimIntake:
             answer = 500, errors.internal_content(lang), {}
         await _send(send, *answer)
 
-    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str) -> Reply:
+    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str,
+                      device: bytes | None = None) -> Reply:
         idempotency_key = key.decode("latin-1") if key else None
         if idempotency_key is not None and len(idempotency_key) > MAX_KEY:
             return 422, errors.validation_content([{
@@ -145,7 +148,8 @@ class ClaimIntake:
             return errors.unavailable_answer(str(exc), lang)
         headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
         if ctx.screener is not None and not receipt.replayed:
-            ctx.screener.enqueue(receipt.claim_id)  # after the commit, off the request's path
+            ctx.screener.enqueue(receipt.claim_id,  # after the commit, off the request's path
+                                 device=device.decode("latin-1")[:100] if device else None)
         return 201, receipt.to_json(), headers
 
 
