@@ -46,12 +46,12 @@ class ClaimsAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               clock: Callable[[], datetime] = utc_now, screen_at_intake: bool | None = None
-               ) -> FastAPI:
-    """The API for ``settings`` (from the environment by default); the database must be migrated
-    (``makegood db upgrade``). ``screen_at_intake`` (default: the environment variable
-    ``MAKEGOOD_SCREEN_AT_INTAKE``, which ``makegood serve`` sets) screens each new claim on a
-    background thread after it is filed."""
+               clock: Callable[[], datetime] = utc_now, web: bool = True,
+               screen_at_intake: bool | None = None) -> FastAPI:
+    """The API for ``settings`` (from the environment by default), with the portal and console
+    pages unless ``web`` is false; the database must be migrated (``makegood db upgrade``).
+    ``screen_at_intake`` (default: the environment variable ``MAKEGOOD_SCREEN_AT_INTAKE``, which
+    ``makegood serve`` sets) screens each new claim on a background thread after it is filed."""
     ctx = bootstrap.api_context(settings, db=engine, clock=clock)
     store = ctx.intake
     if screen_at_intake is None:
@@ -84,6 +84,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)
+
+    if web:
+        from makegood.entrypoints import web as web_pages
+
+        web_pages.install(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
