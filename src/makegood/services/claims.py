@@ -21,6 +21,7 @@ import sqlalchemy.exc
 
 from makegood.adapters.db.crypto import Cipher, new_token, token_hash
 from makegood.adapters.db.evidence import EvidenceStore
+from makegood.adapters.db.notices import NewNotice
 from makegood.adapters.db.repository import IncidentRecord, Row, UnitOfWork
 from makegood.domain.claims import (
     Category,
@@ -37,7 +38,9 @@ from makegood.domain.claims import (
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
 from makegood.domain.incident import nfc
+from makegood.domain.notices import NoticeKind
 from makegood.domain.windows import require_aware
+from makegood.services.notice_events import claim_notice
 from makegood.services.verification import LedgerReader, read_ledger, verify_claim
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -204,6 +207,7 @@ class Filing:
     audit: dict[str, Any]
     idempotency: dict[str, Any] | None
     receipt: Receipt
+    notice: NewNotice | None = None  # "claim received", in the outbox with the claim
 
 
 def check_incident(claim: ClaimInput, record: IncidentRecord | None, now: datetime
@@ -259,7 +263,8 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     idempotency = None if idempotency_key is None else {
         "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
         "response": cipher.encrypt(receipt_json), "now": now}
-    return Filing(values, audit, idempotency, receipt)
+    notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received")
+    return Filing(values, audit, idempotency, receipt, notice)
 
 
 def replay(stored: Row | None, fingerprint: str, cipher: Cipher) -> Receipt | None:
@@ -289,6 +294,8 @@ def _submit(*, uow: UnitOfWork, claim: ClaimInput, cipher: Cipher, now: datetime
                             source=source, actor=actor)
         uow.claims.add(filing.claim)
         uow.audit.record(**filing.audit)
+        if filing.notice is not None:
+            uow.outbox.add(filing.notice, now=now)
         if filing.idempotency is not None:
             uow.idempotency.add(**filing.idempotency)
         uow.commit()

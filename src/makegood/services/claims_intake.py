@@ -41,9 +41,10 @@ class IntakeStore(Protocol):
         when there is no such incident."""
 
     async def file(self, claim: Mapping[str, Any], audit: Mapping[str, Any],
-                   idempotency: Mapping[str, Any] | None) -> bool:
-        """Commit the claim, its audit entry and its idempotency record together; ``False``
-        (nothing written) when the idempotency key is already taken."""
+                   idempotency: Mapping[str, Any] | None,
+                   notice: Mapping[str, Any] | None = None) -> bool:
+        """Commit the claim, its audit entry, its idempotency record and its "claim received"
+        notice together; ``False`` (nothing written) when the idempotency key is taken."""
 
     async def idempotency(self, key: str) -> Row | None:
         """The stored idempotency record of ``key``."""
@@ -76,7 +77,8 @@ async def submit(
     filing = file_claim(claim=claim, result=result, cipher=cipher, now=now, client=client,
                         idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
                         actor=actor)
-    if await store.file(filing.claim, filing.audit, filing.idempotency):
+    notice = filing.notice.row(now) if filing.notice is not None else None
+    if await store.file(filing.claim, filing.audit, filing.idempotency, notice):
         return filing.receipt
     # The key was taken first (a retry, or two requests racing): answer as the first one did.
     assert idempotency_key is not None

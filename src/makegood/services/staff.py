@@ -35,6 +35,7 @@ from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDen
 from makegood.domain.incident import nfc
 from makegood.domain.incident_file import load_incident
 from makegood.domain.policy import load_policy
+from makegood.services.notice_events import decision_notice
 from makegood.services.verification import LedgerReader, read_ledger, verify_claim
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms a sign-in here.
@@ -346,6 +347,11 @@ def decide(
                                 "reason_code": reason_code.value if reason_code else None,
                                 "cure_deadline": deadline}, now=now)
         updated = uow.claims.get_or_raise(claim_id)
+        notice = decision_notice(updated, stage=stage.value, action=action.value,
+                                 reason_code=reason_code.value if reason_code else None,
+                                 note=text, now=now)
+        if notice is not None:
+            uow.outbox.add(notice, now=now)
         uow.commit()
     return updated
 

@@ -91,6 +91,21 @@ _KEY_INSERT = ("INSERT INTO idempotency_keys (key, request_hash, response, creat
                + ", c.id FROM c")
 FILE_WITH_KEY = f"WITH c AS ({_CLAIM_INSERT}), a AS ({_AUDIT_INSERT}) {_KEY_INSERT}"
 FILE = f"WITH c AS ({_CLAIM_INSERT}) {_AUDIT_INSERT}"
+# The "claim received" notice goes into the outbox in the same statement (same transaction).
+_NOTICE_COLUMNS = ("key", "incident_id", "account_id", "kind", "language", "payload", "email",
+                   "phone", "status", "step", "tries", "skipped", "next_at", "created_at",
+                   "updated_at")
+
+
+def _notice_insert(first: int) -> str:
+    return ("n AS (INSERT INTO notices (" + ", ".join(_NOTICE_COLUMNS) + ") VALUES ("
+            + ", ".join(f"${first + i}" for i in range(len(_NOTICE_COLUMNS)))
+            + ") ON CONFLICT (key) DO NOTHING)")
+
+
+FILE_NOTICE = f"WITH c AS ({_CLAIM_INSERT}), {_notice_insert(_K)} {_AUDIT_INSERT}"
+FILE_WITH_KEY_NOTICE = (f"WITH c AS ({_CLAIM_INSERT}), a AS ({_AUDIT_INSERT}), "
+                        f"{_notice_insert(_K + 4)} {_KEY_INSERT}")
 IDEMPOTENCY = ("SELECT key, request_hash, claim_id, response, created_at FROM idempotency_keys "
                "WHERE key = $1")
 KEY_CONSTRAINT = "pk_idempotency_keys"
@@ -237,7 +252,8 @@ class PgIntakeStore:
         return parsed
 
     async def file(self, claim: Mapping[str, Any], audit: Mapping[str, Any],
-                   idempotency: Mapping[str, Any] | None) -> bool:
+                   idempotency: Mapping[str, Any] | None,
+                   notice: Mapping[str, Any] | None = None) -> bool:
         """Write the claim, its audit entry and its idempotency record in one transaction;
         ``False`` (and nothing written) when the idempotency key is already taken."""
         before, after = audit["before"], audit["after"]
@@ -248,8 +264,13 @@ class PgIntakeStore:
         if idempotency is not None:
             args += [idempotency["key"], idempotency["request_hash"], idempotency["response"],
                      idempotency["now"]]
+        if notice is not None:
+            args += [notice[c] for c in _NOTICE_COLUMNS]
+            query = FILE_NOTICE if idempotency is None else FILE_WITH_KEY_NOTICE
+        else:
+            query = FILE if idempotency is None else FILE_WITH_KEY
         try:
-            await self._run(FILE if idempotency is None else FILE_WITH_KEY, *args, rows=False)
+            await self._run(query, *args, rows=False)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == KEY_CONSTRAINT:
                 return False

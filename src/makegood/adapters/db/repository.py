@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from makegood.adapters.db import schema as t
+from makegood.adapters.db.notices import Outbox
 from makegood.domain.accounts import Account, BillingPeriod, Channel, Subscription
 from makegood.domain.errors import NotFound
 from makegood.domain.incident import Incident
@@ -422,6 +423,7 @@ class UnitOfWork:
         self.decisions = Decisions(self.conn)
         self.staff = Staff(self.conn)
         self.audit = Audit(self.conn)
+        self.outbox = Outbox(self.conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -1,0 +1,185 @@
+"""Enqueuing notices: campaigns over a ledger or the claims, and the notices of single events.
+
+- :func:`award_campaign`: every account with awards in a compensation run's ledger gets one
+  ``award_granted`` notice listing its awards (the ledger's explanation columns), sent to the
+  contact points of the contacts table. DuckDB groups the ledger by account and joins the
+  contacts; the outbox takes the notices in large batches (COPY on PostgreSQL). The key
+  (account, incident, kind, run) makes a re-run or a resumed campaign add nothing twice.
+- :func:`reminder_campaign`: every claim waiting for the claimant's information whose cure
+  deadline falls within a horizon gets one ``deadline_reminder`` per deadline.
+- :func:`claim_notice` and :func:`payout_notice`: the notice of one claim event or one payout,
+  written by the caller inside the transaction of the state change (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from makegood.adapters.db.notice_bulk import insert_batch
+from makegood.adapters.db.notices import NewNotice
+from makegood.adapters.db.repository import UnitOfWork
+from makegood.adapters.db.schema import claims as claims_table
+from makegood.domain.errors import DataError, InputError
+from makegood.domain.incident import Incident
+from makegood.domain.notices import NoticeKind
+from makegood.services.notice_events import claim_notice, incident_facts
+
+CONTACT_COLUMNS = ("account_id", "email", "phone", "push_id", "webhook_url", "language")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignResult:
+    campaign_id: str
+    accounts: int
+    enqueued: int
+    without_contact: int
+    seconds: float
+
+
+def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
+    digest = hashlib.blake2b(f"{kind}|{incident_id}|{event}".encode(), digest_size=8).hexdigest()
+    return f"{kind[:6]}-{digest}"
+
+
+def _contacts_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    if not path.exists():
+        raise DataError("the contacts file does not exist", file=str(path))
+    reader = ("read_csv(?, all_varchar=true, header=true)" if path.suffix.lower() == ".csv"
+              else "read_parquet(?)")
+    target = str(path / "*.parquet") if path.is_dir() else str(path)
+    try:
+        con.execute(f"CREATE VIEW raw_contacts AS SELECT * FROM {reader}", [target])
+        columns = [r[0] for r in con.execute("DESCRIBE raw_contacts").fetchall()]
+    except duckdb.Error as exc:
+        raise DataError(f"not a readable contacts table: {exc}", file=str(path)) from None
+    if "account_id" not in columns:
+        raise DataError("the contacts table has no account_id column", file=str(path),
+                        field="account_id")
+    picks = [f"NULLIF(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in columns
+             else f"CAST(NULL AS VARCHAR) AS {c}" for c in CONTACT_COLUMNS]
+    con.execute(f"CREATE VIEW contacts AS SELECT {', '.join(picks)} FROM raw_contacts")
+    bad = con.execute(
+        "SELECT n, account_id, language FROM (SELECT row_number() OVER () AS n, * FROM contacts) "
+        "WHERE account_id IS NULL OR coalesce(language, 'ko') NOT IN ('ko', 'en') LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        field = "account_id" if bad[1] is None else "language"
+        raise DataError(f"{field} is {'empty' if bad[1] is None else repr(bad[2])}; language "
+                        "is ko or en", file=str(path), row=int(bad[0]), field=field)
+    duplicate = con.execute("SELECT account_id FROM contacts GROUP BY account_id "
+                            "HAVING count(*) > 1 LIMIT 1").fetchone()
+    if duplicate is not None:
+        raise DataError(f"account {duplicate[0]!r} appears more than once", file=str(path),
+                        field="account_id")
+
+
+def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: str,
+                   contacts: Path, now: datetime, batch_rows: int = 500_000,
+                   progress: Progress | None = None, threads: int = 2) -> CampaignResult:
+    """Enqueue one ``award_granted`` notice per account of the ledger that has a contact."""
+    started = time.perf_counter()
+    if not ledger.is_file():
+        raise DataError("the ledger file does not exist", file=str(ledger))
+    campaign_id = campaign_id_for("awards", incident.id, run_id)
+    with UnitOfWork(engine) as uow:
+        if uow.incidents.get(incident.id) is None:
+            raise InputError(f"incident {incident.id!r} is not in the database; load it first "
+                             "(makegood db load or makegood notify campaign --incident)",
+                             field="incident")
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards", incident_id=incident.id,
+                                  run_id=run_id, source=str(ledger), now=now)
+        uow.commit()
+    common = json.dumps({**incident_facts(incident), "run_id": run_id}, ensure_ascii=False)
+    prefix = common[:-1] + ', "account_id": '
+    key_prefix = f"{NoticeKind.AWARD_GRANTED.value}|{incident.id}|"
+    con = duckdb.connect(config={"threads": threads})
+    try:
+        _contacts_view(con, contacts)
+        reader = "read_csv(?, header=true)" if ledger.suffix.lower() == ".csv" \
+            else "read_parquet(?)"
+        con.execute(f"CREATE VIEW ledger AS SELECT * FROM {reader}", [str(ledger)])
+        totals = con.execute(
+            "SELECT count(DISTINCT l.account_id), count(DISTINCT l.account_id) FILTER "
+            "(WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NULL) "
+            "FROM ledger l LEFT JOIN contacts c USING (account_id)").fetchone()
+        accounts, without = (int(totals[0]), int(totals[1])) if totals else (0, 0)
+        query = f"""
+            WITH awards AS (
+                SELECT account_id, to_json(list(struct_pack(
+                    service := service, kind := kind, amount := CAST(amount AS VARCHAR),
+                    unit := unit, currency := currency, code := code,
+                    counted_seconds := counted_seconds)
+                    ORDER BY subscription_id, policy_id, rule_id)) AS awards
+                FROM ledger GROUP BY account_id)
+            SELECT ? || a.account_id || '|' || ? AS key, ? AS campaign_id,
+                   ? AS incident_id, a.account_id, '{NoticeKind.AWARD_GRANTED.value}' AS kind,
+                   coalesce(c.language, 'ko') AS language,
+                   ? || to_json(a.account_id) || ', "awards": ' || a.awards || '}}' AS payload,
+                   c.email, c.phone, c.push_id, c.webhook_url
+            FROM awards a JOIN contacts c USING (account_id)
+            WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL
+            ORDER BY a.account_id"""
+        params = [key_prefix, run_id, campaign_id, incident.id, prefix]
+        reader_: pa.RecordBatchReader = con.execute(query, params).to_arrow_reader(batch_rows)
+        enqueued = done = 0
+        for batch in reader_:
+            enqueued += insert_batch(engine, batch, now=now)
+            done += batch.num_rows
+            if progress is not None:
+                progress(done, accounts - without)
+    except duckdb.Error as exc:
+        raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
+    finally:
+        con.close()
+    with UnitOfWork(engine) as uow:
+        uow.outbox.finish_campaign(campaign_id, accounts=accounts, enqueued=enqueued,
+                                   without_contact=without, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
+
+
+def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
+                      horizon: timedelta = timedelta(days=7)) -> CampaignResult:
+    """Remind every claimant asked for information whose cure deadline is within ``horizon``."""
+    started = time.perf_counter()
+    campaign_id = campaign_id_for("remind", incident_id, now.date().isoformat())
+    c = claims_table.c
+    with UnitOfWork(engine) as uow:
+        record = uow.incidents.get_or_raise(incident_id)
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="reminders",
+                                  incident_id=incident_id, run_id=None,
+                                  source=f"cure deadlines before {now + horizon:%Y-%m-%d %H:%M}"
+                                         " UTC", now=now)
+        rows = [dict(r) for r in uow.conn.execute(sa.select(claims_table).where(
+            c.incident_id == incident_id, c.status == "info_requested",
+            c.cure_deadline >= now, c.cure_deadline < now + horizon)).mappings()]
+        batch = []
+        for row in rows:
+            notice = claim_notice(NoticeKind.DEADLINE_REMINDER, row,
+                                  event=f"reminder:{row['cure_deadline'].isoformat()}",
+                                  incident=record.incident,
+                                  extra={"deadline": row["cure_deadline"]})
+            batch.append(NewNotice(**{**{f: getattr(notice, f) for f in (
+                "key", "incident_id", "account_id", "kind", "payload", "contact")},
+                "campaign_id": campaign_id}))
+        enqueued = uow.outbox.add_many(batch, now=now)
+        uow.outbox.finish_campaign(campaign_id, accounts=len(rows), enqueued=enqueued,
+                                   without_contact=0, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, len(rows), enqueued, 0, time.perf_counter() - started)
+
+
+def schema_of_contacts() -> pa.Schema:
+    return pa.schema([(c, pa.string()) for c in CONTACT_COLUMNS])
