@@ -53,14 +53,18 @@ def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
     return f"{kind[:6]}-{digest}"
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _contacts_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if not path.exists():
         raise DataError("the contacts file does not exist", file=str(path))
-    reader = ("read_csv(?, all_varchar=true, header=true)" if path.suffix.lower() == ".csv"
-              else "read_parquet(?)")
-    target = str(path / "*.parquet") if path.is_dir() else str(path)
+    target = _literal(str(path / "*.parquet") if path.is_dir() else str(path))
+    reader = (f"read_csv({target}, all_varchar=true, header=true)"
+              if path.suffix.lower() == ".csv" else f"read_parquet({target})")
     try:
-        con.execute(f"CREATE VIEW raw_contacts AS SELECT * FROM {reader}", [target])
+        con.execute(f"CREATE VIEW raw_contacts AS SELECT * FROM {reader}")
         columns = [r[0] for r in con.execute("DESCRIBE raw_contacts").fetchall()]
     except duckdb.Error as exc:
         raise DataError(f"not a readable contacts table: {exc}", file=str(path)) from None
@@ -73,15 +77,16 @@ def _contacts_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     bad = con.execute(
         "SELECT n, account_id, language FROM (SELECT row_number() OVER () AS n, * FROM contacts) "
         "WHERE account_id IS NULL OR coalesce(language, 'ko') NOT IN ('ko', 'en') LIMIT 1"
-    ).fetchone()
-    if bad is not None:
-        field = "account_id" if bad[1] is None else "language"
-        raise DataError(f"{field} is {'empty' if bad[1] is None else repr(bad[2])}; language "
-                        "is ko or en", file=str(path), row=int(bad[0]), field=field)
+    ).fetchall()
+    if bad:
+        row, account, language = bad[0]
+        field = "account_id" if account is None else "language"
+        raise DataError("is empty" if account is None else f"{language!r} is not ko or en",
+                        file=str(path), row=int(row), field=field)
     duplicate = con.execute("SELECT account_id FROM contacts GROUP BY account_id "
-                            "HAVING count(*) > 1 LIMIT 1").fetchone()
-    if duplicate is not None:
-        raise DataError(f"account {duplicate[0]!r} appears more than once", file=str(path),
+                            "HAVING count(*) > 1 LIMIT 1").fetchall()
+    if duplicate:
+        raise DataError(f"account {duplicate[0][0]!r} appears more than once", file=str(path),
                         field="account_id")
 
 
@@ -107,14 +112,15 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     con = duckdb.connect(config={"threads": threads})
     try:
         _contacts_view(con, contacts)
-        reader = "read_csv(?, header=true)" if ledger.suffix.lower() == ".csv" \
-            else "read_parquet(?)"
-        con.execute(f"CREATE VIEW ledger AS SELECT * FROM {reader}", [str(ledger)])
+        source = _literal(str(ledger))
+        reader = f"read_csv({source}, header=true)" if ledger.suffix.lower() == ".csv" \
+            else f"read_parquet({source})"
+        con.execute(f"CREATE VIEW ledger AS SELECT * FROM {reader}")
         totals = con.execute(
             "SELECT count(DISTINCT l.account_id), count(DISTINCT l.account_id) FILTER "
             "(WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NULL) "
-            "FROM ledger l LEFT JOIN contacts c USING (account_id)").fetchone()
-        accounts, without = (int(totals[0]), int(totals[1])) if totals else (0, 0)
+            "FROM ledger l LEFT JOIN contacts c USING (account_id)").fetchall()
+        accounts, without = int(totals[0][0]), int(totals[0][1])
         query = f"""
             WITH awards AS (
                 SELECT account_id, to_json(list(struct_pack(
@@ -132,7 +138,7 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
             WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL
             ORDER BY a.account_id"""
         params = [key_prefix, run_id, campaign_id, incident.id, prefix]
-        reader_: pa.RecordBatchReader = con.execute(query, params).to_arrow_reader(batch_rows)
+        reader_: pa.RecordBatchReader = con.sql(query, params=params).to_arrow_reader(batch_rows)
         enqueued = done = 0
         for batch in reader_:
             enqueued += insert_batch(engine, batch, now=now)

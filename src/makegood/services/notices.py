@@ -45,6 +45,7 @@ from makegood.domain.notices import (
     mask,
     provider_key,
 )
+from makegood.services.notice_events import incident_facts
 
 Clock = Callable[[], datetime]
 
@@ -112,14 +113,12 @@ class Worker:
 
     def run(self, *, stop: threading.Event | None = None, until_idle: bool = False,
             idle_sleep: float = 1.0) -> WorkerStats:
-        """Work until ``stop`` is set, or (``until_idle``) until nothing is due or pending."""
+        """Work until ``stop`` is set, or (``until_idle``) until nothing is due now."""
         while stop is None or not stop.is_set():
             if self.run_once():
                 continue
-            if until_idle:
-                with self.uow() as uow:
-                    if uow.outbox.pending() == 0:
-                        break
+            if until_idle:  # nothing due now: what waits for later is left for the next run
+                break
             if stop is not None:
                 stop.wait(idle_sleep)
             else:
@@ -129,18 +128,14 @@ class Worker:
     def run_once(self) -> int:
         """One batch: claim, plan, send, record. Returns how many notices were claimed."""
         now = self.clock()
-        with self.uow() as uow:
+        with self.uow() as uow:  # claim, plan and write the attempts: one transaction
             batch = uow.outbox.claim(owner=self.name, now=now, limit=self.config.batch,
                                      lease=self.config.lease)
+            if not batch:
+                return 0
             crashed = uow.outbox.open_attempts(n.id for n in batch)
             down = {n.incident_id: self._down(uow, n.incident_id) for n in batch}
-            uow.commit()
-        if not batch:
-            return 0
-        self.stats.claimed += len(batch)
-        self.stats.batches += 1
-        plans, skips, moves = self._plan(batch, down, now)
-        with self.uow() as uow:
+            plans, skips, moves = self._plan(batch, down, now)
             if crashed:
                 uow.outbox.finish_attempts([{
                     "id": attempt_id, "status": DeliveryStatus.TECHNICAL_FAILURE.value,
@@ -151,9 +146,10 @@ class Worker:
             ids = uow.outbox.record([self._sending(p, now) for p in plans])
             for plan, attempt_id in zip(plans, ids, strict=True):
                 plan.attempt_id = attempt_id
-            for notice_id, values in moves:
-                uow.outbox.update(notice_id, owner=self.name, values=values)
+            uow.outbox.update_many(owner=self.name, rows=moves)
             uow.commit()
+        self.stats.claimed += len(batch)
+        self.stats.batches += 1
         self.stats.skipped += len(skips)
         list(self._pool.map(self._send, plans))
         self._record(plans)
@@ -199,12 +195,13 @@ class Worker:
                                    provider_key(notice.key, channel),
                                    first_try=step != notice.step or notice.step_started_at is None))
                 if step != notice.step or skipped != notice.skipped:
-                    moves.append((notice.id, {"step": step, "tries": 0, "skipped": skipped,
-                                              "step_started_at": now, "status": "sending",
-                                              "lease_owner": self.name,
-                                              "lease_until": now + self.config.lease}))
+                    moves.append((notice.id, _full(notice, now, {
+                        "step": step, "tries": 0, "skipped": skipped, "step_started_at": now,
+                        "status": DeliveryStatus.SENDING.value, "lease_owner": self.name,
+                        "lease_until": now + self.config.lease})))
                 continue
-            moves.append((notice.id, self._exhausted(notice, chain, skipped, now)))
+            moves.append((notice.id, _full(notice, now,
+                                           self._exhausted(notice, chain, skipped, now))))
         return plans, skips, moves
 
     def _exhausted(self, notice: Notice, chain: tuple[Channel, ...], skipped: bool,
@@ -228,7 +225,9 @@ class Worker:
 
     def _send(self, plan: _Plan) -> None:
         notice = plan.notice
-        message = render(notice.kind, notice.contact.language, notice.payload)
+        incident = self._incidents.get(notice.incident_id)
+        payload = {**incident_facts(incident), **notice.payload} if incident else notice.payload
+        message = render(notice.kind, notice.contact.language, payload)
         with self._throttle_locks[plan.channel]:
             wait = self.throttles[plan.channel].wait(time.monotonic())
         if wait > 0:
@@ -236,7 +235,7 @@ class Worker:
         facts: dict[str, object] = {"key": notice.key, "kind": notice.kind.value,
                                     "incident_id": notice.incident_id,
                                     "account_id": notice.account_id,
-                                    "payload": dict(notice.payload)}
+                                    "payload": dict(payload)}
         try:
             plan.result = self.senders[plan.channel].send(address=plan.address, message=message,
                                                           key=plan.key, facts=facts)
@@ -255,11 +254,10 @@ class Worker:
             outcomes.append({"id": plan.attempt_id, "status": result.status.value,
                              "detail": result.detail, "provider_id": result.provider_id,
                              "finished_at": now})
-            moves.append((plan.notice.id, self._move(plan, result, now)))
+            moves.append((plan.notice.id, _full(plan.notice, now, self._move(plan, result, now))))
         with self.uow() as uow:
             uow.outbox.finish_attempts(outcomes)
-            for notice_id, values in moves:
-                uow.outbox.update(notice_id, owner=self.name, values=values)
+            uow.outbox.update_many(owner=self.name, rows=moves)
             uow.commit()
 
     def _move(self, plan: _Plan, result: SendResult, now: datetime) -> dict[str, Any]:
@@ -293,6 +291,13 @@ class Worker:
                                                    DeliveryStatus.TECHNICAL_FAILURE) \
             else DeliveryStatus.TECHNICAL_FAILURE
         return {**base, "status": final.value}
+
+
+def _full(notice: Notice, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    """Every column a move writes: the notice's own values where ``values`` leaves them."""
+    return {"step": notice.step, "tries": notice.tries, "skipped": notice.skipped,
+            "step_started_at": notice.step_started_at, "next_at": now, "updated_at": now,
+            **values}
 
 
 def senders_for(config: NotifyConfig) -> dict[Channel, Sender]:

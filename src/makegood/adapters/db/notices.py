@@ -23,6 +23,10 @@ from makegood.adapters.db.notice_tables import notice_attempts, notice_campaigns
 from makegood.domain.errors import NotFound
 from makegood.domain.notices import Channel, Contact, DeliveryStatus, NoticeKind
 
+MOVE_COLUMNS = ("status", "step", "tries", "skipped", "step_started_at", "next_at", "channel",
+                "delivered_at", "updated_at", "lease_owner", "lease_until")
+MOVE_DEFAULTS: dict[str, Any] = {"lease_owner": None, "lease_until": None, "channel": None,
+                                 "delivered_at": None}
 CLAIMABLE = (DeliveryStatus.CREATED.value, DeliveryStatus.TEMPORARY_FAILURE.value)
 
 
@@ -160,18 +164,19 @@ class Outbox:
         return {int(r[0]): int(r[1]) for r in rows}
 
     def record(self, attempts: Sequence[Attempt]) -> list[int]:
-        """Write attempts (``sending`` ones before the send, skipped ones as they are)."""
-        ids: list[int] = []
-        for attempt in attempts:
-            result = self.conn.execute(notice_attempts.insert().values(
-                notice_id=attempt.notice_id, step=attempt.step, channel=attempt.channel.value,
-                provider=attempt.provider, address=attempt.address,
-                provider_key=attempt.provider_key, provider_id=attempt.provider_id,
-                status=attempt.status.value, detail=attempt.detail, worker=attempt.worker,
-                sending_at=attempt.sending_at, finished_at=attempt.finished_at,
-            ).returning(notice_attempts.c.id))
-            ids.append(int(result.scalar_one()))
-        return ids
+        """Write attempts (``sending`` ones before the send, skipped ones as they are); their
+        ids in the order given."""
+        if not attempts:
+            return []
+        result = self.conn.execute(
+            notice_attempts.insert().returning(notice_attempts.c.id,
+                                               sort_by_parameter_order=True),
+            [{"notice_id": a.notice_id, "step": a.step, "channel": a.channel.value,
+              "provider": a.provider, "address": a.address, "provider_key": a.provider_key,
+              "provider_id": a.provider_id, "status": a.status.value, "detail": a.detail,
+              "worker": a.worker, "sending_at": a.sending_at, "finished_at": a.finished_at}
+             for a in attempts])
+        return [int(i) for i in result.scalars()]
 
     def finish_attempts(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
         """Close attempts: each mapping has ``id``, ``status``, ``detail``, ``provider_id``,
@@ -195,6 +200,21 @@ class Outbox:
                                                           c.lease_owner == owner)
                                    .values({"lease_owner": None, "lease_until": None, **values}))
         return bool(result.rowcount)
+
+    def update_many(self, *, owner: str, rows: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """:meth:`update` for many notices in one statement; every row gives every column of
+        :data:`MOVE_COLUMNS`."""
+        if not rows:
+            return
+        c = notices.c
+        stmt = (notices.update().where(c.id == sa.bindparam("n_id"),
+                                       c.lease_owner == sa.bindparam("n_owner"))
+                .values({col: sa.bindparam(f"n_{col}", type_=c[col].type)
+                         for col in MOVE_COLUMNS}))
+        self.conn.execute(stmt, [{"n_id": notice_id, "n_owner": owner,
+                                  **{f"n_{col}": values.get(col, MOVE_DEFAULTS.get(col))
+                                     for col in MOVE_COLUMNS}}
+                                 for notice_id, values in rows])
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.conn.execute(sa.select(notices).where(notices.c.key == key)).mappings().first()

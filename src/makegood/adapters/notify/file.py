@@ -1,5 +1,6 @@
 """A channel that appends each message to a JSON Lines file: for drills, demos and dry runs
-(as Django's file e-mail backend). Every line is one delivered message."""
+(as Django's file e-mail backend). Every line is one delivered message; the file is flushed
+after each line and synced to disk when the channel closes."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ class FileSender:
         with self._lock:
             self._fh.write(line + "\n")
             self._fh.flush()
-            os.fsync(self._fh.fileno())
         return SendResult(DeliveryStatus.DELIVERED, f"written to {self.path.name}", key)
 
     def close(self) -> None:
-        self._fh.close()
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from makegood.entrypoints.cli import compensate, incident, policy, scenario, server
+from makegood.entrypoints.cli import compensate, incident, notify, policy, scenario, server
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -18,6 +18,7 @@ app.command("demo")(compensate.demo)
 app.add_typer(policy.app, name="policy")
 app.add_typer(incident.app, name="incident")
 app.add_typer(scenario.app, name="scenario")
+app.add_typer(notify.app, name="notify")
 server.register(app)
 
 
