@@ -125,7 +125,7 @@ class HttpSink:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+            def do_GET(self) -> None:
                 message_id = self.path.rsplit("/", 1)[-1]
                 with sink.lock:
                     at = sink.accepted_at.get(message_id)
@@ -137,7 +137,7 @@ class HttpSink:
                 else:
                     self._answer(200, {"id": message_id, "status": "accepted"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 key = self.headers.get("Idempotency-Key", "")
@@ -173,7 +173,7 @@ class HttpSink:
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def stop(self) -> None:

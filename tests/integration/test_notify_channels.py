@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from tests.notify_servers import HttpSink, SmtpSink, free_port
 
 from makegood.adapters.notify.apprise import AppriseSender
 from makegood.adapters.notify.http_sms import HttpProviderSettings, HttpSender
@@ -13,7 +14,6 @@ from makegood.adapters.notify.smtp import SmtpSender, SmtpSettings
 from makegood.adapters.notify.webhook import HEADER, WebhookSender, verify
 from makegood.domain.notice_text import render
 from makegood.domain.notices import DeliveryStatus, NoticeKind
-from tests.notify_servers import HttpSink, SmtpSink, free_port
 
 MESSAGE = render(NoticeKind.CLAIM_RECEIVED, "ko", {
     "title": "판교 데이터센터 화재", "claim_id": "c1", "service": "daum_mail",
