@@ -73,13 +73,17 @@ class SmtpSink:
         self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+        self.running = True
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.running:
+            self.controller.stop()
+            self.running = False
 
     def restart(self) -> None:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+        self.running = True
 
     @property
     def received(self) -> list[dict[str, str]]:

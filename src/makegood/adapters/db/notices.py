@@ -225,10 +225,14 @@ class Outbox:
         return [dict(r) for r in self.conn.execute(
             sa.select(notice_attempts).where(a.notice_id == notice_id).order_by(a.id)).mappings()]
 
-    def pending(self) -> int:
+    def pending(self, *, due_by: datetime | None = None) -> int:
+        """Notices not final yet (only those due by ``due_by``, and those being sent)."""
         c = notices.c
+        waiting = c.status.in_(CLAIMABLE)
+        if due_by is not None:
+            waiting = sa.and_(waiting, c.next_at <= due_by)
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(notices).where(
-            c.status.in_((*CLAIMABLE, DeliveryStatus.SENDING.value)))).scalar_one())
+            sa.or_(waiting, c.status == DeliveryStatus.SENDING.value))).scalar_one())
 
     # -- campaigns ----------------------------------------------------------------------------
 
