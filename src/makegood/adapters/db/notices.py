@@ -228,7 +228,7 @@ class Outbox:
     def pending(self, *, due_by: datetime | None = None) -> int:
         """Notices not final yet (only those due by ``due_by``, and those being sent)."""
         c = notices.c
-        waiting = c.status.in_(CLAIMABLE)
+        waiting: sa.ColumnElement[bool] = c.status.in_(CLAIMABLE)
         if due_by is not None:
             waiting = sa.and_(waiting, c.next_at <= due_by)
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(notices).where(
