@@ -10,9 +10,11 @@ court can read. Staff then decide: approve, deny (with a reason code) or request
 The state machine::
 
     submitted ──approve──▶ approved                   (amount <= second-approval threshold)
-        │     ──approve──▶ pending_second_approval ──approve (another person)──▶ approved
+        │     ──approve──▶ pending_second_approval ──approve (another person, same amount)──▶ approved
+        │                                            ──send_back──▶ submitted (reviewed again)
         │                                            ──deny──▶ denied
         │     ──deny─────▶ denied ──appeal (once)──▶ appealed ──approve/deny (supervisor)──▶ ...
+        │                  (an appeal approved above the threshold also waits for a second person)
         └─────request_info──▶ info_requested ──answer (before the deadline)──▶ submitted
                                               ──approve / deny──▶ ...
 
@@ -22,6 +24,7 @@ Standard library only.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,10 +32,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from makegood.domain.accounts import Account, Segment, Subscription, WeeklySales
-from makegood.domain.errors import Conflict, InputError
+from makegood.domain.errors import Conflict, InputError, PermissionDenied
 from makegood.domain.money import format_amount
 from makegood.domain.rules import LossBrackets
-from makegood.domain.windows import Window, intersect, total
+from makegood.domain.windows import Window, intersect, require_aware, total
 
 
 class ClaimantKind(StrEnum):
@@ -66,6 +69,7 @@ class Action(StrEnum):
     APPROVE = "approve"
     DENY = "deny"
     REQUEST_INFO = "request_info"
+    SEND_BACK = "send_back"  # a second approver returns the claim to review instead of confirming
 
 
 class DenyReason(StrEnum):
@@ -113,6 +117,7 @@ _TRANSITIONS: dict[tuple[Status, Action], Stage] = {
     (Status.INFO_REQUESTED, Action.DENY): Stage.REVIEW,
     (Status.PENDING_SECOND_APPROVAL, Action.APPROVE): Stage.SECOND_APPROVAL,
     (Status.PENDING_SECOND_APPROVAL, Action.DENY): Stage.SECOND_APPROVAL,
+    (Status.PENDING_SECOND_APPROVAL, Action.SEND_BACK): Stage.SECOND_APPROVAL,
     (Status.APPEALED, Action.APPROVE): Stage.APPEAL,
     (Status.APPEALED, Action.DENY): Stage.APPEAL,
 }
@@ -134,10 +139,30 @@ def status_after(action: Action, *, stage: Stage, amount: Decimal | None,
         return Status.DENIED
     if action is Action.REQUEST_INFO:
         return Status.INFO_REQUESTED
-    if (stage is Stage.REVIEW and second_approval_above is not None and amount is not None
-            and amount > second_approval_above):
+    if action is Action.SEND_BACK:
+        return Status.SUBMITTED
+    if (stage in (Stage.REVIEW, Stage.APPEAL) and second_approval_above is not None
+            and amount is not None and amount > second_approval_above):
         return Status.PENDING_SECOND_APPROVAL
     return Status.APPROVED
+
+
+def check_second_approval(*, first_amount: Decimal | None, amount: Decimal | None,
+                          first_by: int | None, actor_id: int) -> Decimal:
+    """The amount a second approval confirms: the first approver's, by another person.
+
+    Four eyes means two people agree on one amount; a second approver who wants another amount
+    sends the claim back to review (``send_back``) instead.
+    """
+    if first_by is not None and first_by == actor_id:
+        raise PermissionDenied("the second approval must come from another person")
+    if first_amount is None:
+        raise Conflict("this claim has no first approval to confirm")
+    if amount is not None and amount != first_amount:
+        raise Conflict(f"the second approval confirms the reviewed amount "
+                       f"{format_amount(first_amount)}; to change it, send the claim back to "
+                       "review (send_back)")
+    return first_amount
 
 
 def check_appeal(status: Status, *, appealed_before: bool) -> None:
@@ -162,6 +187,75 @@ def check_intake(now: datetime, *, opens: datetime | None, closes: datetime | No
     if closes is not None and now >= closes:
         raise IntakeClosed(f"claims for incident {incident_id!r} closed on {closes.isoformat()}; "
                            "late claims are not accepted", field="incident_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a claimant types
+
+# Years a claimed time may name at all: every database driver reads them back, and moving them to
+# UTC cannot overflow (0001-01-01T00:00:00+09:00 would). The incident's own years narrow it further.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+# Characters that show nothing: format characters (zero-width space, BOM, bidi marks) are found
+# by category; these fillers are letters by category but print as blanks.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def claimed_instant(value: datetime, *, field: str) -> datetime:
+    """A claimed instant in UTC, refused when naive or outside the years any store reads back."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise InputError(f"{value.isoformat()} is not a plausible time for a claim (years "
+                         f"{EARLIEST_YEAR} to {LATEST_YEAR})", field=field)
+    return require_aware(value, field=field)
+
+
+def check_claimed_period(claimed: Window, *, incident_span: Window | None) -> None:
+    """The claimed time lies within the incident's year, give or take a year."""
+    if incident_span is None:
+        return
+    first, last = incident_span.start.year - 1, incident_span.end.year + 1
+    if claimed.start.year < first:
+        raise InputError(f"the claimed time starts in {claimed.start.year}; claims for this "
+                         f"incident name times from {first} to {last}", field="start")
+    if claimed.end.year > last:
+        raise InputError(f"the claimed time ends in {claimed.end.year}; claims for this "
+                         f"incident name times from {first} to {last}", field="end")
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: whitespace, zero-width and format characters, fillers."""
+    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) in ("Cf", "Cc")
+               for c in text)
+
+
+_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+def parse_amount(value: object, *, field: str = "amount") -> Decimal:
+    """An amount of money as a claimant may write it: ASCII digits with an optional fraction.
+
+    Refused: signs (``-0`` included), digit group separators (``1_000``), padding, digits of
+    other scripts (``٣٤``), exponents, NaN and infinities. JSON numbers are taken as written.
+    """
+    if isinstance(value, bool):
+        raise InputError("is not an amount", field=field)
+    if isinstance(value, int):
+        if value < 0:
+            raise InputError("must not be negative", field=field)
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")) or value < 0 or (
+                value == 0 and str(value).startswith("-")):
+            raise InputError("is not a non-negative amount", field=field)
+        return Decimal(repr(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.is_signed():
+            raise InputError("is not a non-negative amount", field=field)
+        return value
+    if isinstance(value, str) and _AMOUNT.match(value):
+        return Decimal(value)
+    raise InputError(f"{str(value)[:40]!r} is not an amount (digits, optionally a point and "
+                     "more digits, such as 30000 or 12.50)", field=field)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,9 +541,45 @@ def sniff_evidence(data: bytes, *, max_bytes: int) -> str:
     if len(data) > max_bytes:
         raise InputError(f"the file has {len(data):,} bytes; the limit is {max_bytes:,}",
                          field="file")
+    found: str | None = None
     for magic, content_type in EVIDENCE_TYPES.items():
         if data.startswith(magic):
-            return content_type
+            found = content_type
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    raise InputError("only PDF, PNG, JPEG, GIF and WebP files are accepted", field="file")
+        found = "image/webp"
+    if found is None:
+        raise InputError("only PDF, PNG, JPEG, GIF and WebP files are accepted", field="file")
+    if _MARKUP.search(data[:_MARKUP_WINDOW]):
+        # A polyglot (%PDF-<html><script>, GIF89a<html>): a browser sniffing it would run it.
+        raise InputError("the file holds web page markup after its header; send the document "
+                         "itself (a PDF or an image)", field="file")
+    return found
+
+
+_MARKUP_WINDOW = 4096
+_MARKUP = re.compile(rb"<\s*(html|script|body|svg|iframe|object|embed|!doctype|\?xml)[\s>/]",
+                     re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in throttling
+
+FREE_SIGN_IN_FAILURES = 5  # failures within the window before back-off starts
+SIGN_IN_WINDOW_SECONDS = 15 * 60
+MAX_SIGN_IN_WAIT_SECONDS = 15 * 60
+
+
+def sign_in_wait(failures: Sequence[datetime], now: datetime) -> int:
+    """Seconds a user name must wait before the next sign-in attempt, from its recent failures.
+
+    Five failures within 15 minutes are free (typos); then each further failure doubles the wait
+    from 1 s, up to 15 minutes, counted from the last failure. The same for a known and an
+    unknown name, so the wait tells nothing about which names exist.
+    """
+    recent = sorted(f for f in failures if (now - f).total_seconds() < SIGN_IN_WINDOW_SECONDS)
+    extra = len(recent) - FREE_SIGN_IN_FAILURES
+    if extra < 0:
+        return 0
+    wait = min(2 ** extra, MAX_SIGN_IN_WAIT_SECONDS)
+    left = wait - (now - recent[-1]).total_seconds()
+    return max(0, int(left + 0.999))

@@ -10,7 +10,8 @@ exit codes (CLI) and HTTP statuses (API), nowhere else::
     │   └── DataError         an accounts/subscriptions/sales table that does not validate
     ├── NotFound              a named thing does not exist (CLI exit 3, HTTP 404)
     ├── Conflict              the request contradicts stored state (CLI exit 4, HTTP 409)
-    └── PermissionDenied      the caller may not do this (HTTP 403)
+    ├── PermissionDenied      the caller may not do this (HTTP 403)
+    └── TooManyAttempts       too many tries in a short time; retry later (HTTP 429, exit 5)
 
 An :class:`InputError` carries where it happened (file, line or row, field) so that the message
 the user reads says what was wrong and where, in one line.
@@ -108,3 +109,11 @@ class Conflict(MakegoodError):
 
 class PermissionDenied(MakegoodError):
     """The caller's role or token does not allow this action."""
+
+
+class TooManyAttempts(MakegoodError):
+    """Too many attempts (sign-ins, guesses) in a short time; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

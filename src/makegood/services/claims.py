@@ -31,15 +31,18 @@ from makegood.domain.claims import (
     Verification,
     check_answer,
     check_appeal,
+    check_claimed_period,
     check_intake,
     check_payout,
+    claimed_instant,
+    is_blank,
     mask_account,
     sniff_evidence,
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
 from makegood.domain.incident import nfc
 from makegood.domain.notices import NoticeKind
-from makegood.domain.windows import require_aware
+from makegood.domain.windows import Window
 from makegood.services.notice_events import claim_notice
 from makegood.services.verification import LedgerReader, read_ledger, verify_claim
 
@@ -91,7 +94,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
         if isinstance(value, str) and _CONTROL.search(value):
             raise InputError("contains control characters", field=name_)
     name = nfc(claim.name)
-    if not name:
+    if is_blank(name):
         raise InputError("is empty", field="name")
     email = nfc(claim.email)
     if not _EMAIL.match(email):
@@ -99,8 +102,8 @@ def validate(claim: ClaimInput) -> ClaimInput:
     phone = nfc(claim.phone)
     if not _PHONE.match(phone):
         raise InputError(f"{phone!r} is not a phone number", field="phone")
-    start = require_aware(claim.start, field="start")
-    end = require_aware(claim.end, field="end")
+    start = claimed_instant(claim.start, field="start")
+    end = claimed_instant(claim.end, field="end")
     if end <= start:
         raise InputError("the claimed time ends at or before it starts", field="end")
     if not claim.consent:
@@ -109,7 +112,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
     if len(currency) != 3 or not currency.isalpha():
         raise InputError(f"{claim.currency!r} is not an ISO 4217 currency code such as KRW",
                          field="currency")
-    if claim.amount < 0:
+    if claim.amount < 0 or claim.amount.is_signed() or not claim.amount.is_finite():
         raise InputError("must not be negative", field="amount")
     if claim.claimant_kind is ClaimantKind.SMALL_BUSINESS and claim.category is \
             Category.BUSINESS_SALES and claim.sales is None:
@@ -117,7 +120,7 @@ def validate(claim: ClaimInput) -> ClaimInput:
                          field="sales")
     payout = check_payout(claim.payout_account) if claim.payout_account else None
     description = nfc(claim.description)
-    if not description:
+    if is_blank(description):
         raise InputError("is empty", field="description")
     return ClaimInput(
         incident_id=nfc(claim.incident_id), claimant_kind=claim.claimant_kind, name=name,
@@ -186,16 +189,17 @@ def submit(
         # are rare and every first submission saves the round trips.
         if idempotency_key is None:
             raise
-        replay = _replay(uow, idempotency_key, fingerprint, cipher)
+        replay = _replay(uow, idempotency_key, fingerprint, cipher, client)
         if replay is None:
             raise
         return replay
 
 
-def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher) -> Receipt | None:
+def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher, client: str | None
+            ) -> Receipt | None:
     with uow:
         stored = uow.idempotency.get(key)
-    return replay(stored, fingerprint, cipher)
+    return replay(stored, fingerprint, cipher, client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +221,7 @@ def check_incident(claim: ClaimInput, record: IncidentRecord | None, now: dateti
         raise InputError(f"there is no incident {claim.incident_id!r}", field="incident_id")
     check_intake(now, opens=record.intake_opens, closes=record.intake_closes,
                  incident_id=claim.incident_id)
+    check_claimed_period(Window(claim.start, claim.end), incident_span=record.incident.span)
     if claim.service not in record.incident.services:
         raise InputError(f"incident {claim.incident_id!r} did not affect {claim.service!r}; "
                          f"affected: {', '.join(record.incident.services)}", field="service")
@@ -260,22 +265,41 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     receipt = Receipt(claim_id=claim_id, receipt_token=token, status=Status.SUBMITTED.value,
                       verification=verification, checks=checks, submitted_at=submitted_at,
                       body=receipt_json)
+    # The stored answer names the client it was given to (a hash of its address): a retry from
+    # another client gets a 422, never someone else's receipt token.
+    stored = receipt_json[:-1] + f',"{BOUND_TO}":"{client_tag(client)}"}}'
     idempotency = None if idempotency_key is None else {
         "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
-        "response": cipher.encrypt(receipt_json), "now": now}
+        "response": cipher.encrypt(stored), "now": now}
     notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received")
     return Filing(values, audit, idempotency, receipt, notice)
 
 
-def replay(stored: Row | None, fingerprint: str, cipher: Cipher) -> Receipt | None:
-    """The first answer given for an idempotency record, or :class:`Conflict` when the key was
-    used for a different claim; ``None`` when there is no record."""
+BOUND_TO = "bound_to"
+
+
+def client_tag(client: str | None) -> str:
+    """A short hash of the client's address, kept with an idempotency record."""
+    return hashlib.sha256(f"makegood-client:{client or 'unknown'}".encode()).hexdigest()[:32]
+
+
+def replay(stored: Row | None, fingerprint: str, cipher: Cipher, client: str | None = None
+           ) -> Receipt | None:
+    """The first answer given for an idempotency record; ``None`` when there is no record.
+
+    Refused: a key first used by another client (:class:`InputError` on the header: the key is
+    bound to its first client), and a key used for a different claim (:class:`Conflict`).
+    """
     if stored is None:
         return None
+    data = json.loads(cipher.decrypt(stored["response"]))
+    bound = data.pop(BOUND_TO, None)
+    if bound is not None and bound != client_tag(client):
+        raise InputError("this Idempotency-Key was first used by another client; use a new key",
+                         field="Idempotency-Key")
     if stored["request_hash"] != fingerprint:
         raise Conflict("this Idempotency-Key was used for a different claim; use a new key for a "
                        "new claim")
-    data = json.loads(cipher.decrypt(stored["response"]))
     data["replayed"] = True
     return Receipt(**data)
 

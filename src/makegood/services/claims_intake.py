@@ -82,7 +82,7 @@ async def submit(
         return filing.receipt
     # The key was taken first (a retry, or two requests racing): answer as the first one did.
     assert idempotency_key is not None
-    receipt = replay(await store.idempotency(idempotency_key), fingerprint, cipher)
+    receipt = replay(await store.idempotency(idempotency_key), fingerprint, cipher, client)
     if receipt is None:
         raise Conflict("this Idempotency-Key is in use by a request that did not finish; retry")
     return receipt

@@ -18,6 +18,7 @@ from makegood.adapters.db.crypto import new_token, token_hash
 from makegood.adapters.db.repository import ClaimFilter, Row, UnitOfWork
 from makegood.domain.accounts import Account, WeeklySales
 from makegood.domain.claims import (
+    SIGN_IN_WINDOW_SECONDS,
     Action,
     Category,
     ClaimantKind,
@@ -28,10 +29,18 @@ from makegood.domain.claims import (
     Stage,
     Status,
     allowed,
+    check_second_approval,
     decision_stage,
+    sign_in_wait,
     status_after,
 )
-from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
+from makegood.domain.errors import (
+    Conflict,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 from makegood.domain.incident import nfc
 from makegood.domain.incident_file import load_incident
 from makegood.domain.policy import load_policy
@@ -41,6 +50,8 @@ from makegood.services.verification import LedgerReader, read_ledger, verify_cla
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms a sign-in here.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 MIN_PASSWORD = 10
+# Verified when the user name is unknown, so that the answer takes as long as for a known name.
+_DUMMY_HASH = _hasher.hash("makegood: no such user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +99,42 @@ def add_user(*, uow: UnitOfWork, username: str, password: str, role: Role, actor
     return StaffUser(user_id, name, role)
 
 
-def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours: int) -> str:
-    """A bearer token for a staff user, valid for ``hours``; wrong credentials are refused."""
+def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours: int,
+          client: str | None = None) -> str:
+    """A bearer token for a staff user, valid for ``hours``; wrong credentials are refused.
+
+    A known name with a wrong password and an unknown name take the same time (the password is
+    hashed either way) and get the same answer. Every failure is audited; after
+    :data:`~makegood.domain.claims.FREE_SIGN_IN_FAILURES` within the window, further attempts on
+    that name wait, with a doubling back-off (:func:`~makegood.domain.claims.sign_in_wait`).
+    """
+    name = nfc(username)[:100]
     with uow:
-        row = uow.staff.get_by_name(nfc(username))
+        failures = uow.audit.times(action="user.login_failed", entity="staff_user",
+                                   entity_id=name,
+                                   since=now - timedelta(seconds=SIGN_IN_WINDOW_SECONDS))
+    wait = sign_in_wait(failures, now)
+    if wait:
+        raise TooManyAttempts(f"too many failed sign-ins for this name; retry in {wait} s",
+                              retry_after=wait)
+    with uow:
+        row = uow.staff.get_by_name(name)
         try:
             if row is None or not row["active"]:
+                _hasher.verify(_DUMMY_HASH, password)  # the same work as for a real user
                 raise VerificationError
             _hasher.verify(row["password_hash"], password)
         except (VerificationError, InvalidHashError):
-            raise PermissionDenied("wrong user name or password") from None
+            ok = False
+        else:
+            ok = True
+        if not ok:
+            uow.audit.record(actor=f"client:{client or 'unknown'}", action="user.login_failed",
+                             entity="staff_user", entity_id=name, before=None, after=None,
+                             now=now)
+            uow.commit()
+            raise PermissionDenied("wrong user name or password")
+        assert row is not None
         if _hasher.check_needs_rehash(row["password_hash"]):
             uow.staff.set_password(row["id"], _hasher.hash(password))
         token = new_token()
@@ -108,6 +145,51 @@ def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours
                          now=now)
         uow.commit()
     return token
+
+
+def logout(*, uow: UnitOfWork, token: str, actor: StaffUser, now: datetime) -> None:
+    """End the session of ``token`` (the token stops working at once)."""
+    with uow:
+        uow.staff.end_session(token_hash(token))
+        uow.audit.record(actor=actor.actor, action="user.logout", entity="staff_user",
+                         entity_id=actor.username, before=None, after=None, now=now)
+        uow.commit()
+
+
+def revoke_sessions(*, uow: UnitOfWork, actor: StaffUser, username: str, now: datetime) -> int:
+    """An admin ends every session of a user (a lost laptop, a leaver); how many ended."""
+    actor.require(Permission.ADMIN)
+    with uow:
+        row = uow.staff.get_by_name(nfc(username))
+        if row is None:
+            raise NotFound(f"no staff user {username!r}")
+        ended = uow.staff.end_sessions(row["id"])
+        uow.audit.record(actor=actor.actor, action="user.sessions_revoked", entity="staff_user",
+                         entity_id=row["username"], before=None, after={"sessions": ended},
+                         now=now)
+        uow.commit()
+    return ended
+
+
+def change_password(*, uow: UnitOfWork, actor: StaffUser, current: str, new: str,
+                    now: datetime) -> None:
+    """A user changes their own password; every session of theirs ends (sign in again)."""
+    if len(new) < MIN_PASSWORD:
+        raise InputError(f"must have at least {MIN_PASSWORD} characters", field="new_password")
+    with uow:
+        row = uow.staff.get(actor.id)
+        if row is None:
+            raise NotFound(f"no staff user {actor.username!r}")
+        try:
+            _hasher.verify(row["password_hash"], current)
+        except (VerificationError, InvalidHashError):
+            raise PermissionDenied("the current password is wrong") from None
+        uow.staff.set_password(actor.id, _hasher.hash(new))
+        ended = uow.staff.end_sessions(actor.id)
+        uow.audit.record(actor=actor.actor, action="user.password_changed", entity="staff_user",
+                         entity_id=actor.username, before=None, after={"sessions_ended": ended},
+                         now=now)
+        uow.commit()
 
 
 def authenticate(*, uow: UnitOfWork, token: str | None, now: datetime) -> StaffUser:
@@ -298,16 +380,21 @@ def decide(
         stage = decision_stage(Status(row["status"]), action)
         if stage in (Stage.APPEAL, Stage.SECOND_APPROVAL):
             actor.require(Permission.SUPERVISE)
+        first_by: int | None = None
         if stage is Stage.SECOND_APPROVAL:
             first = [d for d in uow.decisions.of_claim(claim_id)
-                     if d["stage"] == Stage.REVIEW.value and d["action"] == Action.APPROVE.value]
-            if first and first[-1]["decided_by"] == actor.id:
+                     if d["stage"] in (Stage.REVIEW.value, Stage.APPEAL.value)
+                     and d["action"] == Action.APPROVE.value]
+            first_by = first[-1]["decided_by"] if first else None
+            if first_by == actor.id:
                 raise PermissionDenied("the second approval must come from another person")
         deadline: datetime | None = None
         decided_amount: Decimal | None = None
         if action is Action.APPROVE:
             if stage is Stage.SECOND_APPROVAL:
-                decided_amount = amount if amount is not None else row["approved_amount"]
+                decided_amount = check_second_approval(
+                    first_amount=row["approved_amount"], amount=amount, first_by=first_by,
+                    actor_id=actor.id)
             else:
                 decided_amount = amount if amount is not None else row["suggested_award"]
             if decided_amount is None:
@@ -318,6 +405,9 @@ def decide(
         elif action is Action.DENY:
             if reason_code is None:
                 raise InputError("a denial needs a reason code", field="reason_code")
+        elif action is Action.SEND_BACK:
+            if not text:
+                raise InputError("say why the claim goes back to review", field="note")
         else:
             if cure_days is None or not 1 <= cure_days <= 120:
                 raise InputError("give a cure deadline of 1 to 120 days", field="cure_days")
@@ -336,7 +426,7 @@ def decide(
                                  "updated_at": now}
         if action is Action.APPROVE:
             after["approved_amount"] = decided_amount
-        elif action is Action.DENY:
+        elif action in (Action.DENY, Action.SEND_BACK):
             after["approved_amount"] = None
         uow.claims.update(claim_id, after)
         uow.audit.record(actor=actor.actor, action=f"claim.{action.value}", entity="claim",

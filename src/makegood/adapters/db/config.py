@@ -45,6 +45,8 @@ class Settings:
     evidence_max_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
     intake_connections: int = 8  # per server worker, for claim submissions on PostgreSQL
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
+    redis_url: str | None = None  # rate limits shared by every worker and server
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -58,4 +60,7 @@ class Settings:
             evidence_max_bytes=_int("MAKEGOOD_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024),
             session_hours=_int("MAKEGOOD_SESSION_HOURS", 12),
             intake_connections=max(1, _int("MAKEGOOD_INTAKE_CONNECTIONS", 8)),
+            redis_url=os.environ.get("MAKEGOOD_REDIS_URL") or None,
+            trusted_proxies=tuple(p.strip() for p in os.environ.get(
+                "MAKEGOOD_TRUSTED_PROXIES", "").split(",") if p.strip()),
         )

@@ -60,7 +60,7 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration up to ``revision`` (the latest by default)."""
     cfg = alembic_config()
     with engine.begin() as conn:
@@ -72,4 +72,12 @@ def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ", ".join(sorted(heads)) or None
+
+
+def latest_revision() -> str:
+    """The revision(s) ``upgrade`` reaches: the heads of the migration scripts."""
+    from alembic.script import ScriptDirectory
+
+    return ", ".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))

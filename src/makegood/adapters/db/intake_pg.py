@@ -112,7 +112,10 @@ KEY_CONSTRAINT = "pk_idempotency_keys"
 
 _UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
                 asyncpg.TooManyConnectionsError, asyncpg.AdminShutdownError,
-                asyncpg.ConnectionDoesNotExistError)
+                asyncpg.ConnectionDoesNotExistError,
+                # A connection the server ended while it sat idle in the pool fails on its next
+                # use inside the driver (seen: InternalClientError); a fresh one is then needed.
+                asyncpg.InternalClientError, asyncpg.InterfaceError)
 
 
 class RefusedValue(Exception):

@@ -360,6 +360,17 @@ class Staff:
         self.conn.execute(t.staff_sessions.insert().values(
             token_hash=token_hash, user_id=user_id, expires_at=expires_at))
 
+    def end_session(self, token_hash: str) -> bool:
+        result = self.conn.execute(t.staff_sessions.delete()
+                                   .where(t.staff_sessions.c.token_hash == token_hash))
+        return bool(result.rowcount)
+
+    def end_sessions(self, user_id: int) -> int:
+        """Revoke every session of a user; how many there were."""
+        result = self.conn.execute(t.staff_sessions.delete()
+                                   .where(t.staff_sessions.c.user_id == user_id))
+        return int(result.rowcount)
+
     def by_session(self, token_hash: str, now: datetime) -> Row | None:
         row = self.conn.execute(
             sa.select(t.staff_users).join(t.staff_sessions,
@@ -382,6 +393,14 @@ class Audit:
             "at": now, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
             "before": None if before is None else jsonable(before),
             "after": None if after is None else jsonable(after)})
+
+    def times(self, *, action: str, entity: str, entity_id: str, since: datetime
+              ) -> list[datetime]:
+        """When ``action`` was recorded on the entity since ``since`` (e.g. failed sign-ins)."""
+        return [r[0] for r in self.conn.execute(
+            sa.select(t.audit_log.c.at).where(
+                t.audit_log.c.entity == entity, t.audit_log.c.entity_id == entity_id,
+                t.audit_log.c.action == action, t.audit_log.c.at >= since))]
 
     def of(self, entity: str, entity_id: str) -> list[Row]:
         return [dict(r) for r in self.conn.execute(

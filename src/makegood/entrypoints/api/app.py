@@ -18,8 +18,10 @@ from makegood.adapters.db.crypto import Cipher, load_key
 from makegood.adapters.db.engine import make_engine
 from makegood.adapters.db.evidence import EvidenceStore
 from makegood.adapters.db.intake_pg import PgIntakeStore
-from makegood.entrypoints.api import claims, errors, exports, staff
-from makegood.entrypoints.api.deps import Context, RateLimiter
+from makegood.adapters.ratelimit import rate_limiter
+from makegood.entrypoints.api import claims, errors, exports, openapi, staff
+from makegood.entrypoints.api.deps import Context
+from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
 
 
@@ -31,9 +33,10 @@ class ClaimsAPI(FastAPI):
     """The FastAPI app, with ``POST /claims`` handed to :class:`ClaimIntake` before FastAPI's
     middleware stack and router (which cost more CPU than the submission's own work)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, upload_limit: Callable[[], int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.intake = ClaimIntake(self._route)
+        self.guarded = BodyGuard(self._route, upload_limit=upload_limit)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)
@@ -43,7 +46,7 @@ class ClaimsAPI(FastAPI):
             scope["app"] = self
             await self.intake(scope, receive, send)
         else:
-            await super().__call__(scope, receive, send)
+            await self.guarded(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             await store.close()
 
     app = ClaimsAPI(
+        upload_limit=lambda: settings.evidence_max_bytes,
         title="makegood claims",
         version=getattr(makegood, "__version__", "0.1.0"),
         description="Claims after a mass service outage: intake, verification, review, exports.",
@@ -76,11 +80,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings=settings,
         cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
         evidence=EvidenceStore(settings.evidence_dir),
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
         clock=clock,
         intake=store,
     )
     errors.install(app)
+    openapi.install(app)
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)

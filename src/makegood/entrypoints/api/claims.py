@@ -11,11 +11,25 @@ from fastapi.responses import JSONResponse
 from makegood.domain.errors import InputError
 from makegood.entrypoints.api import intake, schemas
 from makegood.entrypoints.api.deps import Context, client_address, context
+from makegood.entrypoints.api.errors import NotSignedIn
 from makegood.services import claims as service
 
 router = APIRouter(tags=["claims"])
 
-Token = Annotated[str | None, Header(alias="X-Receipt-Token", description="the receipt token")]
+
+
+def receipt_token(
+    token: Annotated[str | None, Header(alias="X-Receipt-Token", description="the receipt token")
+                     ] = None,
+) -> str:
+    """The claimant's receipt token; without one the answer is 401. A wrong token, or another
+    claim's, gets 404 from the service: the answer never tells whether a claim id exists."""
+    if token is None or not token.strip():
+        raise NotSignedIn("send the claim's receipt token as X-Receipt-Token")
+    return token.strip()
+
+
+Token = Annotated[str, Depends(receipt_token)]
 
 
 @router.post("/claims", status_code=status.HTTP_201_CREATED, response_model=schemas.ReceiptOut,
@@ -39,7 +53,7 @@ async def submit_claim(
 
 @router.get("/claims/{claim_id}", response_model=schemas.ClaimOut,
             responses={404: {"model": schemas.ErrorOut}})
-def read_claim(claim_id: str, ctx: Annotated[Context, Depends(context)], token: Token = None
+def read_claim(claim_id: str, ctx: Annotated[Context, Depends(context)], token: Token
                ) -> dict[str, Any]:
     """The claim's status, checks and decisions; only with its receipt token."""
     return service.get_by_token(uow=ctx.uow(), claim_id=claim_id, token=token)
@@ -49,7 +63,7 @@ def read_claim(claim_id: str, ctx: Annotated[Context, Depends(context)], token: 
              response_model=schemas.EvidenceOut,
              responses={404: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}})
 def add_evidence(claim_id: str, request: Request, ctx: Annotated[Context, Depends(context)],
-                 file: Annotated[UploadFile, File()], token: Token = None) -> dict[str, Any]:
+                 file: Annotated[UploadFile, File()], token: Token) -> dict[str, Any]:
     """Attach a PDF or an image (size limit: ``MAKEGOOD_EVIDENCE_MAX_BYTES``)."""
     ctx.limiter.take(client_address(request))
     data = file.file.read(ctx.settings.evidence_max_bytes + 1)
@@ -64,7 +78,7 @@ def add_evidence(claim_id: str, request: Request, ctx: Annotated[Context, Depend
 @router.post("/claims/{claim_id}/answer", response_model=schemas.ClaimOut,
              responses={404: {"model": schemas.ErrorOut}, 409: {"model": schemas.ErrorOut}})
 def answer(claim_id: str, body: schemas.AnswerIn, ctx: Annotated[Context, Depends(context)],
-           token: Token = None) -> dict[str, Any]:
+           token: Token) -> dict[str, Any]:
     """Answer a request for information before its cure deadline."""
     return service.answer(uow=ctx.uow(), claim_id=claim_id, token=token, text=body.text,
                           now=ctx.clock())
@@ -73,7 +87,7 @@ def answer(claim_id: str, body: schemas.AnswerIn, ctx: Annotated[Context, Depend
 @router.post("/claims/{claim_id}/appeal", response_model=schemas.ClaimOut,
              responses={404: {"model": schemas.ErrorOut}, 409: {"model": schemas.ErrorOut}})
 def appeal(claim_id: str, body: schemas.AppealIn, ctx: Annotated[Context, Depends(context)],
-           token: Token = None) -> dict[str, Any]:
+           token: Token) -> dict[str, Any]:
     """Appeal a denial, once."""
     return service.appeal(uow=ctx.uow(), claim_id=claim_id, token=token, reason=body.reason,
                           now=ctx.clock())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,34 +13,11 @@ from makegood.adapters.db.config import Settings
 from makegood.adapters.db.crypto import Cipher
 from makegood.adapters.db.evidence import EvidenceStore
 from makegood.adapters.db.repository import UnitOfWork
+from makegood.adapters.ratelimit import RateLimiter
 from makegood.domain.errors import PermissionDenied
-from makegood.entrypoints.api.errors import NotSignedIn, RateLimited
+from makegood.entrypoints.api.errors import NotSignedIn
 from makegood.services import staff as staff_service
 from makegood.services.claims_intake import IntakeStore
-
-
-class RateLimiter:
-    """A token bucket per client address: ``per_minute`` requests, refilled continuously."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(per_minute, 1))
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> None:
-        if self.rate <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._buckets[client] = (tokens, now)
-                raise RateLimited(int((1 - tokens) / self.rate) + 1)
-            self._buckets[client] = (tokens - 1, now)
-            if len(self._buckets) > 100_000:  # forget idle clients rather than grow forever
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
 
 
 @dataclass

@@ -25,19 +25,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from makegood.adapters.db.intake_pg import RefusedValue, Unavailable
 from makegood.domain.claims import IntakeClosed
-from makegood.domain.errors import Conflict, InputError, MakegoodError, NotFound, PermissionDenied
+from makegood.domain.errors import (
+    Conflict,
+    InputError,
+    MakegoodError,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
 
 log = logging.getLogger("makegood.api")
 
 
 class NotSignedIn(PermissionDenied):
     """No staff token, or an expired one."""
-
-
-class RateLimited(MakegoodError):
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many requests from this address; retry in {retry_after} s")
 
 
 def language(request: Request) -> str:
@@ -217,7 +218,7 @@ def domain_answer(exc: MakegoodError, lang: str) -> Answer:
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, PermissionDenied):
         status, code = 403, "forbidden"
-    elif isinstance(exc, RateLimited):
+    elif isinstance(exc, TooManyAttempts):
         status, code = 429, "rate_limited"
         headers["Retry-After"] = str(exc.retry_after)
     else:
@@ -244,6 +245,12 @@ def too_large_content(limit: int, lang: str) -> dict[str, Any]:
     return _body("http", lang, message, [{"field": None, "message": message}])
 
 
+def problem_content(field: str | None, problem: str, lang: str) -> dict[str, Any]:
+    """A 422 body for a problem found before the route's own validation (e.g. a repeated key)."""
+    message = f"값이 올바르지 않습니다 ({problem})" if lang == "ko" else problem
+    return _body("invalid_input", lang, problem, [{"field": field, "message": message}])
+
+
 def internal_content(lang: str) -> dict[str, Any]:
     return _body("internal", lang, "internal error", [])
 
@@ -268,8 +275,13 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = language(request)
         code = {404: "not_found", 401: "not_signed_in", 403: "forbidden"}.get(exc.status_code, "http")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every route on the path, not only the first one tried
+            from makegood.entrypoints.api.openapi import allowed_methods
+
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
         return JSONResponse(_body(code, lang, str(exc.detail), []), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers or None)
 
     @app.exception_handler(DatabaseDataError)
     async def on_database_data(request: Request, exc: DatabaseDataError) -> JSONResponse:

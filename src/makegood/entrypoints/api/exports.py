@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from makegood.adapters.spreadsheet import inert, xlsx_cell
 from makegood.entrypoints.api.deps import Context, context, current_staff
 from makegood.services import claims_export
 from makegood.services.staff import StaffUser
@@ -41,6 +42,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _text(value: Any) -> Any:
+    """A cell's value with text made inert for spreadsheets (numbers and money stay numbers)."""
+    return inert(value) if isinstance(value, str) else _cell(value)
+
+
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format) -> bytes:
     """The rows as a file; money as exact decimal text in every format."""
     if fmt is Format.CSV:
@@ -48,7 +54,7 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format) 
         writer = csv.writer(out)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row[c] is None else _cell(row[c]) for c in columns])
+            writer.writerow(["" if row[c] is None else _text(row[c]) for c in columns])
         return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: spreadsheet apps read Korean
     if fmt is Format.PARQUET:
         import pyarrow as pa
@@ -65,7 +71,8 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format) 
     sheet = book.create_sheet("export")
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([_cell(row[c]) if not isinstance(row[c], bool) else row[c] for c in columns])
+        sheet.append([xlsx_cell(sheet, _text(row[c]) if not isinstance(row[c], bool) else row[c])
+                      for c in columns])
     sink = io.BytesIO()
     book.save(sink)
     return sink.getvalue()

@@ -31,6 +31,7 @@ from makegood.domain.claims import SalesReport
 from makegood.domain.errors import MakegoodError
 from makegood.entrypoints.api import errors, schemas
 from makegood.entrypoints.api.deps import Context
+from makegood.entrypoints.api.guard import json_problem
 from makegood.services import claims as service
 from makegood.services import claims_intake
 
@@ -58,7 +59,7 @@ def to_input(body: schemas.ClaimIn) -> service.ClaimInput:
 async def submit_receipt(ctx: Context, body: schemas.ClaimIn, *, client: str,
                          idempotency_key: str | None) -> service.Receipt:
     """Rate-limit, then submit (or replay) the claim on whichever store the context has."""
-    ctx.limiter.take(client)
+    await ctx.limiter.take_async(client)
     claim = to_input(body)
     if ctx.intake is not None:
         return await claims_intake.submit(store=ctx.intake, claim=claim, cipher=ctx.cipher,
@@ -124,6 +125,9 @@ class ClaimIntake:
             body = schemas.ClaimIn.model_validate_json(raw)
         except ValidationError as exc:
             return 422, errors.validation_content(exc.errors(include_url=False), lang), {}
+        problem = json_problem(raw)  # after the parse: valid JSON that repeats a key or nests deep
+        if problem is not None:
+            return 422, errors.problem_content(*problem, lang), {}
         ctx: Context = scope["app"].state.ctx
         client = scope["client"][0] if scope.get("client") else "unknown"
         try:

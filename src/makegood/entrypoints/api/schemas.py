@@ -6,12 +6,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from makegood.domain.claims import Action, Category, ClaimantKind, DenyReason, Role
+from makegood.domain.claims import Action, Category, ClaimantKind, DenyReason, Role, parse_amount
+from makegood.domain.errors import InputError
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return parse_amount(value)
+    except InputError as exc:
+        raise ValueError(exc.problem) from None
+
+
+# ASCII digits only: "-0", "1_000", " 5 " and "٣٤" are refused (domain.claims.parse_amount).
+Money = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, max_digits=20, decimal_places=4)]
 
 
 class Strict(BaseModel):
@@ -128,6 +139,15 @@ class AppealIn(Strict):
 class LoginIn(Strict):
     username: Text
     password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordIn(Strict):
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RevokedOut(BaseModel):
+    revoked: int
 
 
 class LoginOut(BaseModel):

@@ -9,31 +9,70 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from makegood.adapters.db.repository import ClaimFilter
 from makegood.adapters.tables import load_accounts, resolve
 from makegood.domain.claims import Category, Permission, Status
 from makegood.domain.errors import InputError, NotFound
 from makegood.entrypoints.api import schemas
-from makegood.entrypoints.api.deps import Context, context, current_staff
+from makegood.entrypoints.api.deps import Context, client_address, context, current_staff
 from makegood.services import claims_import
 from makegood.services import staff as service
 from makegood.services.staff import StaffUser
 
 router = APIRouter(prefix="/staff", tags=["staff"])
+
+
+def attachment_headers(filename: str) -> dict[str, str]:
+    """Evidence is always a download: never rendered by the browser, never sniffed, and its name
+    (claimant text) only ever a quoted, encoded parameter."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_"
+                       for c in filename)[:100] or "evidence"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; "
+                                   f"filename*=UTF-8''{quote(filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store"}
 Ctx = Annotated[Context, Depends(context)]
 Me = Annotated[StaffUser, Depends(current_staff)]
 MAX_UPLOAD = 50 * 1024 * 1024
+MAX_FILTER_AMOUNT = Decimal(10) ** 15  # above any claim: a larger filter is a typo or a probe
+MAX_OFFSET = 1_000_000_000  # SQLite's integers end at 2**63 - 1; no queue is this long
 
 
 @router.post("/login", response_model=schemas.LoginOut)
-def login(body: schemas.LoginIn, ctx: Ctx) -> dict[str, Any]:
+def login(body: schemas.LoginIn, ctx: Ctx, request: Request) -> dict[str, Any]:
     token = service.login(uow=ctx.uow(), username=body.username, password=body.password,
-                          now=ctx.clock(), hours=ctx.settings.session_hours)
+                          now=ctx.clock(), hours=ctx.settings.session_hours,
+                          client=client_address(request))
     user = service.get_user(uow=ctx.uow(), username=body.username)
     return {"token": token, "username": user.username, "role": user.role.value}
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+def logout(ctx: Ctx, me: Me, request: Request) -> Response:
+    """End this session: the token stops working at once."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    service.logout(uow=ctx.uow(), token=token, actor=me, now=ctx.clock())
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, response_class=Response)
+def change_password(body: schemas.PasswordIn, ctx: Ctx, me: Me) -> Response:
+    """Change one's own password; every session of the user ends (sign in again)."""
+    service.change_password(uow=ctx.uow(), actor=me, current=body.current_password,
+                            new=body.new_password, now=ctx.clock())
+    return Response(status_code=204)
+
+
+@router.delete("/users/{username}/sessions", response_model=schemas.RevokedOut)
+def revoke_sessions(username: str, ctx: Ctx, me: Me) -> dict[str, int]:
+    """An admin ends every session of a user."""
+    return {"revoked": service.revoke_sessions(uow=ctx.uow(), actor=me, username=username,
+                                               now=ctx.clock())}
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut)
@@ -99,11 +138,13 @@ def queue(
     category: Category | None = None,
     status: Status | None = None,
     verification: Annotated[str | None, Query(pattern="^(verified|flagged)$")] = None,
-    amount_min: Annotated[Decimal | None, Query(ge=0)] = None,
-    amount_max: Annotated[Decimal | None, Query(ge=0)] = None,
+    amount_min: Annotated[Decimal | None, Query(ge=0, le=MAX_FILTER_AMOUNT, allow_inf_nan=False)
+                          ] = None,
+    amount_max: Annotated[Decimal | None, Query(ge=0, le=MAX_FILTER_AMOUNT, allow_inf_nan=False)
+                          ] = None,
     assigned: Annotated[str | None, Query(description="me, none, or a user name")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """The review queue, oldest first, with filters."""
     assigned_to: int | None = None
@@ -159,7 +200,8 @@ def evidence_file(claim_id: str, evidence_id: int, ctx: Ctx, me: Me) -> Response
         found = [e for e in uow.evidence.of_claim(claim_id) if e["id"] == evidence_id]
     if not found:
         raise NotFound(f"no evidence {evidence_id} on claim {claim_id!r}")
-    return Response(ctx.evidence.get(found[0]["sha256"]), media_type=found[0]["content_type"])
+    return Response(ctx.evidence.get(found[0]["sha256"]), media_type=found[0]["content_type"],
+                    headers=attachment_headers(found[0]["filename"]))
 
 
 @router.post("/claims/import", response_model=schemas.ImportReport)

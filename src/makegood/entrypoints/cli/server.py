@@ -60,8 +60,13 @@ def serve(
     load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
+    # X-Forwarded-For names the client only when a proxy we run put it there: trusted from the
+    # addresses in MAKEGOOD_TRUSTED_PROXIES, from nobody by default (uvicorn trusts loopback, so
+    # anyone on the machine could rotate it past the rate limit and into the audit trail).
+    proxies = settings.trusted_proxies
     uvicorn.run("makegood.entrypoints.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, access_log=access_log, log_level="warning")
+                workers=workers, access_log=access_log, log_level="warning",
+                proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or "")
 
 
 def _safe(url: str) -> str:
@@ -72,7 +77,7 @@ def _safe(url: str) -> str:
 
 @db_app.command("upgrade")
 @handles_errors
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
     """Create or migrate the database to the latest schema."""
     from makegood.adapters.db.engine import current_revision, upgrade
 
