@@ -1,7 +1,7 @@
 """Notices: campaigns, the outbox of notices and their delivery attempts.
 
 Revision ID: 0002_notices
-Revises: 0006_audit_truncate
+Revises: 0001 (a head beside the other helpers' migrations; upgrade goes to all heads)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from makegood.adapters.db.schema import UTCDateTime
 
 revision = '0002_notices'
-down_revision = '0006_audit_truncate'
+down_revision = '0001'
 branch_labels = None
 depends_on = None
 
