@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from makegood.adapters.db.schema import claims as claims_table
 from makegood.domain.errors import DataError, InputError
 from makegood.domain.incident import Incident
 from makegood.domain.notices import NoticeKind
-from makegood.services.notice_events import claim_notice, incident_facts
+from makegood.services.notice_events import claim_notice
 
 CONTACT_COLUMNS = ("account_id", "email", "phone", "push_id", "webhook_url", "language")
 Progress = Callable[[int, int], None]
@@ -106,45 +105,53 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
         uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards", incident_id=incident.id,
                                   run_id=run_id, source=str(ledger), now=now)
         uow.commit()
-    common = json.dumps({**incident_facts(incident), "run_id": run_id}, ensure_ascii=False)
-    prefix = common[:-1] + ', "account_id": '
+    # The incident's facts (title, window) are added when a notice is rendered; the payload
+    # keeps what is the account's own: its awards, as the ledger explains them.
     key_prefix = f"{NoticeKind.AWARD_GRANTED.value}|{incident.id}|"
     con = duckdb.connect(config={"threads": threads})
     try:
         _contacts_view(con, contacts)
         source = _literal(str(ledger))
-        reader = f"read_csv({source}, header=true)" if ledger.suffix.lower() == ".csv" \
-            else f"read_parquet({source})"
-        con.execute(f"CREATE VIEW ledger AS SELECT * FROM {reader}")
-        totals = con.execute(
-            "SELECT count(DISTINCT l.account_id), count(DISTINCT l.account_id) FILTER "
-            "(WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NULL) "
-            "FROM ledger l LEFT JOIN contacts c USING (account_id)").fetchall()
-        accounts, without = int(totals[0][0]), int(totals[0][1])
+        if ledger.suffix.lower() == ".csv":
+            con.execute(f"CREATE VIEW ledger AS SELECT *, row_number() OVER () AS file_row_number"
+                        f" FROM read_csv({source}, header=true)")
+        else:
+            con.execute("CREATE VIEW ledger AS SELECT * FROM "
+                        f"read_parquet({source}, file_row_number=true)")
+        # A ledger is sorted by account, subscription, policy and rule (adapters/ledger.py), so
+        # an account's awards in file order are in ledger order: ordering the list by the row
+        # number is that order, and cheaper than by three text keys. Each award is written as
+        # JSON by concatenation (to_json over a list of structs costs four times as much);
+        # every text value goes through to_json, so any text is escaped.
+        award = ("""'{"service":' || to_json(service) || ',"kind":' || to_json(kind)"""
+                 """ || ',"amount":"' || CAST(amount AS VARCHAR) || '","unit":' || to_json(unit)"""
+                 """ || ',"currency":' || coalesce(to_json(currency), 'null')"""
+                 """ || ',"code":' || to_json(code)"""
+                 """ || ',"counted_seconds":' || counted_seconds || '}'""")
         query = f"""
             WITH awards AS (
-                SELECT account_id, to_json(list(struct_pack(
-                    service := service, kind := kind, amount := CAST(amount AS VARCHAR),
-                    unit := unit, currency := currency, code := code,
-                    counted_seconds := counted_seconds)
-                    ORDER BY subscription_id, policy_id, rule_id)) AS awards
+                SELECT account_id, array_to_string(list({award} ORDER BY file_row_number), ',')
+                    AS awards
                 FROM ledger GROUP BY account_id)
             SELECT ? || a.account_id || '|' || ? AS key, ? AS campaign_id,
                    ? AS incident_id, a.account_id, '{NoticeKind.AWARD_GRANTED.value}' AS kind,
                    coalesce(c.language, 'ko') AS language,
-                   ? || to_json(a.account_id) || ', "awards": ' || a.awards || '}}' AS payload,
-                   c.email, c.phone, c.push_id, c.webhook_url
-            FROM awards a JOIN contacts c USING (account_id)
-            WHERE coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL
-            ORDER BY a.account_id"""
-        params = [key_prefix, run_id, campaign_id, incident.id, prefix]
+                   '{{"run_id": ' || to_json(?::VARCHAR) || ', "awards": [' || a.awards || ']}}'
+                       AS payload,
+                   c.email, c.phone, c.push_id, c.webhook_url,
+                   coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL AS reachable
+            FROM awards a LEFT JOIN contacts c USING (account_id)
+            ORDER BY a.account_id"""  # keys in order: the unique index grows at its end
+        params = [key_prefix, run_id, campaign_id, incident.id, run_id]
         reader_: pa.RecordBatchReader = con.sql(query, params=params).to_arrow_reader(batch_rows)
-        enqueued = done = 0
+        accounts = enqueued = without = 0
         for batch in reader_:
-            enqueued += insert_batch(engine, batch, now=now)
-            done += batch.num_rows
+            accounts += batch.num_rows
+            sendable = batch.filter(batch.column("reachable"))
+            without += batch.num_rows - sendable.num_rows
+            enqueued += insert_batch(engine, sendable, now=now)
             if progress is not None:
-                progress(done, accounts - without)
+                progress(accounts, enqueued)
     except duckdb.Error as exc:
         raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
     finally:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from itertools import repeat
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -64,17 +66,18 @@ def _sqlite(engine: Engine, table: pa.Table, now: datetime) -> int:
     # The text SQLAlchemy's SQLite DateTime writes for the same instant (UTC, naive).
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     columns = [table.column(c).to_pylist() for c in COLUMNS]
-    rows = [(*values, "created", 0, 0, 0, stamp, stamp, stamp)
-            for values in zip(*columns, strict=True)]
+    constants = [repeat(v) for v in ("created", 0, 0, 0, stamp, stamp, stamp)]
+    rows = zip(*columns, *constants, strict=False)  # tuples made in C, used as they come
     marks = ", ".join("?" for _ in range(len(COLUMNS) + len(_STATE)))
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
+        sqlite: Any = raw.driver_connection  # sqlite3: executemany takes any iterable
+        cursor = sqlite.cursor()
         cursor.execute("BEGIN IMMEDIATE")
-        before = raw.driver_connection.total_changes  # type: ignore[union-attr]
+        before = sqlite.total_changes
         cursor.executemany(f"INSERT OR IGNORE INTO notices ({', '.join(COLUMNS)}, "
                            f"{', '.join(_STATE)}) VALUES ({marks})", rows)
-        inserted = raw.driver_connection.total_changes - before  # type: ignore[union-attr]
+        inserted = sqlite.total_changes - before
         cursor.execute("COMMIT")
         return int(inserted)
     except BaseException:

@@ -93,8 +93,8 @@ def campaign_awards(
             result = award_campaign(
                 engine=engine, incident=the_incident, ledger=ledger, run_id=run_id,
                 contacts=contacts, now=now,
-                progress=lambda done, total: status.update(
-                    f"enqueued {done:,} of {total:,} notices"))
+                progress=lambda done, new: status.update(
+                    f"{done:,} accounts read, {new:,} notices enqueued"))
     finally:
         engine.dispose()
     console.print(f"campaign {result.campaign_id}: {result.accounts:,} accounts with awards, "
