@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup demo test lint typecheck bench bench-notify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_compensate.py
 	$(BIN)/python benchmarks/bench_intake.py
+
+bench-notify: $(STAMP)
+	$(BIN)/python benchmarks/bench_notify.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,7 +9,6 @@ request.
 
 from __future__ import annotations
 
-import email
 import email.policy
 import hashlib
 import json
@@ -18,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -59,7 +59,7 @@ class SmtpHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content
         raw = content if isinstance(content, bytes) else str(content).encode()
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.received.append({"to": rcpt, "message_id": str(message["Message-ID"]),

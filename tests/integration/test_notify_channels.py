@@ -174,3 +174,28 @@ def test_apprise_json_url_reaches_the_local_server(http: HttpSink) -> None:
     assert result.status is DeliveryStatus.DELIVERED
     assert http.raw[0]["path"] == "/push"
     assert json.loads(http.raw[0]["body"])["message"] == MESSAGE.short
+
+
+def test_built_email_reads_back_as_text_and_html_in_korean() -> None:
+    import email
+    import email.policy
+
+    raw = _smtp(25).build(address="kim@example.com", message=MESSAGE, key="k9")
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == MESSAGE.subject
+    assert parsed["Message-ID"] == "<k9@test.invalid>"
+    plain = parsed.get_body(("plain",))
+    html = parsed.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert plain.get_content() == MESSAGE.text
+    assert html.get_content() == MESSAGE.html
+
+
+def test_an_address_with_a_line_break_is_refused_before_sending(smtp: SmtpSink) -> None:
+    sender = _smtp(smtp.port)
+    result = sender.send(address="a@example.com\r\nBcc: x@evil.com", message=MESSAGE,
+                         key="k10", facts={})
+    sender.close()
+    assert result.status is DeliveryStatus.PERMANENT_FAILURE
+    assert smtp.received == []

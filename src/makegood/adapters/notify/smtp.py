@@ -11,16 +11,21 @@ the recipient's mail client.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import re
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.utils import formatdate, parseaddr
 
 from makegood.domain.notice_text import Message
 from makegood.domain.notices import DeliveryStatus, SendResult
+
+# One address, no display name, no line breaks (which would let a header in).
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,25 +82,40 @@ class SmtpSender:
             with contextlib.suppress(OSError):
                 client.close()
 
-    def build(self, *, address: str, message: Message, key: str) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self.settings.sender
-        mail["To"] = address
-        mail["Subject"] = message.subject
-        mail["Date"] = formatdate(localtime=False, usegmt=True)
-        mail["Message-ID"] = f"<{key}@{self.settings.message_id_domain}>"
-        mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.text)
-        mail.add_alternative(message.html, subtype="html")
-        return mail
+    def build(self, *, address: str, message: Message, key: str) -> bytes:
+        """The message as RFC 5322 bytes: multipart/alternative, plain text and HTML, both
+        UTF-8 in base64; the subject encoded per RFC 2047. Written directly: the standard
+        library's EmailMessage takes several milliseconds a message to build the same bytes."""
+        boundary = f"=_mg_{key[:24]}"
+        headers = (
+            f"From: {self.settings.sender}\r\n"
+            f"To: {address}\r\n"
+            f"Subject: {Header(message.subject, 'utf-8').encode()}\r\n"
+            f"Date: {formatdate(localtime=False, usegmt=True)}\r\n"
+            f"Message-ID: <{key}@{self.settings.message_id_domain}>\r\n"
+            "Auto-Submitted: auto-generated\r\n"
+            "MIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
+        parts = [headers.encode("ascii")]
+        for subtype, body in (("plain", message.text), ("html", message.html)):
+            parts.append(
+                f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\n".encode("ascii"))
+            parts.append(base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n"))
+        parts.append(f"--{boundary}--\r\n".encode("ascii"))
+        return b"".join(parts)
 
     def send(self, *, address: str, message: Message, key: str,
              facts: dict[str, object]) -> SendResult:
-        mail = self.build(address=address, message=message, key=key)
-        message_id = str(mail["Message-ID"])
+        if not _ADDRESS.match(address):
+            return SendResult(DeliveryStatus.PERMANENT_FAILURE, f"not an e-mail address: "
+                                                                f"{address!r}")
+        data = self.build(address=address, message=message, key=key)
+        message_id = f"<{key}@{self.settings.message_id_domain}>"
+        sender = parseaddr(self.settings.sender)[1] or self.settings.sender
         try:
             client = self._client()
-            refused = client.send_message(mail)
+            refused = client.sendmail(sender, [address], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             return _reply(code, reply, "recipient refused")
@@ -106,7 +126,7 @@ class SmtpSender:
                                   f"server closing: 421 {exc.smtp_error!r}")
             self._reset()
             return _reply(exc.smtp_code, exc.smtp_error, "server refused")
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             return SendResult(DeliveryStatus.TECHNICAL_FAILURE,
                               f"SMTP {self.settings.host}:{self.settings.port}: "
