@@ -216,3 +216,22 @@ def print_report(data: dict[str, Any], campaigns: list[dict[str, Any]]) -> None:
     for row in data["skipped"]:
         skipped.add_row(row["channel"], row["reason"], f"{row['attempts']:,}")
     console.print(skipped)
+
+
+def start_background_worker(engine: Engine, config_path: str) -> threading.Thread:
+    """A delivery worker on a daemon thread (``makegood serve`` with MAKEGOOD_NOTIFY_CONFIG).
+    When the server stops, the thread stops with it; its leases run out and another worker
+    takes its notices back."""
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.adapters.notify.config import load
+    from makegood.services.notices import Worker, senders_for
+
+    cfg = load(Path(config_path))
+    worker = Worker(uow=lambda: UnitOfWork(engine), config=cfg, senders=senders_for(cfg),
+                    clock=_now)
+    thread = threading.Thread(target=worker.run, kwargs={"idle_sleep": 2.0},
+                              name="makegood-notify", daemon=True)
+    thread.start()
+    typer.echo(f"notices: worker {worker.name} delivering ({cfg.file})", err=True)
+    return thread
+

@@ -58,6 +58,10 @@ def serve(
         run_upgrade(engine)
         engine.dispose()
     load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
+    if os.environ.get("MAKEGOOD_NOTIFY_CONFIG"):  # deliver notices in this process too
+        from makegood.entrypoints.cli.notify import start_background_worker
+
+        start_background_worker(_engine(), os.environ["MAKEGOOD_NOTIFY_CONFIG"])
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
     # X-Forwarded-For names the client only when a proxy we run put it there: trusted from the
