@@ -201,3 +201,20 @@ def test_a_replayed_submission_adds_no_second_notice(api: Api) -> None:
     assert first.status_code == second.status_code == 201
     assert len(_rows(api.engine)) == 1
 
+
+
+def test_a_campaign_resumed_after_a_crash_adds_only_what_is_missing(
+        db_engine: Engine, tmp_path: Path) -> None:
+    incident = put_2022_incident(db_engine)
+    ledger = write_ledger(tmp_path / "ledger.parquet", ["A1", "A2", "A3"])
+    contacts = write_contacts(tmp_path / "contacts.csv", [
+        ("A1", "a@gmail.com", "", "ko"), ("A2", "b@gmail.com", "", "ko"),
+        ("A3", "c@gmail.com", "", "ko")])
+    award_campaign(engine=db_engine, incident=incident, ledger=ledger, run_id="r", now=NOW,
+                   contacts=contacts, batch_rows=1)
+    with db_engine.begin() as conn:  # as if the last batch had not committed
+        conn.execute(notices.delete().where(notices.c.account_id == "A3"))
+    resumed = award_campaign(engine=db_engine, incident=incident, ledger=ledger, run_id="r",
+                             now=NOW, contacts=contacts, batch_rows=1)
+    assert resumed.enqueued == 1
+    assert [r["account_id"] for r in _rows(db_engine)] == ["A1", "A2", "A3"]

@@ -102,8 +102,9 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
             raise InputError(f"incident {incident.id!r} is not in the database; load it first "
                              "(makegood db load or makegood notify campaign --incident)",
                              field="incident")
-        uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards", incident_id=incident.id,
-                                  run_id=run_id, source=str(ledger), now=now)
+        fresh = uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards",
+                                          incident_id=incident.id, run_id=run_id,
+                                          source=str(ledger), now=now)
         uow.commit()
     # The incident's facts (title, window) are added when a notice is rendered; the payload
     # keeps what is the account's own: its awards, as the ledger explains them.
@@ -149,7 +150,9 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
             accounts += batch.num_rows
             sendable = batch.filter(batch.column("reachable"))
             without += batch.num_rows - sendable.num_rows
-            enqueued += insert_batch(engine, sendable, now=now)
+            # A first run's keys are new (they carry the run id): copied straight in. A re-run
+            # or a resumed run skips the keys it finds.
+            enqueued += insert_batch(engine, sendable, now=now, fresh=fresh)
             if progress is not None:
                 progress(accounts, enqueued)
     except duckdb.Error as exc:

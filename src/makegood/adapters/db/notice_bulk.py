@@ -22,25 +22,45 @@ COLUMNS = ("key", "campaign_id", "incident_id", "account_id", "kind", "language"
 _STATE = ("status", "step", "tries", "skipped", "next_at", "created_at", "updated_at")
 
 
-def insert_batch(engine: Engine, batch: pa.RecordBatch | pa.Table, *, now: datetime) -> int:
-    """Insert the notices of ``batch`` (columns :data:`COLUMNS`); returns how many were new."""
+def insert_batch(engine: Engine, batch: pa.RecordBatch | pa.Table, *, now: datetime,
+                 fresh: bool = False) -> int:
+    """Insert the notices of ``batch`` (columns :data:`COLUMNS`); returns how many were new.
+
+    ``fresh``: the caller knows none of these keys can exist (a campaign's first run): on
+    PostgreSQL the rows are copied straight into the outbox, without the staging table. Should
+    a key exist after all, the unique constraint refuses the whole batch.
+    """
     if batch.num_rows == 0:
         return 0
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     table = table.select(list(COLUMNS))
     if engine.dialect.name == "postgresql":
-        return _postgres(engine, table, now)
+        return _postgres(engine, table, now, fresh)
     return _sqlite(engine, table, now)
 
 
-def _postgres(engine: Engine, table: pa.Table, now: datetime) -> int:
+def _postgres(engine: Engine, table: pa.Table, now: datetime, fresh: bool) -> int:
+    cols = ", ".join(COLUMNS)
+    if fresh:  # the state columns ride along as constants
+        n = table.num_rows
+        stamp = now.astimezone(UTC).isoformat()
+        for name, value in (("status", "created"), ("step", "0"), ("tries", "0"),
+                            ("skipped", "f"), ("next_at", stamp), ("created_at", stamp),
+                            ("updated_at", stamp)):
+            table = table.append_column(name, pa.array([value] * n, pa.string()))
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
     data = buffer.getvalue()
-    cols = ", ".join(COLUMNS)
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        if fresh:
+            with cursor.copy(f"COPY notices ({cols}, {', '.join(_STATE)}) FROM STDIN "
+                             "WITH (FORMAT csv)") as copy:
+                for start in range(0, len(data), 1 << 22):
+                    copy.write(data[start:start + (1 << 22)])
+            raw.commit()
+            return int(table.num_rows)
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS notice_stage (key text, campaign_id text,"
                        " incident_id text, account_id text, kind text, language text,"
                        " payload text, email text, phone text, push_id text, webhook_url text)"
