@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
@@ -86,9 +85,9 @@ def _sqlite(engine: Engine, table: pa.Table, now: datetime) -> int:
     # The text SQLAlchemy's SQLite DateTime writes for the same instant (UTC, naive).
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     columns = [table.column(c).to_pylist() for c in COLUMNS]
-    constants = [repeat(v) for v in ("created", 0, 0, 0, stamp, stamp, stamp)]
-    rows = zip(*columns, *constants, strict=False)  # tuples made in C, used as they come
-    marks = ", ".join("?" for _ in range(len(COLUMNS) + len(_STATE)))
+    rows = zip(*columns, strict=True)  # tuples made in C, used as they come
+    # The state is the same for every row: constants in the statement, not parameters.
+    values = ", ".join(["?"] * len(COLUMNS) + ["'created'", "0", "0", "0"] + [f"'{stamp}'"] * 3)
     raw = engine.raw_connection()
     try:
         sqlite: Any = raw.driver_connection  # sqlite3: executemany takes any iterable
@@ -96,7 +95,7 @@ def _sqlite(engine: Engine, table: pa.Table, now: datetime) -> int:
         cursor.execute("BEGIN IMMEDIATE")
         before = sqlite.total_changes
         cursor.executemany(f"INSERT OR IGNORE INTO notices ({', '.join(COLUMNS)}, "
-                           f"{', '.join(_STATE)}) VALUES ({marks})", rows)
+                           f"{', '.join(_STATE)}) VALUES ({values})", rows)
         inserted = sqlite.total_changes - before
         cursor.execute("COMMIT")
         return int(inserted)
