@@ -360,3 +360,56 @@ def test_an_idempotency_key_reused_by_another_client_gets_a_422_not_the_receipt(
     assert r.json()["errors"][0]["field"] == "Idempotency-Key"
     assert "receipt_token" not in r.text
     assert claim_count(api) == 1
+
+
+# Drill 5: uploads ---------------------------------------------------------------------------------
+
+def upload(api: Api, receipt: dict[str, str], name: str, data: bytes) -> Any:
+    return api.client.post(f"/claims/{receipt['claim_id']}/evidence",
+                           headers={"X-Receipt-Token": receipt["receipt_token"]},
+                           files={"file": (name, data, "application/octet-stream")})
+
+
+def png_header(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+
+
+def test_an_image_declaring_a_decompression_bomb_is_refused(api: Api) -> None:
+    receipt = api.submit().json()
+    r = upload(api, receipt, "bomb.png", png_header(100_000, 100_000) + b"\x00" * 64)
+    assert r.status_code == 422
+    assert "pixels" in r.json()["errors"][0]["message"]
+    assert upload(api, receipt, "photo.png", png_header(4000, 3000)).status_code == 201
+
+
+def test_the_type_comes_from_the_content_not_the_name(api: Api) -> None:
+    receipt = api.submit().json()
+    r = upload(api, receipt, "invoice.pdf", png_header(10, 10))
+    assert r.status_code == 201
+    assert r.json()["content_type"] == "image/png"
+    assert upload(api, receipt, "photo.png", b"plain text, not an image").status_code == 422
+
+
+def test_a_pdf_with_javascript_is_flagged_for_reviewers(team: Api) -> None:
+    receipt = team.submit().json()
+    pdf = b"%PDF-1.4\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF\n"
+    r = upload(team, receipt, "x.pdf", pdf)
+    assert r.status_code == 201
+    assert r.json()["flags"] == "PDF_ACTIVE_CONTENT"
+    detail = team.client.get(f"/staff/claims/{receipt['claim_id']}", headers=team.as_("rita"))
+    assert "PDF_ACTIVE_CONTENT" in detail.text
+    assert upload(team, receipt, "plain.pdf", PDF).json()["flags"] is None
+
+
+def test_a_file_name_is_never_a_path(api: Api, tmp_path: Any) -> None:
+    receipt = api.submit().json()
+    r = upload(api, receipt, "../../../../tmp/escaped.pdf", PDF)
+    assert r.status_code == 201
+    assert r.json()["filename"] == "../../../../tmp/escaped.pdf"  # kept as text, shown escaped
+    stored = [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == [r.json()["sha256"]]

@@ -35,6 +35,7 @@ from makegood.domain.claims import (
     check_intake,
     check_payout,
     claimed_instant,
+    evidence_flags,
     is_blank,
     mask_account,
     sniff_evidence,
@@ -371,6 +372,7 @@ def add_evidence(*, uow: UnitOfWork, store: EvidenceStore, claim_id: str, token:
                  filename: str, data: bytes, max_bytes: int, now: datetime) -> dict[str, Any]:
     """Attach a PDF or image; the file is stored by content hash before the row commits."""
     content_type = sniff_evidence(data, max_bytes=max_bytes)
+    flags = " ".join(evidence_flags(data, content_type)) or None
     with uow:
         row = _claim_for_token(uow, claim_id, token, lock=True)
         if row["status"] == Status.APPROVED.value:
@@ -381,14 +383,15 @@ def add_evidence(*, uow: UnitOfWork, store: EvidenceStore, claim_id: str, token:
         name = nfc(filename)[:200] or "evidence"
         evidence_id = uow.evidence.add({"claim_id": claim_id, "sha256": digest, "filename": name,
                                         "content_type": content_type, "size": len(data),
-                                        "created_at": now})
+                                        "flags": flags, "created_at": now})
         uow.audit.record(actor=f"claimant:{claim_id}", action="claim.evidence", entity="claim",
                          entity_id=claim_id, before=None,
-                         after={"evidence_id": evidence_id, "sha256": digest, "filename": name},
+                         after={"evidence_id": evidence_id, "sha256": digest, "filename": name,
+                                "flags": flags},
                          now=now)
         uow.commit()
     return {"id": evidence_id, "filename": name, "content_type": content_type, "size": len(data),
-            "sha256": digest}
+            "sha256": digest, "flags": flags}
 
 
 def answer(*, uow: UnitOfWork, claim_id: str, token: str | None, text: str, now: datetime

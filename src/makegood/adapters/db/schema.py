@@ -193,6 +193,7 @@ evidence = sa.Table(
     sa.Column("content_type", sa.String(100), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("flags", sa.String(200), nullable=True),  # e.g. PDF_ACTIVE_CONTENT
 )
 
 messages = sa.Table(  # a claimant's answers to requests for information, and appeal reasons

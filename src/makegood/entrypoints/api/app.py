@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 import makegood
 from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher, load_key
+from makegood.adapters.db.crypto import Cipher
 from makegood.adapters.db.engine import make_engine
 from makegood.adapters.db.evidence import EvidenceStore
 from makegood.adapters.db.intake_pg import PgIntakeStore
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.ctx = Context(
         engine=engine,
         settings=settings,
-        cipher=Cipher(load_key(settings.secret_key, settings.secret_key_file)),
+        cipher=Cipher.configured(settings.secret_key, settings.secret_key_file),
         evidence=EvidenceStore(settings.evidence_dir),
         limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
         clock=clock,

@@ -94,6 +94,7 @@ class EvidenceOut(BaseModel):
     content_type: str
     size: int
     sha256: str
+    flags: str | None = None  # PDF_ACTIVE_CONTENT: JavaScript, launch actions, embedded files
 
 
 class MessageOut(BaseModel):
