@@ -162,8 +162,11 @@ class HttpSink:
                 if b.down or flap or (tries == 1 and _fraction(key, b.salt) < b.fail_rate):
                     self._answer(503, {"error": "try later"})
                     return
-                text = body.decode()
-                if "bad" in text:
+                try:
+                    to = str(json.loads(body or b"{}").get("to", ""))
+                except (ValueError, AttributeError):
+                    to = ""
+                if "bad" in to or "bad" in self.path:
                     self._answer(400, {"error": "invalid recipient"})
                     return
                 with sink.lock:

@@ -218,3 +218,20 @@ def test_a_campaign_resumed_after_a_crash_adds_only_what_is_missing(
                              now=NOW, contacts=contacts, batch_rows=1)
     assert resumed.enqueued == 1
     assert [r["account_id"] for r in _rows(db_engine)] == ["A1", "A2", "A3"]
+
+
+def test_reminders_go_to_claims_waiting_for_information_once_a_day(api: Api) -> None:
+    from makegood.services.notice_campaigns import reminder_campaign
+
+    receipt = api.submit(name="Jane Doe").json()
+    r = api.client.post(f"/staff/claims/{receipt['claim_id']}/decision", headers=api.as_("admin"),
+                        json={"action": "request_info", "note": "a receipt, please",
+                              "cure_days": 5})
+    assert r.status_code == 200, r.text
+    now = api.clock()
+    first = reminder_campaign(engine=api.engine, incident_id="kakao-2022-10-15", now=now)
+    again = reminder_campaign(engine=api.engine, incident_id="kakao-2022-10-15", now=now)
+    assert (first.accounts, first.enqueued, again.enqueued) == (1, 1, 0)
+    kinds = [(r["kind"], r["language"]) for r in _rows(api.engine)]
+    assert sorted(kinds) == [("claim_received", "en"), ("deadline_reminder", "en"),
+                             ("information_requested", "en")]

@@ -29,7 +29,7 @@ from makegood.adapters.db.notice_bulk import insert_batch
 from makegood.adapters.db.notices import NewNotice
 from makegood.adapters.db.repository import UnitOfWork
 from makegood.adapters.db.schema import claims as claims_table
-from makegood.domain.errors import DataError, InputError
+from makegood.domain.errors import Conflict, DataError, InputError
 from makegood.domain.incident import Incident
 from makegood.domain.notices import NoticeKind
 from makegood.services.notice_events import claim_notice
@@ -97,6 +97,32 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     if not ledger.is_file():
         raise DataError("the ledger file does not exist", file=str(ledger))
     campaign_id = campaign_id_for("awards", incident.id, run_id)
+    try:
+        fresh = _start(engine, incident, campaign_id, run_id, ledger, now)
+    except sa.exc.IntegrityError:
+        raise Conflict(f"campaign {campaign_id} is being started by another process; run it "
+                       "again when that one ends (it resumes)") from None
+    con = duckdb.connect(config={"threads": threads})
+    try:
+        _contacts_view(con, contacts)
+        accounts, enqueued, without = _enqueue(con, engine, incident, ledger, run_id,
+                                               campaign_id, now, fresh, batch_rows, progress)
+    except duckdb.Error as exc:
+        raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
+    except sa.exc.IntegrityError:
+        raise Conflict(f"campaign {campaign_id} is being enqueued by another process; run it "
+                       "again when that one ends (it resumes)") from None
+    finally:
+        con.close()
+    with UnitOfWork(engine) as uow:
+        uow.outbox.finish_campaign(campaign_id, accounts=accounts, enqueued=enqueued,
+                                   without_contact=without, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
+
+
+def _start(engine: Engine, incident: Incident, campaign_id: str, run_id: str, ledger: Path,
+           now: datetime) -> bool:
     with UnitOfWork(engine) as uow:
         if uow.incidents.get(incident.id) is None:
             raise InputError(f"incident {incident.id!r} is not in the database; load it first "
@@ -106,64 +132,59 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
                                           incident_id=incident.id, run_id=run_id,
                                           source=str(ledger), now=now)
         uow.commit()
+    return fresh
+
+
+def _enqueue(con: duckdb.DuckDBPyConnection, engine: Engine, incident: Incident, ledger: Path,
+             run_id: str, campaign_id: str, now: datetime, fresh: bool, batch_rows: int,
+             progress: Progress | None) -> tuple[int, int, int]:
     # The incident's facts (title, window) are added when a notice is rendered; the payload
     # keeps what is the account's own: its awards, as the ledger explains them.
     key_prefix = f"{NoticeKind.AWARD_GRANTED.value}|{incident.id}|"
-    con = duckdb.connect(config={"threads": threads})
-    try:
-        _contacts_view(con, contacts)
-        source = _literal(str(ledger))
-        if ledger.suffix.lower() == ".csv":
-            con.execute(f"CREATE VIEW ledger AS SELECT *, row_number() OVER () AS file_row_number"
-                        f" FROM read_csv({source}, header=true)")
-        else:
-            con.execute("CREATE VIEW ledger AS SELECT * FROM "
-                        f"read_parquet({source}, file_row_number=true)")
-        # A ledger is sorted by account, subscription, policy and rule (adapters/ledger.py), so
-        # an account's awards in file order are in ledger order: ordering the list by the row
-        # number is that order, and cheaper than by three text keys. Each award is written as
-        # JSON by concatenation (to_json over a list of structs costs four times as much);
-        # every text value goes through to_json, so any text is escaped.
-        award = ("""'{"service":' || to_json(service) || ',"kind":' || to_json(kind)"""
-                 """ || ',"amount":"' || CAST(amount AS VARCHAR) || '","unit":' || to_json(unit)"""
-                 """ || ',"currency":' || coalesce(to_json(currency), 'null')"""
-                 """ || ',"code":' || to_json(code)"""
-                 """ || ',"counted_seconds":' || counted_seconds || '}'""")
-        query = f"""
-            WITH awards AS (
-                SELECT account_id, array_to_string(list({award} ORDER BY file_row_number), ',')
-                    AS awards
-                FROM ledger GROUP BY account_id)
-            SELECT ? || a.account_id || '|' || ? AS key, ? AS campaign_id,
-                   ? AS incident_id, a.account_id, '{NoticeKind.AWARD_GRANTED.value}' AS kind,
-                   coalesce(c.language, 'ko') AS language,
-                   '{{"run_id": ' || to_json(?::VARCHAR) || ', "awards": [' || a.awards || ']}}'
-                       AS payload,
-                   c.email, c.phone, c.push_id, c.webhook_url,
-                   coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL AS reachable
-            FROM awards a LEFT JOIN contacts c USING (account_id)
-            ORDER BY a.account_id"""  # keys in order: the unique index grows at its end
-        params = [key_prefix, run_id, campaign_id, incident.id, run_id]
-        reader_: pa.RecordBatchReader = con.sql(query, params=params).to_arrow_reader(batch_rows)
-        accounts = enqueued = without = 0
-        for batch in reader_:
-            accounts += batch.num_rows
-            sendable = batch.filter(batch.column("reachable"))
-            without += batch.num_rows - sendable.num_rows
-            # A first run's keys are new (they carry the run id): copied straight in. A re-run
-            # or a resumed run skips the keys it finds.
-            enqueued += insert_batch(engine, sendable, now=now, fresh=fresh)
-            if progress is not None:
-                progress(accounts, enqueued)
-    except duckdb.Error as exc:
-        raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
-    finally:
-        con.close()
-    with UnitOfWork(engine) as uow:
-        uow.outbox.finish_campaign(campaign_id, accounts=accounts, enqueued=enqueued,
-                                   without_contact=without, now=now)
-        uow.commit()
-    return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
+    source = _literal(str(ledger))
+    if ledger.suffix.lower() == ".csv":
+        con.execute(f"CREATE VIEW ledger AS SELECT *, row_number() OVER () AS file_row_number"
+                    f" FROM read_csv({source}, header=true)")
+    else:
+        con.execute("CREATE VIEW ledger AS SELECT * FROM "
+                    f"read_parquet({source}, file_row_number=true)")
+    # A ledger is sorted by account, subscription, policy and rule (adapters/ledger.py), so
+    # an account's awards in file order are in ledger order: ordering the list by the row
+    # number is that order, and cheaper than by three text keys. Each award is written as
+    # JSON by concatenation (to_json over a list of structs costs four times as much);
+    # every text value goes through to_json, so any text is escaped.
+    award = ("""'{"service":' || to_json(service) || ',"kind":' || to_json(kind)"""
+             """ || ',"amount":"' || CAST(amount AS VARCHAR) || '","unit":' || to_json(unit)"""
+             """ || ',"currency":' || coalesce(to_json(currency), 'null')"""
+             """ || ',"code":' || to_json(code)"""
+             """ || ',"counted_seconds":' || counted_seconds || '}'""")
+    query = f"""
+        WITH awards AS (
+            SELECT account_id, array_to_string(list({award} ORDER BY file_row_number), ',')
+                AS awards
+            FROM ledger GROUP BY account_id)
+        SELECT ? || a.account_id || '|' || ? AS key, ? AS campaign_id,
+               ? AS incident_id, a.account_id, '{NoticeKind.AWARD_GRANTED.value}' AS kind,
+               coalesce(c.language, 'ko') AS language,
+               '{{"run_id": ' || to_json(?::VARCHAR) || ', "awards": [' || a.awards || ']}}'
+                   AS payload,
+               c.email, c.phone, c.push_id, c.webhook_url,
+               coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL AS reachable
+        FROM awards a LEFT JOIN contacts c USING (account_id)
+        ORDER BY a.account_id"""  # keys in order: the unique index grows at its end
+    params = [key_prefix, run_id, campaign_id, incident.id, run_id]
+    reader_: pa.RecordBatchReader = con.sql(query, params=params).to_arrow_reader(batch_rows)
+    accounts = enqueued = without = 0
+    for batch in reader_:
+        accounts += batch.num_rows
+        sendable = batch.filter(batch.column("reachable"))
+        without += batch.num_rows - sendable.num_rows
+        # A first run's keys are new (they carry the run id): copied straight in. A re-run
+        # or a resumed run skips the keys it finds.
+        enqueued += insert_batch(engine, sendable, now=now, fresh=fresh)
+        if progress is not None:
+            progress(accounts, enqueued)
+    return accounts, enqueued, without
 
 
 def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
@@ -196,6 +217,3 @@ def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
         uow.commit()
     return CampaignResult(campaign_id, len(rows), enqueued, 0, time.perf_counter() - started)
 
-
-def schema_of_contacts() -> pa.Schema:
-    return pa.schema([(c, pa.string()) for c in CONTACT_COLUMNS])

@@ -130,9 +130,10 @@ class Outbox:
     def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int:
         if not batch:
             return 0
-        result = self.conn.execute(_insert_ignore(self.conn, notices),
+        # Counted from RETURNING: executemany's rowcount is not reliable across drivers.
+        result = self.conn.execute(_insert_ignore(self.conn, notices).returning(notices.c.id),
                                    [n.row(now) for n in batch])
-        return int(result.rowcount)
+        return len(result.all())
 
     # -- workers ------------------------------------------------------------------------------
 
