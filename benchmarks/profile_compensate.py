@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_compensate import KAKAO, scenario  # noqa: E402
 
-from makegood.adapters.batch import duckdb_engine  # noqa: E402
+from makegood.adapters.batch.duckdb import session as duckdb_engine  # noqa: E402
 from makegood.adapters.calendars import HolidayCalendars  # noqa: E402
 from makegood.adapters.tables import resolve  # noqa: E402
 from makegood.domain.incident_file import read_incident  # noqa: E402

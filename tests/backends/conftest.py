@@ -138,9 +138,9 @@ class Api:
 def api(db_engine: Engine, tmp_path: Path) -> Iterator[Api]:
     """The API on a migrated database, with the 2022 incident, policy, accounts and ledger loaded
     and an admin signed in; the clock stands at 20 Oct 2022 10:00 KST, inside the intake."""
-    from makegood.adapters.db.config import Settings
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.tables import load_accounts, resolve
+    from makegood.config import Settings
     from makegood.domain.claims import Role
     from makegood.entrypoints.api.app import create_app
     from makegood.services import staff

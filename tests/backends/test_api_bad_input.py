@@ -1,31 +1,56 @@
-"""No request produces a 500: malformed bodies, wrong types, unknown ids all get a 4xx."""
+"""No request produces a 500: malformed bodies, wrong types, unknown ids each get their 4xx,
+and a refused request changes nothing that is stored."""
 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from makegood.adapters.db import schema
 
 from .claims_data import claim_body
 from .conftest import Api
 
-BAD_BODIES: list[object] = [
-    None, [], "text", 42, {},
-    claim_body(amount="lots"), claim_body(amount=-5), claim_body(amount="1e400"),
-    claim_body(start="yesterday"), claim_body(end="2022-10-15T10:00:00+09:00"),
-    claim_body(claimant_kind="robot"), claim_body(category="fun"),
-    claim_body(consent="maybe"), claim_body(name="x" * 10_000), claim_body(name=""),
-    claim_body(sales={"outage_week": "1", "baseline": []}),
-    claim_body(sales={"outage_week": "1", "baseline": [{"week_start": "someday", "amount": 1}]}),
-    claim_body(incident_id="no-such-incident"), claim_body(service="webtoon"),
-    claim_body(currency="₩₩₩"), claim_body(payout_account="!!"), claim_body(extra="field"),
-    claim_body(phone="call me"), claim_body(description="   "), claim_body(name="nul\u0000byte"),
+STORED = (schema.claims, schema.audit_log, schema.idempotency_keys, schema.evidence,
+          schema.messages, schema.decisions, schema.staff_users, schema.staff_sessions)
+
+
+def stored(engine: Engine) -> dict[str, int]:
+    """How many rows each table of claims and staff holds."""
+    with engine.connect() as conn:
+        return {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in STORED}
+
+
+# Each bad body, with the field the error names (None: the body as a whole).
+BAD_BODIES: list[tuple[object, str | None]] = [
+    (None, None), ([], None), ("text", None), (42, None), ({}, "incident_id"),
+    (claim_body(amount="lots"), "amount"), (claim_body(amount=-5), "amount"),
+    (claim_body(amount="1e400"), "amount"),
+    (claim_body(start="yesterday"), "start"), (claim_body(end="2022-10-15T10:00:00+09:00"), "end"),
+    (claim_body(claimant_kind="robot"), "claimant_kind"), (claim_body(category="fun"), "category"),
+    (claim_body(consent="maybe"), "consent"), (claim_body(name="x" * 10_000), "name"),
+    (claim_body(name=""), "name"),
+    (claim_body(sales={"outage_week": "1", "baseline": []}), "sales.baseline"),
+    (claim_body(sales={"outage_week": "1", "baseline": [{"week_start": "someday", "amount": 1}]}),
+     "sales.baseline.0.week_start"),
+    (claim_body(incident_id="no-such-incident"), "incident_id"),
+    (claim_body(service="webtoon"), "service"), (claim_body(currency="₩₩₩"), "currency"),
+    (claim_body(payout_account="!!"), "payout_account"), (claim_body(extra="field"), "extra"),
+    (claim_body(phone="call me"), "phone"), (claim_body(description="   "), "description"),
+    (claim_body(name="nul\u0000byte"), "name"),
 ]
 
 
-@pytest.mark.parametrize("body", BAD_BODIES, ids=range(len(BAD_BODIES)))
-def test_bad_claim_bodies_get_a_4xx_with_fields(api: Api, body: object) -> None:
+@pytest.mark.parametrize(("body", "field"), BAD_BODIES, ids=range(len(BAD_BODIES)))
+def test_bad_claim_bodies_get_a_422_naming_the_field_and_store_nothing(
+        api: Api, body: object, field: str | None) -> None:
+    before = stored(api.engine)
     r = api.client.post("/claims", json=body)
-    assert 400 <= r.status_code < 500, r.text
-    assert r.json()["errors"], r.text
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["errors"]], r.text
+    assert stored(api.engine) == before
 
 
 def test_body_that_is_not_json_gets_a_422(api: Api) -> None:
@@ -34,9 +59,11 @@ def test_body_that_is_not_json_gets_a_422(api: Api) -> None:
 
 
 @pytest.mark.parametrize("path", ["/claims/nope", "/staff/claims/nope", "/nowhere"])
-def test_unknown_paths_and_ids_get_a_4xx(api: Api, path: str) -> None:
+def test_unknown_paths_and_ids_get_a_404_and_change_nothing(api: Api, path: str) -> None:
+    before = stored(api.engine)
     r = api.client.get(path, headers={**api.as_("admin"), "X-Receipt-Token": "x"})
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 404, r.text
+    assert stored(api.engine) == before
 
 
 def test_huge_number_in_the_json_text_gets_a_422(api: Api) -> None:
@@ -62,9 +89,12 @@ def test_bad_incident_document_names_the_problem(api: Api) -> None:
     assert "time zone" in r.json()["detail"]
 
 
-def test_nul_characters_in_staff_input_get_a_4xx(api: Api) -> None:
+def test_nul_characters_in_a_user_name_get_a_422_and_open_no_session(api: Api) -> None:
+    before = stored(api.engine)
     r = api.client.post("/staff/login", json={"username": "ad\u0000min", "password": "whatever"})
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "username"
+    assert stored(api.engine) == before
 
 
 def test_claim_sent_as_form_data_gets_a_422_naming_the_body(api: Api) -> None:

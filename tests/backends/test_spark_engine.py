@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.backends.parity_data import shipped_policy
+from tests.parity.parity_data import shipped_policy
 
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.scenario import kakao_2022_incident

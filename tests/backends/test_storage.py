@@ -63,7 +63,42 @@ def test_audit_log_refuses_updates_and_deletes(db_engine: Engine) -> None:
         with db_engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(statement)
     with UnitOfWork(db_engine) as uow:
-        assert [e["actor"] for e in uow.audit.of("claim", "c1")] == ["staff:a"]
+        assert [e.actor for e in uow.audit.of("claim", "c1")] == ["staff:a"]
+
+
+def test_a_taken_user_name_is_a_conflict_and_the_transaction_stores_nothing(
+        db_engine: Engine) -> None:
+    from makegood.domain.errors import Conflict
+
+    with UnitOfWork(db_engine) as uow:
+        uow.staff.add(username="kim", password_hash="h1", role="reviewer", now=NOW)
+        uow.commit()
+    with UnitOfWork(db_engine) as uow:
+        uow.audit.record(actor="staff:a", action="user.add", entity="staff_user",
+                         entity_id="kim", before=None, after=None, now=NOW)
+        with pytest.raises(Conflict, match="'kim' already exists"):
+            uow.staff.add(username="kim", password_hash="h2", role="admin", now=NOW)
+    with UnitOfWork(db_engine) as uow:
+        stored = uow.staff.get_by_name("kim")
+        assert stored is not None
+        assert (stored.password_hash, stored.role.value) == ("h1", "reviewer")
+        assert uow.audit.of("staff_user", "kim") == []
+
+
+def test_a_used_idempotency_key_is_a_conflict_at_the_repository(api: Api) -> None:
+    from makegood.domain.errors import Conflict
+    from makegood.domain.records import IdempotencyRecord
+
+    first = api.submit(headers={"Idempotency-Key": "retry-1"}).json()
+    record = IdempotencyRecord(key="retry-1", request_hash="other", claim_id=first["claim_id"],
+                               response="x", created_at=NOW)
+    with UnitOfWork(api.engine) as uow, pytest.raises(Conflict, match="already in use"):
+        uow.idempotency.add(record)
+    with UnitOfWork(api.engine) as uow:
+        kept = uow.idempotency.get("retry-1")
+    assert kept is not None
+    assert kept.claim_id == first["claim_id"]
+    assert kept.request_hash != "other"
 
 
 def claim_input(**changes: object) -> claims.ClaimInput:

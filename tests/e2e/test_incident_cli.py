@@ -276,3 +276,59 @@ def test_the_declared_official_window_is_written(runner: CliRunner, tmp_path: Pa
     official = read_incident(out).official_window
     assert official is not None
     assert official.duration.total_seconds() == 127.5 * 3600
+
+
+def test_an_unmapped_name_seen_in_several_places_is_listed_once(runner: CliRunner, tmp_path: Path):
+    data = json.loads(GITHUB.read_text(encoding="utf-8"))
+    twice = write(tmp_path / "twice.json", json.dumps({"incidents": data["incidents"] * 2}))
+    partial = write(tmp_path / "map.toml", '[statuspage.names]\nActions = { service = "github" }\n')
+    result = runner.invoke(app, ["import", "--from", "statuspage", str(twice), str(GITHUB),
+                                 "--map", str(partial), "--out", str(tmp_path / "x.toml"),
+                                 "--as-of", "2024-09-17T00:00:00Z"])
+    assert result.exit_code == 2
+    assert result.stderr.count("'Pages'") == 1
+    assert result.stderr.count("'Disruption with Git SSH'") == 1
+    assert "2 source name(s) not in the map file" in result.stderr
+
+
+def test_an_offset_in_an_uptime_kuma_time_is_warned_about(runner: CliRunner, tmp_path: Path):
+    db = _kuma_db(tmp_path / "kuma.db")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE heartbeat SET time = '2022-10-16T01:35:00+09:00' WHERE status = 1")
+    conn.commit()
+    conn.close()
+    result = runner.invoke(app, ["import", "--from", "uptime_kuma", str(db),
+                                 "--map", str(write(tmp_path / "map.toml", KAKAO_MAP)),
+                                 "--out", str(tmp_path / "k.toml"), "--as-of", "2022-10-20T23:00:00+09:00"])
+    assert result.exit_code == 0, result.output
+    assert "'2022-10-16T01:35:00+09:00' (row 3) carries an offset" in result.stderr
+
+
+def test_show_totals_degraded_time_beside_outage_time(runner: CliRunner, tmp_path: Path):
+    result = runner.invoke(app, ["show", str(_imported(runner, tmp_path))])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = lines.index("Time down per service (overlapping windows counted once)")
+    assert lines[header + 1].split() == ["service", "outage", "degraded"]
+    totals = {line.split()[0]: line for line in lines[header + 2:] if line.strip()}
+    assert totals["messenger"].split()[1:] == ["127", "h", "30", "min", "0", "min"]
+    assert totals["카카오T"].split()[1:] == ["0", "min", "50", "h", "30", "min"]
+
+
+def test_without_a_title_the_status_page_incident_names_title_the_incident(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "github.toml"
+    result = runner.invoke(app, [
+        "import", "--from", "statuspage", str(GITHUB), "--map", str(write(tmp_path / "map.toml", GITHUB_MAP)),
+        "--out", str(out), "--as-of", "2024-09-17T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert read_incident(out).title == "Incident with Pages and Actions; Disruption with Git SSH"
+    shown = runner.invoke(app, ["show", str(out)])
+    assert shown.stdout.startswith("Incident with Pages and Actions; Disruption with Git SSH (github)")
+
+
+def test_without_a_title_or_named_incidents_the_id_is_the_title(runner: CliRunner, tmp_path: Path):
+    out = tmp_path / "kakao.toml"
+    result = runner.invoke(app, ["import", "--from", "csv", str(IMPORTERS / "kakao-2022.csv"),
+                                 "--out", str(out), "--as-of", "2022-10-20T23:00:00+09:00"])
+    assert result.exit_code == 0, result.output
+    assert read_incident(out).title == "kakao"

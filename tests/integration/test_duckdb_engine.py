@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from makegood import policies as shipped
-from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+from makegood.adapters.batch.duckdb import DuckDBEngine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.ledger import write_table
 from makegood.adapters.scenario import generate
@@ -460,7 +460,7 @@ def test_the_ledger_sorted_in_parts_is_the_ledger_sorted_at_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # At national scale the awards are sorted in consecutive parts by position; the parts must
     # join into exactly the file one sort gives.
-    from makegood.adapters.batch import duckdb_engine
+    from makegood.adapters.batch.duckdb import ledger
 
     for _ in generate(tmp_path / "s", accounts=700, seed=9, chunk_accounts=300):
         pass
@@ -468,7 +468,7 @@ def test_the_ledger_sorted_in_parts_is_the_ledger_sorted_at_once(
     inc = read_incident(tmp_path / "s" / "incident.toml")
     summaries = {}
     for name, rows in (("once", 1 << 30), ("parts", 97)):
-        monkeypatch.setattr(duckdb_engine, "SORT_ROWS", rows)
+        monkeypatch.setattr(ledger, "SORT_ROWS", rows)
         summaries[name] = DuckDBEngine().run_to_file(
             incident=inc, policies=policies, source=resolve(tmp_path / "s"),
             calendars=HolidayCalendars(), out=tmp_path / f"{name}.parquet")

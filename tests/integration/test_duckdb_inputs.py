@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.integration.test_duckdb_engine import ALL_KINDS, incident
 
-from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+from makegood.adapters.batch.duckdb import DuckDBEngine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.tables import AccountsSource
 from makegood.domain.errors import DataError, PolicyError

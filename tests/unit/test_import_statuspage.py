@@ -133,3 +133,51 @@ def test_the_fixture_is_the_shared_real_feed_unchanged():
     if not shared.exists():
         pytest.skip("the shared data folder is only present in the development workspace")
     assert GITHUB.read_bytes() == shared.read_bytes()
+
+
+NO_COMPONENTS = {"name": "No components were affected by this update."}
+
+
+def test_an_update_that_affected_no_component_is_no_change(tmp_path: Path):
+    # older feeds write an update that touches no component this way (no code, no statuses)
+    def change(data):
+        for update in data["incidents"][0]["incident_updates"]:
+            update["affected_components"] = [*(update["affected_components"] or []), NO_COMPONENTS]
+        for update in data["incidents"][1]["incident_updates"]:
+            update["affected_components"] = [NO_COMPONENTS]
+
+    windows = statuspage.read(_feed_with(tmp_path, change))
+    assert sorted((w.name, w.start, w.end) for w in windows) == sorted(
+        (w.name, w.start, w.end) for w in statuspage.read(GITHUB))
+    # the incident whose updates name no component still falls back to started .. resolved
+    (ssh,) = [w for w in windows if w.name == "Disruption with Git SSH"]
+    assert (ssh.start, ssh.end) == (utc("2024-09-16T13:29:47.155Z"), utc("2024-09-16T14:28:03.812Z"))
+
+
+def test_a_missing_component_status_is_reported_as_missing(tmp_path: Path):
+    def change(data):
+        del data["incidents"][0]["incident_updates"][1]["affected_components"][1]["old_status"]
+
+    with pytest.raises(IncidentError) as caught:
+        statuspage.read(_feed_with(tmp_path, change))
+    assert caught.value.field == "incidents[0].incident_updates[1].affected_components[1].old_status"
+    assert "has no old_status (missing)" in caught.value.problem
+    assert "unknown" not in caught.value.problem
+
+
+def test_a_naive_timestamp_is_quoted_as_written_in_the_file(tmp_path: Path):
+    def change(data):
+        data["incidents"][1]["started_at"] = "2024-09-16 13:29:47.155123456"
+
+    with pytest.raises(IncidentError) as caught:
+        statuspage.read(_feed_with(tmp_path, change))
+    assert "'2024-09-16 13:29:47.155123456' has no time zone" in caught.value.problem
+
+
+def test_resolved_before_started_quotes_both_times_as_written(tmp_path: Path):
+    def change(data):
+        data["incidents"][1]["resolved_at"] = "2024-09-16T12:00:00Z"
+
+    with pytest.raises(IncidentError) as caught:
+        statuspage.read(_feed_with(tmp_path, change))
+    assert "(2024-09-16T12:00:00Z) at or before it starts (2024-09-16T13:29:47.155Z)" in caught.value.problem

@@ -174,3 +174,53 @@ def test_a_missing_file_is_refused_without_creating_it(tmp_path: Path):
     with pytest.raises(IncidentError, match="no such file"):
         uptime_kuma.read(path)
     assert not path.exists()
+
+
+def _wal_db(path: Path) -> Path:
+    """A database in WAL mode, as Uptime Kuma keeps it, closed cleanly (no -wal file left)."""
+    build(path, {1: "mail"}, [(1, DOWN, "2022-10-15 06:30:00.000", True),
+                              (1, UP, "2022-10-15 08:00:00.000", True)])
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    conn.execute("INSERT INTO heartbeat (monitor_id, status, time, important) "
+                 "VALUES (1, 1, '2022-10-15 08:01:00.000', 0)")
+    conn.commit()
+    conn.close()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    return path
+
+
+def test_a_wal_mode_database_is_read_without_writing_beside_it(tmp_path: Path):
+    db = _wal_db(tmp_path / "kuma.db")
+    before = db.read_bytes()
+    (window,) = uptime_kuma.read(db)
+    assert (window.start, window.end) == (utc(15, 6, 30), utc(15, 8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kuma.db"]  # no -wal, no -shm
+    assert db.read_bytes() == before
+
+
+def test_a_database_being_written_is_read_through_its_wal(tmp_path: Path):
+    db = _wal_db(tmp_path / "kuma.db")
+    writer = sqlite3.connect(db)  # Uptime Kuma still running: its latest beats are in the -wal file
+    try:
+        writer.execute("INSERT INTO heartbeat (monitor_id, status, time, important) "
+                       "VALUES (1, 0, '2022-10-15 09:00:00.000', 1)")
+        writer.commit()
+        assert (tmp_path / "kuma.db-wal").exists()
+        windows = uptime_kuma.read(db)
+    finally:
+        writer.close()
+    assert [(w.start, w.end) for w in windows] == [(utc(15, 6, 30), utc(15, 8)), (utc(15, 9), None)]
+
+
+def test_a_heartbeat_time_with_an_offset_is_read_and_warned_about(tmp_path: Path):
+    db = build(tmp_path / "kuma.db", {1: "mail"}, [
+        (1, DOWN, "2022-10-15T15:30:00+09:00", True),
+        (1, UP, "2022-10-15T17:00:00+09:00", True),
+        (1, DOWN, "2022-10-15 09:00:00.000", True),
+    ])
+    windows, notes = uptime_kuma.read_beats(db)
+    assert [(w.start, w.end) for w in windows] == [(utc(15, 6, 30), utc(15, 8)), (utc(15, 9), None)]
+    (note,) = notes
+    assert "'2022-10-15T15:30:00+09:00' (row 1 and 1 more) carries an offset" in note
+    assert str(db) in note

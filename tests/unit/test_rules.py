@@ -9,8 +9,8 @@ from makegood.domain.accounts import Channel, Segment
 from makegood.domain.awards import AwardKind
 from makegood.domain.compensation import compensate, compensate_all
 from makegood.domain.incident import Fault
+from makegood.domain.local_calendar import WorkingCalendar
 from makegood.domain.rules import StaticCalendars
-from makegood.domain.windows import WorkingCalendar
 
 MUSIC_OUTAGE = incident(("music", "2022-10-15 15:30", "2022-10-16 02:00"))
 

@@ -8,17 +8,15 @@ from hypothesis import strategies as st
 from tests.factories import KST, at, window
 
 from makegood.domain.errors import InputError
+from makegood.domain.local_calendar import WorkingCalendar, split_days, split_working_days
 from makegood.domain.windows import (
     Window,
-    WorkingCalendar,
     clip,
     format_duration,
     intersect,
     longest,
     parse_duration,
     parse_timestamp,
-    split_days,
-    split_working_days,
     subtract,
     total,
     union,

@@ -1,4 +1,8 @@
-"""Working-day calendars from the ``holidays`` package (public holidays by country)."""
+"""Working-day calendars from the ``holidays`` package (public holidays by country).
+
+A working-day calendar is named by a code: a country (``"KR"``) or a subdivision (``"GB-ENG"``);
+see :class:`makegood.domain.local_calendar.WorkingCalendar`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from functools import cache
 import holidays
 
 from makegood.domain.errors import InputError
-from makegood.domain.windows import WorkingCalendar
+from makegood.domain.local_calendar import WorkingCalendar
 
 YEARS = range(2000, 2041)
 
@@ -29,6 +33,7 @@ def _calendar(country: str) -> WorkingCalendar:
     try:
         days = holidays.country_holidays(code, subdiv=subdiv or None, years=YEARS)
     except NotImplementedError:
-        raise InputError(f"no public-holiday calendar for country {country!r}",
+        raise InputError(f"no working-day calendar {country!r}; name a country (\"KR\", \"DE\") "
+                         "or a subdivision (\"GB-ENG\") as the holidays package does",
                          field="calendar") from None
     return WorkingCalendar(country=country, holidays=frozenset(days.keys()))

@@ -11,12 +11,12 @@ import html
 import importlib.util
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from makegood.domain.incident import Impact, Incident, Severity
-from makegood.domain.windows import format_duration
+from makegood.domain.windows import Window, format_duration
 
 COLOURS = {
     Severity.OUTAGE: "#c0392b",
@@ -75,6 +75,13 @@ def _render(incident: Incident, suffix: str) -> bytes:
             ax.broken_barh([(start, width)], (y - 0.35, 0.7),
                            facecolors=COLOURS[impact.severity],
                            hatch="//" if impact.open else None, edgecolor="white")
+    span = Window(min(i.window.start for i in incident.impacts),
+                  max(i.window.end for i in incident.impacts)) if incident.impacts else None
+    if span is not None:
+        # zoom to the windows (an official window or the axis defaults never widen the view)
+        pad = max(span.duration * 0.02, timedelta(minutes=1))
+        ax.set_xlim(mdates.date2num(span.start - pad),  # type: ignore[no-untyped-call]
+                    mdates.date2num(span.end + pad))  # type: ignore[no-untyped-call]
     ax.set_yticks(range(len(rows)), [f"{s} / {f}" if f else s for s, f in rows])
     ax.invert_yaxis()
     ax.xaxis_date(tz=tz)
@@ -83,8 +90,13 @@ def _render(incident: Incident, suffix: str) -> bytes:
     ax.set_title(incident.title)
     ax.grid(axis="x", alpha=0.3)
     present = [s for s in Severity if any(i.severity is s for i in incident.impacts)]
-    ax.legend(handles=[Patch(color=COLOURS[s], label=s.value) for s in present],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    handles = [Patch(color=COLOURS[s], label=s.value) for s in present]
+    still_open = [i for i in incident.impacts if i.open]
+    if still_open:
+        as_of = local_time(max(i.window.end for i in still_open), incident)
+        handles.append(Patch(facecolor="#bbbbbb", edgecolor="white", hatch="//",
+                             label=f"hatched: still open when imported,\ndrawn up to {as_of} (--as-of)"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.autofmt_xdate()
 
     fmt = "png" if suffix == ".png" else "svg"

@@ -16,8 +16,8 @@ import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,29 @@ class LedgerRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in LEDGER_COLUMNS}
+
+
+Progress = Callable[[int, int], None]  # an engine's (done, total) steps, accounts or rows
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What an engine computed: the ledger table (sorted, :data:`LEDGER_SCHEMA`) and what it
+    counted along the way. Every engine returns one; :func:`summarize` reads the rest."""
+
+    ledger: pa.Table
+    accounts: int = 0
+    subscriptions: int = 0
+    accounts_affected: int = 0
+    fund_factors: dict[str, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, Any]:
+        return {"accounts": self.accounts, "subscriptions": self.subscriptions,
+                "accounts_affected": self.accounts_affected, "fund_factors": self.fund_factors}
+
+    def summary(self) -> dict[str, Any]:
+        """The counts and the ledger's totals: the summary JSON a run writes beside it."""
+        return {**self.counts(), **summarize(self.ledger)}
 
 
 def rows_to_table(rows: Iterable[LedgerRow]) -> pa.Table:

@@ -11,8 +11,9 @@ The sales table (small businesses) has one row per account and week::
 
 A path is a file, a directory of part files, or a glob. A scenario directory (as written by
 ``makegood scenario generate``) holds ``subscriptions/`` and ``sales/`` (and ``incident.toml``).
-This module reads whole tables into domain objects for the reference engine; the batch engines
-read the same files through their own scans and apply the same validation rules.
+This module reads whole tables into domain objects for the reference engine; the columns, the
+checks and the words of every error are defined once in :mod:`makegood.adapters.schema`, which
+the batch engines apply to the same files through their own scans.
 """
 
 from __future__ import annotations
@@ -20,33 +21,33 @@ from __future__ import annotations
 import csv
 import glob
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from makegood.domain.accounts import (
-    Account,
-    BillingPeriod,
-    Channel,
-    Segment,
-    Subscription,
-    WeeklySales,
+from makegood.adapters.schema import (
+    OPTIONAL_SUBSCRIPTION_COLUMNS,
+    SALES_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    check_columns,
+    parse_sales,
+    parse_subscription,
+    two_losses,
+    two_sales_rows,
+    two_segments,
 )
+from makegood.domain.accounts import Account, Segment, Subscription, WeeklySales
 from makegood.domain.errors import DataError, InputError
-from makegood.domain.money import to_decimal
-from makegood.domain.windows import parse_timestamp, require_aware
 
-SUBSCRIPTION_COLUMNS = (
-    "subscription_id", "account_id", "segment", "service", "plan", "paid", "fee", "currency",
-    "billing_period", "channel", "start", "end",
-)
-OPTIONAL_SUBSCRIPTION_COLUMNS = ("reported_loss",)
-SALES_COLUMNS = ("account_id", "week_start", "amount")
+__all__ = [
+    "OPTIONAL_SUBSCRIPTION_COLUMNS", "SALES_COLUMNS", "SUBSCRIPTION_COLUMNS", "AccountsSource",
+    "iter_rows", "load_accounts", "parse_subscription", "resolve",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def iter_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict
         try:
             with path.open(newline="", encoding="utf-8-sig") as fh:
                 reader = csv.DictReader(fh)
-                _check_columns(path, reader.fieldnames or [], required)
+                check_columns(reader.fieldnames or [], required, file=str(path))
                 for row in reader:
                     if None in row:
                         raise DataError("the row has more values than the header has columns",
@@ -113,74 +114,9 @@ def iter_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises many types for a corrupt file
         raise DataError(f"not a readable Parquet file: {exc}", file=str(path)) from None
-    _check_columns(path, table.column_names, required)
+    check_columns(table.column_names, required, file=str(path))
     for i, row in enumerate(table.to_pylist(), start=1):
         yield i, row
-
-
-def _check_columns(path: Path, present: Any, required: tuple[str, ...]) -> None:
-    missing = [c for c in required if c not in present]
-    if missing:
-        raise DataError(
-            f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}",
-            file=str(path), field=missing[0],
-        )
-
-
-def _text(row: Mapping[str, Any], key: str) -> str:
-    value = row.get(key)
-    if value is None or str(value).strip() == "":
-        raise InputError("is empty", field=key)
-    return str(value).strip()
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "t"):
-        return True
-    if text in ("false", "0", "no", "f"):
-        return False
-    raise InputError(f"{value!r} is not true or false", field="paid")
-
-
-def _timestamp(value: Any, key: str) -> datetime:
-    if isinstance(value, datetime):
-        return require_aware(value, field=key)
-    return parse_timestamp(str(value), field=key)
-
-
-def _enum(value: str, enum: type[Segment] | type[Channel] | type[BillingPeriod], key: str) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise InputError(f"{value!r} is not one of: {allowed}", field=key) from None
-
-
-def parse_subscription(row: Mapping[str, Any]) -> tuple[Subscription, Segment, Decimal | None]:
-    end_raw = row.get("end")
-    sub = Subscription(
-        id=_text(row, "subscription_id"),
-        account_id=_text(row, "account_id"),
-        service=_text(row, "service"),
-        plan=_text(row, "plan"),
-        paid=_bool(row.get("paid")),
-        fee=to_decimal(row.get("fee"), field="fee") if not isinstance(row.get("fee"), Decimal)
-        else row["fee"],
-        currency=_text(row, "currency"),
-        billing_period=_enum(_text(row, "billing_period"), BillingPeriod, "billing_period"),
-        channel=_enum(_text(row, "channel"), Channel, "channel"),
-        start=_timestamp(_text(row, "start"), "start") if not isinstance(row.get("start"), datetime)
-        else _timestamp(row["start"], "start"),
-        end=None if end_raw is None or str(end_raw).strip() == "" else _timestamp(end_raw, "end"),
-    )
-    segment = _enum(_text(row, "segment"), Segment, "segment")
-    loss_raw = row.get("reported_loss")
-    loss = None if loss_raw is None or str(loss_raw).strip() == "" else to_decimal(
-        loss_raw, field="reported_loss")
-    return sub, segment, loss
 
 
 def _located(exc: InputError, path: Path, number: int) -> DataError:
@@ -208,31 +144,22 @@ def load_accounts(source: AccountsSource) -> list[Account]:
                                 field="subscription_id")
             seen[sub.id] = (path, number)
             if segments.setdefault(sub.account_id, segment) != segment:
-                raise DataError(f"account {sub.account_id!r} has two segments",
+                raise DataError(two_segments(sub.account_id),
                                 file=str(path), row=number, field="segment")
             if loss is not None and losses.setdefault(sub.account_id, loss) != loss:
-                raise DataError(
-                    f"account {sub.account_id!r} has two reported losses "
-                    f"({losses[sub.account_id]} and {loss}); give one per account",
-                    file=str(path), row=number, field="reported_loss")
+                raise DataError(two_losses(sub.account_id, losses[sub.account_id], loss),
+                                file=str(path), row=number, field="reported_loss")
             subs[sub.account_id].append(sub)
     sales: dict[str, list[WeeklySales]] = defaultdict(list)
     weeks_seen: set[tuple[str, date]] = set()
     for path in source.sales:
         for number, row in iter_rows(path, SALES_COLUMNS):
             try:
-                week = row["week_start"]
-                week_start = week if isinstance(week, date) else date.fromisoformat(str(week).strip())
-                account_id = _text(row, "account_id")
-                if (account_id, week_start) in weeks_seen:
-                    raise InputError(f"account {account_id!r} has two rows for the week of "
-                                     f"{week_start}", field="week_start")
-                weeks_seen.add((account_id, week_start))
-                sales[account_id].append(
-                    WeeklySales(week_start, to_decimal(row["amount"], field="amount")))
-            except ValueError:
-                raise DataError(f"{row['week_start']!r} is not a date (YYYY-MM-DD)", file=str(path),
-                                row=number, field="week_start") from None
+                account_id, week = parse_sales(row)
+                if (account_id, week.week_start) in weeks_seen:
+                    raise InputError(two_sales_rows(account_id, week.week_start), field="week_start")
+                weeks_seen.add((account_id, week.week_start))
+                sales[account_id].append(week)
             except InputError as exc:
                 raise _located(exc, path, number) from None
     return [

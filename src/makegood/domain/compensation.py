@@ -11,7 +11,7 @@ scales every cash award by one factor (:func:`apply_fund_cap`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -128,6 +128,14 @@ def apply_fund_cap(awards: list[Award], policy: Policy) -> tuple[list[Award], De
     factor = fund_factor(awards, policy)
     if factor == 1:
         return awards, factor
+    return scale_awards(awards, policy, factor), factor
+
+
+def scale_awards(awards: Iterable[Award], policy: Policy, factor: Decimal) -> list[Award]:
+    """Cash awards scaled by the fund ``factor``: each scaled award is rounded by the fund's
+    rounding (the factor itself is not rounded); other awards unchanged."""
+    if factor == 1:
+        return list(awards)
     out = []
     rounding = policy.caps.fund_rounding
     for award in awards:
@@ -138,7 +146,15 @@ def apply_fund_cap(awards: list[Award], policy: Policy) -> tuple[list[Award], De
                 f"scaled pro rata by the fund cap ({format_amount(factor.quantize(Decimal('0.000001')))}"
                 f") -> {format_amount(scaled)} {award.unit}")
         out.append(award)
-    return out, factor
+    return out
+
+
+def check_policies(policies: Sequence[Policy], incident: Incident, data_services: set[str],
+                   files: Sequence[str | None] = ()) -> None:
+    """Every service a policy names must be known to the incident or present in the data."""
+    known = set(incident.services) | data_services
+    for i, policy in enumerate(policies):
+        policy.check_services(known, file=files[i] if i < len(files) else None)
 
 
 def compensate_all(

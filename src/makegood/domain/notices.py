@@ -113,6 +113,20 @@ def mask(address: str) -> str:
     return address[:3] + "*" * max(0, len(address) - 7) + address[-4:]
 
 
+@dataclass(frozen=True, slots=True)
+class NewNotice:
+    """A notice to write to the outbox: the event's key, the facts its words are rendered from,
+    the contact points to use."""
+
+    key: str
+    incident_id: str
+    account_id: str
+    kind: NoticeKind
+    payload: Mapping[str, object]
+    contact: Contact
+    campaign_id: str | None = None
+
+
 def idempotency_key(*, account_id: str, incident_id: str, kind: NoticeKind, event: str) -> str:
     """The key of one event's notice to one account. ``event`` is the run id for award notices,
     the claim id and its state change for claim notices, the payout id for payouts.

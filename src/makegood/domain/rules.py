@@ -9,11 +9,10 @@ first affected matching subscription (lowest subscription id).
 
 from __future__ import annotations
 
-import calendar as _calendar
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import ClassVar, Protocol
@@ -24,6 +23,16 @@ from makegood.domain.awards import Award, AwardKind
 from makegood.domain.document import Table
 from makegood.domain.errors import InputError
 from makegood.domain.incident import Fault, Incident
+from makegood.domain.local_calendar import (
+    GRACES,
+    WorkingCalendar,
+    days_after_grace,
+    grace_end,
+    last_date,
+    local_date,
+    month_of,
+    split_months,
+)
 from makegood.domain.money import (
     Rounding,
     TimeRounding,
@@ -35,20 +44,16 @@ from makegood.domain.money import (
 from makegood.domain.windows import (
     ZERO,
     Window,
-    WorkingCalendar,
     format_duration,
     format_local,
     format_windows,
     longest,
     total,
-    union,
 )
-
-DAY = timedelta(days=1)
 
 
 class Calendars(Protocol):
-    """Where working-day rules find a country's weekends and public holidays."""
+    """Where working-day rules find a working-day calendar (``"KR"``, ``"GB-ENG"``) by its code."""
 
     def get(self, country: str) -> WorkingCalendar: ...
 
@@ -63,7 +68,7 @@ class StaticCalendars:
         try:
             return self.calendars[country]
         except KeyError:
-            raise InputError(f"no working-day calendar for country {country!r}") from None
+            raise InputError(f"no working-day calendar {country!r}", field="calendar") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +245,11 @@ def parse_fee_days(t: Table) -> int | None:
 
 
 def month_days(fee_days: int | None, e: Exposure) -> int:
+    """The month length of a fee: ``fee_days``, or the days of the local month in which the
+    (first counted) outage starts."""
     if fee_days is not None:
         return fee_days
-    first = e.windows[0].start.astimezone(e.tz)
-    return _calendar.monthrange(first.year, first.month)[1]
+    return month_of(e.windows[0].start, e.tz).days
 
 
 def fee_worth(monthly: Fraction, hours: Decimal | Fraction, days: int) -> Fraction:
@@ -263,10 +269,6 @@ def fee_for_hours(e: Exposure, hours: Decimal | Fraction, fee_days: int | None) 
 def shown(x: Fraction) -> str:
     """An exact amount as a person reads it in an explanation (to the cent)."""
     return format_amount(to_decimal_places(x))
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,18 +627,15 @@ class SlaTiers(Rule):
         fee = e.subscription.monthly_fee()
         total_credit = Decimal(0)
         parts = []
-        for (year, month), down in sorted(_by_month(e.windows, e.tz).items()):
-            first = date(year, month, 1)
-            nxt = date(year + (month == 12), month % 12 + 1, 1)
-            month_seconds = int((_local_midnight(nxt, e.tz) - _local_midnight(first, e.tz))
-                                .total_seconds())
+        for month, down in sorted(split_months(e.windows, e.tz).items()):
+            month_seconds = month.seconds
             down_seconds = int(down.total_seconds())
             percent = self.percent_for(down_seconds, month_seconds)
             uptime = (Decimal(month_seconds - down_seconds) * 100 / month_seconds).quantize(
                 Decimal("0.0001"))
             credit = self.month_credit(fee, percent)
             total_credit += credit
-            parts.append(f"{first:%b %Y}: {format_duration(down)} down, uptime {uptime} % -> "
+            parts.append(f"{month.first:%b %Y}: {format_duration(down)} down, uptime {uptime} % -> "
                          f"{format_amount(percent)} % of {shown(fee)} {e.currency} = "
                          f"{format_amount(credit)} {e.currency}")
         if total_credit <= 0:
@@ -655,24 +654,6 @@ class SlaTiers(Rule):
         cap = f", at most {format_amount(self.max_percent)} %" if self.max_percent is not None else ""
         low = (f"; no credit under {format_amount(self.min_credit)}" if self.min_credit else "")
         return f"a credit by monthly uptime: {tiers} of the month's bill{cap}{low}"
-
-
-def _by_month(windows: tuple[Window, ...], tz: ZoneInfo) -> dict[tuple[int, int], timedelta]:
-    out: dict[tuple[int, int], timedelta] = {}
-    for window in union(windows):
-        local = window.start.astimezone(tz)
-        year, month = local.year, local.month
-        while True:
-            start = _local_midnight(date(year, month, 1), tz)
-            ny, nm = year + (month == 12), month % 12 + 1
-            end = _local_midnight(date(ny, nm, 1), tz)
-            piece = window.intersection(Window(start, end))
-            if piece is not None:
-                out[(year, month)] = out.get((year, month), ZERO) + piece.duration
-            if end >= window.end:
-                break
-            year, month = ny, nm
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -698,8 +679,13 @@ class PerDay(Rule):
     day counts as a day. Worked example (TKG): 5 days 12 h down, fee 40 EUR: days 3-4 at 5 EUR,
     days 5-6 at max(10, 8) = 10 EUR -> 30 EUR.
 
-    ``grace``: ``working`` (full local working days of ``calendar``), ``calendar`` (full local
-    calendar days) or ``elapsed`` (periods of 24 h from the start).
+    ``grace``: ``working`` (full local working days of the working-day calendar ``calendar``),
+    ``calendar`` (full local calendar days) or ``elapsed`` (periods of 24 h from the start). After
+    a ``working`` or ``calendar`` grace, each local calendar day the outage touches is one day
+    (holidays included; 23- and 25-hour days alike); the exact rule is in
+    :mod:`makegood.domain.local_calendar`. Worked example (Ofcom, GB-ENG): down Wed 25 Mar 2026
+    10:00 GMT to Mon 30 Mar 00:30 BST; the grace counts Thu 26 and Fri 27 and ends Sat 28
+    00:00 GMT; Sat, Sun (23 h) and Mon are touched -> 3 x 10.34 = 31.02 GBP.
     """
 
     kind: ClassVar[str] = "per_day"
@@ -712,11 +698,11 @@ class PerDay(Rule):
 
     @classmethod
     def parse(cls, t: Table, common: dict[str, object]) -> Rule:
-        grace = t.text("grace", "elapsed", choices=("working", "calendar", "elapsed"))
+        grace = t.text("grace", "elapsed", choices=GRACES)
         calendar = t.text("calendar", None)
         if grace == "working" and not calendar:
-            raise t.fail("working-day grace needs a calendar country such as \"GB\" or \"KR\"",
-                         "calendar")
+            raise t.fail("a working-day grace needs a working-day calendar such as \"GB-ENG\" "
+                         "or \"KR\"", "calendar")
         steps = []
         for sub in t.tables("steps", required=True):
             steps.append(DayStep(
@@ -740,19 +726,17 @@ class PerDay(Rule):
             **common,  # type: ignore[arg-type]
         )
 
+    def working(self, e: Exposure) -> WorkingCalendar | None:
+        """The working-day calendar a ``working`` grace counts in (``None`` otherwise)."""
+        if self.grace == "working" and self.calendar:
+            return e.calendars.get(self.calendar)
+        return None
+
     def grace_end(self, start: datetime, e: Exposure) -> datetime:
-        if self.grace == "elapsed" or self.grace_days == 0:
-            return start + self.grace_days * DAY
-        local = start.astimezone(e.tz)
-        day = local.date() if local.time() == time(0) else local.date() + DAY
-        cal = e.calendars.get(self.calendar) if self.grace == "working" and self.calendar else None
-        counted = 0
-        while True:
-            if cal is None or cal.is_working_day(day):
-                counted += 1
-                if counted == self.grace_days:
-                    return _local_midnight(day + DAY, e.tz)
-            day += DAY
+        """When the grace of an outage starting at ``start`` ends (:mod:`~makegood.domain.
+        local_calendar` states the rule)."""
+        return grace_end(start, grace=self.grace, days=self.grace_days, tz=e.tz,
+                         working=self.working(e))
 
     def day_amount(self, step: DayStep, monthly: Fraction) -> Decimal:
         """The amount for one day of ``step``: the higher of the fixed amount or the fee share."""
@@ -763,11 +747,10 @@ class PerDay(Rule):
         total_amount = Decimal(0)
         parts = []
         for window in e.windows:
-            grace_end = self.grace_end(window.start, e)
-            if window.end <= grace_end:
+            ends = self.grace_end(window.start, e)
+            days = days_after_grace(ends, window.end, grace=self.grace, tz=e.tz)
+            if days <= 0:
                 continue
-            seconds = int((window.end - grace_end).total_seconds())
-            days = -(-seconds // 86400)
             pieces = []
             for i, step in enumerate(self.steps):
                 last = self.steps[i + 1].from_day - 1 if i + 1 < len(self.steps) else days
@@ -777,9 +760,17 @@ class PerDay(Rule):
                 each = self.day_amount(step, fee)
                 total_amount += each * n
                 pieces.append(f"{n} x {format_amount(each)}")
-            parts.append(f"{format_duration(window.duration)} from {format_local(window.start, e.tz)}"
-                         f"; grace of {self.grace_days} {self.grace} days ends "
-                         f"{format_local(grace_end, e.tz)}; {days} day(s): " + " + ".join(pieces))
+            if self.grace == "elapsed":
+                counted = f"{days} started period(s) of 24 h"
+            else:
+                since = local_date(max(ends, window.start), e.tz)
+                until = last_date(window.end, e.tz)
+                counted = (f"{days} local day(s), {since:%a %d %b}" +
+                           (f" to {until:%a %d %b}" if until != since else ""))
+            parts.append(f"{format_duration(window.duration)} from "
+                         f"{format_local(window.start, e.tz, zone=True)}; grace of "
+                         f"{self.grace_days} {self.grace} days ends "
+                         f"{format_local(ends, e.tz, zone=True)}; {counted}: " + " + ".join(pieces))
         if total_amount <= 0:
             return None
         body = "; ".join(parts) + f" = {format_amount(total_amount)} {e.currency}"
@@ -793,8 +784,9 @@ class PerDay(Rule):
             for s in self.steps
         )
         cal = f" ({self.calendar})" if self.grace == "working" else ""
-        return (f"after a grace of {self.grace_days} {self.grace} days{cal}, per started day: "
-                f"{steps}")
+        per = ("per started period of 24 h" if self.grace == "elapsed"
+               else "per local calendar day the outage touches")
+        return f"after a grace of {self.grace_days} {self.grace} days{cal}, {per}: {steps}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Time windows: half-open ``[start, end)`` intervals of timezone-aware UTC instants.
 
 The algebra every rule builds on: union (merging), intersection, clipping to a period, total
-duration, the longest continuous stretch, and splitting into local calendar days or working days.
+duration, the longest continuous stretch. Local days, months and working days are in
+:mod:`makegood.domain.local_calendar`.
 A naive timestamp is an input error, never silently assumed to be UTC or local.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from makegood.domain.errors import InputError
@@ -36,7 +37,11 @@ def parse_timestamp(text: str, *, field: str = "timestamp") -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise InputError(f"{raw!r} is not an ISO 8601 timestamp", field=field) from None
-    return require_aware(value, field=field)
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        # quoted as written, so the user finds it in the file
+        raise InputError(f"timestamp {raw!r} has no time zone; write it with an offset "
+                         "such as +09:00 or Z", field=field)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -137,60 +142,6 @@ def longest(windows: Iterable[Window]) -> timedelta:
     return max((w.duration for w in union(windows)), default=ZERO)
 
 
-def _local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def split_days(windows: Iterable[Window], tz: tzinfo) -> dict[date, timedelta]:
-    """Covered time per local calendar day in ``tz`` (days with no coverage are omitted)."""
-    out: dict[date, timedelta] = {}
-    for window in union(windows):
-        day = window.start.astimezone(tz).date()
-        while True:
-            day_start = _local_midnight(day, tz)
-            day_end = _local_midnight(day + timedelta(days=1), tz)
-            piece = window.intersection(Window(day_start, day_end))
-            if piece is not None:
-                out[day] = out.get(day, ZERO) + piece.duration
-            if day_end >= window.end:
-                break
-            day += timedelta(days=1)
-    return out
-
-
-def split_working_days(
-    windows: Iterable[Window], tz: tzinfo, calendar: WorkingCalendar
-) -> dict[date, timedelta]:
-    """Covered time per local working day (weekends and holidays of ``calendar`` dropped)."""
-    return {d: t for d, t in split_days(windows, tz).items() if calendar.is_working_day(d)}
-
-
-@dataclass(frozen=True, slots=True)
-class WorkingCalendar:
-    """Which local days are working days: not a weekend day, not a public holiday.
-
-    ``weekend`` holds ISO weekday numbers minus one (Monday 0 ... Sunday 6), as ``date.weekday()``.
-    Holidays are data (from the ``holidays`` package through an adapter, or passed in by tests).
-    """
-
-    country: str
-    holidays: frozenset[date] = frozenset()
-    weekend: frozenset[int] = frozenset({5, 6})
-
-    def is_working_day(self, day: date) -> bool:
-        return day.weekday() not in self.weekend and day not in self.holidays
-
-    def working_days(self, first: date, last: date) -> list[date]:
-        """Working days from ``first`` to ``last`` inclusive."""
-        days: list[date] = []
-        day = first
-        while day <= last:
-            if self.is_working_day(day):
-                days.append(day)
-            day += timedelta(days=1)
-        return days
-
-
 # Durations as people write them in policies and read them in explanations.
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|s)", re.IGNORECASE)
@@ -231,15 +182,26 @@ def format_duration(value: timedelta) -> str:
     return " ".join(parts)
 
 
-def format_local(instant: datetime, tz: tzinfo) -> str:
-    """``15 Oct 15:30`` in the given zone."""
-    return instant.astimezone(tz).strftime("%d %b %H:%M").lstrip("0")
+def format_local(instant: datetime, tz: tzinfo, *, zone: bool = False) -> str:
+    """``15 Oct 15:30`` in the given zone; with ``zone``, ``30 Mar 00:30 BST`` (the abbreviation
+    in force at that instant, so each side of a clock change is labelled with its own)."""
+    local = instant.astimezone(tz)
+    text = local.strftime("%d %b %H:%M").lstrip("0")
+    return f"{text} {local.tzname() or tz}" if zone else text
 
 
 def format_windows(windows: Sequence[Window], tz: tzinfo) -> str:
-    """``15 Oct 15:30 - 16 Oct 02:00 KST`` (several windows joined by commas)."""
+    """``15 Oct 15:30 - 16 Oct 02:00 KST`` (several windows joined by commas).
+
+    One zone label at the end when every time shown has the same one; otherwise each time
+    carries its own (``25 Mar 10:00 GMT - 30 Mar 00:30 BST``).
+    """
     if not windows:
         return "no outage"
-    zone = windows[0].start.astimezone(tz).tzname() or str(tz)
+    names = {t.astimezone(tz).tzname() for w in windows for t in (w.start, w.end)}
+    if len(names) > 1:
+        return ", ".join(f"{format_local(w.start, tz, zone=True)} - {format_local(w.end, tz, zone=True)}"
+                         for w in windows)
+    zone = names.pop() or str(tz)
     text = ", ".join(f"{format_local(w.start, tz)} - {format_local(w.end, tz)}" for w in windows)
     return f"{text} {zone}"

@@ -1,9 +1,9 @@
 """Claimant use cases: submit a claim, read it with the receipt token, add evidence, answer a
 request for information, appeal a denial.
 
-Each use case takes keyword-only arguments and a unit of work; it commits once, at the end, so a
-failure anywhere leaves nothing behind. A submission with an ``Idempotency-Key`` that was seen
-before returns the first answer and creates nothing.
+Each use case takes keyword-only arguments and a unit of work (:mod:`makegood.services.ports`);
+it commits once, at the end, so a failure anywhere leaves nothing behind. A submission with an
+``Idempotency-Key`` that was seen before returns the first answer and creates nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy.exc
-
-from makegood.adapters.db.crypto import Cipher, new_token, token_hash
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.notices import NewNotice
-from makegood.adapters.db.repository import IncidentRecord, Row, UnitOfWork
+from makegood.adapters.db.crypto import new_token, token_hash
 from makegood.domain.claims import (
     Category,
     ClaimantKind,
@@ -42,10 +37,19 @@ from makegood.domain.claims import (
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
 from makegood.domain.incident import nfc
-from makegood.domain.notices import NoticeKind
+from makegood.domain.notices import NewNotice, NoticeKind
+from makegood.domain.records import (
+    AuditEntry,
+    Claim,
+    EvidenceFile,
+    IdempotencyRecord,
+    IncidentRecord,
+    Message,
+)
 from makegood.domain.windows import Window
 from makegood.services.notice_events import claim_notice
-from makegood.services.verification import LedgerReader, read_ledger, verify_claim
+from makegood.services.ports import Cipher, EvidenceStore, LedgerReader, UnitOfWork
+from makegood.services.verification import read_ledger, verify_claim
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,19}$")
@@ -157,14 +161,6 @@ class Receipt:
         return json.dumps(self.content(), ensure_ascii=False, separators=(",", ":"))
 
 
-def _sales_json(sales: SalesReport | None) -> dict[str, Any] | None:
-    if sales is None:
-        return None
-    return {"outage_week": str(sales.outage_week),
-            "baseline": [{"week_start": w.week_start.isoformat(), "amount": str(w.amount)}
-                         for w in sales.baseline]}
-
-
 def submit(
     *,
     uow: UnitOfWork,
@@ -184,7 +180,7 @@ def submit(
         return _submit(uow=uow, claim=claim, cipher=cipher, now=now, client=client,
                        idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
                        actor=actor, ledger=ledger)
-    except sqlalchemy.exc.IntegrityError:
+    except Conflict:
         # The key was seen before (a retry, or two requests racing): nothing of this attempt
         # was committed; answer as the first one did. No look-up before the attempt: retries
         # are rare and every first submission saves the round trips.
@@ -205,12 +201,12 @@ def _replay(uow: UnitOfWork, key: str, fingerprint: str, cipher: Cipher, client:
 
 @dataclass(frozen=True, slots=True)
 class Filing:
-    """The rows one submission writes, all or nothing: the claim, its audit entry and (with an
+    """What one submission writes, all or nothing: the claim, its audit entry and (with an
     ``Idempotency-Key``) the idempotency record; and the receipt the claimant gets."""
 
-    claim: dict[str, Any]
-    audit: dict[str, Any]
-    idempotency: dict[str, Any] | None
+    claim: Claim
+    audit: AuditEntry
+    idempotency: IdempotencyRecord | None
     receipt: Receipt
     notice: NewNotice | None = None  # "claim received", in the outbox with the claim
 
@@ -236,27 +232,25 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     claim_id = uuid.uuid4().hex
     token = new_token()
     checks = [c.as_dict() for c in result.checks]
-    values = {
-        "id": claim_id, "incident_id": claim.incident_id,
-        "claimant_kind": claim.claimant_kind.value, "name": claim.name, "email": claim.email,
-        "phone": claim.phone, "account_id": claim.account_id, "service": claim.service,
-        "feature": claim.feature, "category": claim.category.value, "start": claim.start,
-        "end": claim.end, "description": claim.description, "amount": claim.amount,
-        "currency": claim.currency, "sales": _sales_json(claim.sales), "consent": True,
-        "payout_encrypted": cipher.encrypt(claim.payout_account) if claim.payout_account
+    values = Claim(
+        id=claim_id, incident_id=claim.incident_id, claimant_kind=claim.claimant_kind,
+        name=claim.name, email=claim.email, phone=claim.phone, account_id=claim.account_id,
+        service=claim.service, feature=claim.feature, category=claim.category,
+        start=claim.start, end=claim.end, description=claim.description, amount=claim.amount,
+        currency=claim.currency, sales=claim.sales, consent=True,
+        payout_encrypted=cipher.encrypt(claim.payout_account) if claim.payout_account
         else None,
-        "payout_masked": mask_account(claim.payout_account) if claim.payout_account else None,
-        "status": Status.SUBMITTED.value, "verification": checks,
-        "verification_result": result.result, "paid": result.paid, "loss": result.loss,
-        "suggested_award": result.suggested_award, "approved_amount": None,
-        "assigned_to": None, "receipt_hash": token_hash(token), "client": client,
-        "source": source, "cure_deadline": None, "appealed": False, "created_at": now,
-        "updated_at": now,
-    }
-    audit = {"actor": actor or f"claimant@{client or 'unknown'}", "action": "claim.submit",
-             "entity": "claim", "entity_id": claim_id, "before": None,
-             "after": {"status": Status.SUBMITTED.value, "verification": result.result,
-                       "codes": list(result.codes)}, "now": now}
+        payout_masked=mask_account(claim.payout_account) if claim.payout_account else None,
+        status=Status.SUBMITTED, verification=result.checks,
+        verification_result=result.result, paid=result.paid, loss=result.loss,
+        suggested_award=result.suggested_award, approved_amount=None, assigned_to=None,
+        receipt_hash=token_hash(token), client=client, source=source, cure_deadline=None,
+        appealed=False, created_at=now, updated_at=now)
+    audit = AuditEntry(
+        at=now, actor=actor or f"claimant@{client or 'unknown'}", action="claim.submit",
+        entity="claim", entity_id=claim_id, before=None,
+        after={"status": Status.SUBMITTED.value, "verification": result.result,
+               "codes": list(result.codes)})
     verification = result.result
     submitted_at = now.isoformat()
     receipt_json = json.dumps(
@@ -269,9 +263,9 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     # The stored answer names the client it was given to (a hash of its address): a retry from
     # another client gets a 422, never someone else's receipt token.
     stored = receipt_json[:-1] + f',"{BOUND_TO}":"{client_tag(client)}"}}'
-    idempotency = None if idempotency_key is None else {
-        "key": idempotency_key, "request_hash": fingerprint, "claim_id": claim_id,
-        "response": cipher.encrypt(stored), "now": now}
+    idempotency = None if idempotency_key is None else IdempotencyRecord(
+        key=idempotency_key, request_hash=fingerprint, claim_id=claim_id,
+        response=cipher.encrypt(stored), created_at=now)
     notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received")
     return Filing(values, audit, idempotency, receipt, notice)
 
@@ -284,8 +278,8 @@ def client_tag(client: str | None) -> str:
     return hashlib.sha256(f"makegood-client:{client or 'unknown'}".encode()).hexdigest()[:32]
 
 
-def replay(stored: Row | None, fingerprint: str, cipher: Cipher, client: str | None = None
-           ) -> Receipt | None:
+def replay(stored: IdempotencyRecord | None, fingerprint: str, cipher: Cipher,
+           client: str | None = None) -> Receipt | None:
     """The first answer given for an idempotency record; ``None`` when there is no record.
 
     Refused: a key first used by another client (:class:`InputError` on the header: the key is
@@ -293,12 +287,12 @@ def replay(stored: Row | None, fingerprint: str, cipher: Cipher, client: str | N
     """
     if stored is None:
         return None
-    data = json.loads(cipher.decrypt(stored["response"]))
+    data = json.loads(cipher.decrypt(stored.response))
     bound = data.pop(BOUND_TO, None)
     if bound is not None and bound != client_tag(client):
         raise InputError("this Idempotency-Key was first used by another client; use a new key",
                          field="Idempotency-Key")
-    if stored["request_hash"] != fingerprint:
+    if stored.request_hash != fingerprint:
         raise Conflict("this Idempotency-Key was used for a different claim; use a new key for a "
                        "new claim")
     data["replayed"] = True
@@ -318,48 +312,48 @@ def _submit(*, uow: UnitOfWork, claim: ClaimInput, cipher: Cipher, now: datetime
                             idempotency_key=idempotency_key, fingerprint=fingerprint,
                             source=source, actor=actor)
         uow.claims.add(filing.claim)
-        uow.audit.record(**filing.audit)
+        uow.audit.add(filing.audit)
         if filing.notice is not None:
             uow.outbox.add(filing.notice, now=now)
         if filing.idempotency is not None:
-            uow.idempotency.add(**filing.idempotency)
+            uow.idempotency.add(filing.idempotency)
         uow.commit()
     return filing.receipt
 
 
 def _claim_for_token(uow: UnitOfWork, claim_id: str, token: str | None, *, lock: bool = False
-                     ) -> Row:
-    row = uow.claims.get(claim_id) if not lock else None
+                     ) -> Claim:
+    found = uow.claims.get(claim_id) if not lock else None
     if lock:
         try:
-            row = uow.claims.lock(claim_id)
+            found = uow.claims.lock(claim_id)
         except NotFound:
-            row = None
-    if row is None or not token or row["receipt_hash"] != token_hash(token):
+            found = None
+    if found is None or not token or found.receipt_hash != token_hash(token):
         raise NotFound("no claim with this id and receipt token")
-    return row
+    return found
 
 
-def claimant_view(row: Row, *, uow: UnitOfWork) -> dict[str, Any]:
+def claimant_view(claim: Claim, *, uow: UnitOfWork) -> dict[str, Any]:
     """What a claimant sees: status, checks, decisions (without staff names), evidence."""
     return {
-        "claim_id": row["id"], "incident_id": row["incident_id"], "status": row["status"],
-        "claimant_kind": row["claimant_kind"], "category": row["category"],
-        "service": row["service"], "feature": row["feature"], "start": row["start"],
-        "end": row["end"], "amount": row["amount"], "currency": row["currency"],
-        "payout_account": row["payout_masked"], "verification": row["verification_result"],
-        "checks": row["verification"], "cure_deadline": row["cure_deadline"],
-        "appealed": row["appealed"], "approved_amount": row["approved_amount"],
-        "submitted_at": row["created_at"],
-        "decisions": [{"stage": d["stage"], "action": d["action"], "amount": d["amount"],
-                       "currency": d["currency"], "reason_code": d["reason_code"],
-                       "note": d["note"], "cure_deadline": d["cure_deadline"],
-                       "decided_at": d["decided_at"]} for d in uow.decisions.of_claim(row["id"])],
-        "evidence": [{"id": e["id"], "filename": e["filename"], "content_type": e["content_type"],
-                      "size": e["size"], "sha256": e["sha256"]}
-                     for e in uow.evidence.of_claim(row["id"])],
-        "messages": [{"kind": m["kind"], "text": m["text"], "at": m["created_at"]}
-                     for m in uow.messages.of_claim(row["id"])],
+        "claim_id": claim.id, "incident_id": claim.incident_id, "status": claim.status.value,
+        "claimant_kind": claim.claimant_kind.value, "category": claim.category.value,
+        "service": claim.service, "feature": claim.feature, "start": claim.start,
+        "end": claim.end, "amount": claim.amount, "currency": claim.currency,
+        "payout_account": claim.payout_masked, "verification": claim.verification_result,
+        "checks": [c.as_dict() for c in claim.verification],
+        "cure_deadline": claim.cure_deadline, "appealed": claim.appealed,
+        "approved_amount": claim.approved_amount, "submitted_at": claim.created_at,
+        "decisions": [{"stage": d.stage.value, "action": d.action.value, "amount": d.amount,
+                       "currency": d.currency, "reason_code": d.reason_code, "note": d.note,
+                       "cure_deadline": d.cure_deadline, "decided_at": d.decided_at}
+                      for d in uow.decisions.of_claim(claim.id)],
+        "evidence": [{"id": e.id, "filename": e.filename, "content_type": e.content_type,
+                      "size": e.size, "sha256": e.sha256}
+                     for e in uow.evidence.of_claim(claim.id)],
+        "messages": [{"kind": m.kind, "text": m.text, "at": m.created_at}
+                     for m in uow.messages.of_claim(claim.id)],
     }
 
 
@@ -374,16 +368,16 @@ def add_evidence(*, uow: UnitOfWork, store: EvidenceStore, claim_id: str, token:
     content_type = sniff_evidence(data, max_bytes=max_bytes)
     flags = " ".join(evidence_flags(data, content_type)) or None
     with uow:
-        row = _claim_for_token(uow, claim_id, token, lock=True)
-        if row["status"] == Status.APPROVED.value:
+        found = _claim_for_token(uow, claim_id, token, lock=True)
+        if found.status is Status.APPROVED:
             raise Conflict("this claim is approved; no more evidence is needed")
         if len(uow.evidence.of_claim(claim_id)) >= MAX_EVIDENCE_FILES:
             raise Conflict(f"a claim holds at most {MAX_EVIDENCE_FILES} files")
         digest = store.put(data)
         name = nfc(filename)[:200] or "evidence"
-        evidence_id = uow.evidence.add({"claim_id": claim_id, "sha256": digest, "filename": name,
-                                        "content_type": content_type, "size": len(data),
-                                        "flags": flags, "created_at": now})
+        evidence_id = uow.evidence.add(EvidenceFile(
+            claim_id=found.id, sha256=digest, filename=name, content_type=content_type,
+            size=len(data), created_at=now, flags=flags))
         uow.audit.record(actor=f"claimant:{claim_id}", action="claim.evidence", entity="claim",
                          entity_id=claim_id, before=None,
                          after={"evidence_id": evidence_id, "sha256": digest, "filename": name,
@@ -401,16 +395,16 @@ def answer(*, uow: UnitOfWork, claim_id: str, token: str | None, text: str, now:
     if not body:
         raise InputError("is empty", field="text")
     with uow:
-        row = _claim_for_token(uow, claim_id, token, lock=True)
-        check_answer(Status(row["status"]), deadline=row["cure_deadline"], now=now)
-        uow.messages.add(claim_id=claim_id, kind="answer", text=body, now=now)
-        after = {"status": Status.SUBMITTED.value, "cure_deadline": None, "updated_at": now}
-        uow.claims.update(claim_id, after)
+        found = _claim_for_token(uow, claim_id, token, lock=True)
+        check_answer(found.status, deadline=found.cure_deadline, now=now)
+        uow.messages.add(Message(claim_id=found.id, kind="answer", text=body, created_at=now))
+        updated = found.with_(status=Status.SUBMITTED, cure_deadline=None, updated_at=now)
+        uow.claims.update(updated)
         uow.audit.record(actor=f"claimant:{claim_id}", action="claim.answer", entity="claim",
-                         entity_id=claim_id, before={"status": row["status"],
-                                                     "cure_deadline": row["cure_deadline"]},
+                         entity_id=claim_id, before={"status": found.status.value,
+                                                     "cure_deadline": found.cure_deadline},
                          after={"status": Status.SUBMITTED.value}, now=now)
-        view = claimant_view(uow.claims.get_or_raise(claim_id), uow=uow)
+        view = claimant_view(updated, uow=uow)
         uow.commit()
     return view
 
@@ -422,14 +416,15 @@ def appeal(*, uow: UnitOfWork, claim_id: str, token: str | None, reason: str, no
     if not body:
         raise InputError("is empty", field="reason")
     with uow:
-        row = _claim_for_token(uow, claim_id, token, lock=True)
-        check_appeal(Status(row["status"]), appealed_before=row["appealed"])
-        uow.messages.add(claim_id=claim_id, kind="appeal", text=body, now=now)
-        uow.claims.update(claim_id, {"status": Status.APPEALED.value, "appealed": True,
-                                     "updated_at": now})
+        found = _claim_for_token(uow, claim_id, token, lock=True)
+        check_appeal(found.status, appealed_before=found.appealed)
+        uow.messages.add(Message(claim_id=found.id, kind="appeal", text=body, created_at=now))
+        updated = found.with_(status=Status.APPEALED, appealed=True, updated_at=now)
+        uow.claims.update(updated)
         uow.audit.record(actor=f"claimant:{claim_id}", action="claim.appeal", entity="claim",
-                         entity_id=claim_id, before={"status": row["status"], "appealed": False},
+                         entity_id=claim_id,
+                         before={"status": found.status.value, "appealed": False},
                          after={"status": Status.APPEALED.value, "appealed": True}, now=now)
-        view = claimant_view(uow.claims.get_or_raise(claim_id), uow=uow)
+        view = claimant_view(updated, uow=uow)
         uow.commit()
     return view

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from makegood.adapters.db.repository import UnitOfWork
-from makegood.domain.claims import Category, ClaimantKind, LegalBasis, Permission, Status, legal_basis
+from makegood.domain.claims import LegalBasis, Permission, Status, legal_basis
+from makegood.services.ports import UnitOfWork
 from makegood.services.staff import StaffUser
 
 DECISION_COLUMNS = ("claim_id", "incident_id", "account_id", "claimant_kind", "name", "email",
@@ -26,18 +26,18 @@ def decisions(*, uow: UnitOfWork, actor: StaffUser, incident_id: str | None = No
     actor.require(Permission.READ)
     out: list[dict[str, Any]] = []
     with uow:
-        for row in uow.claims.all_(incident_id):
-            if row["status"] not in (Status.APPROVED.value, Status.DENIED.value):
+        for claim in uow.claims.all_(incident_id):
+            if claim.status not in (Status.APPROVED, Status.DENIED):
                 continue
-            last = uow.decisions.of_claim(row["id"])[-1]
+            last = uow.decisions.of_claim(claim.id)[-1]
             out.append({
-                "claim_id": row["id"], "incident_id": row["incident_id"],
-                "account_id": row["account_id"], "claimant_kind": row["claimant_kind"],
-                "name": row["name"], "email": row["email"], "service": row["service"],
-                "category": row["category"], "status": row["status"],
-                "amount": row["approved_amount"], "currency": row["currency"],
-                "payout_account": row["payout_masked"], "decided_by": last["username"],
-                "decided_at": last["decided_at"], "reason_code": last["reason_code"],
+                "claim_id": claim.id, "incident_id": claim.incident_id,
+                "account_id": claim.account_id, "claimant_kind": claim.claimant_kind.value,
+                "name": claim.name, "email": claim.email, "service": claim.service,
+                "category": claim.category.value, "status": claim.status.value,
+                "amount": claim.approved_amount, "currency": claim.currency,
+                "payout_account": claim.payout_masked, "decided_by": last.username,
+                "decided_at": last.decided_at, "reason_code": last.reason_code,
             })
     return out
 
@@ -48,18 +48,17 @@ def roster(*, uow: UnitOfWork, actor: StaffUser, incident_id: str | None = None
     actor.require(Permission.READ)
     out: list[dict[str, Any]] = []
     with uow:
-        for row in uow.claims.all_(incident_id):
-            files = len(uow.evidence.of_claim(row["id"]))
-            basis = legal_basis(category=Category(row["category"]),
-                                kind=ClaimantKind(row["claimant_kind"]), paid=row["paid"],
-                                has_proof=files > 0 or row["loss"] is not None)
+        for claim in uow.claims.all_(incident_id):
+            files = len(uow.evidence.of_claim(claim.id))
+            basis = legal_basis(category=claim.category, kind=claim.claimant_kind,
+                                paid=claim.paid, has_proof=files > 0 or claim.loss is not None)
             out.append({
-                "legal_basis": basis.value, "claim_id": row["id"],
-                "incident_id": row["incident_id"], "name": row["name"], "email": row["email"],
-                "phone": row["phone"], "claimant_kind": row["claimant_kind"],
-                "category": row["category"], "service": row["service"], "paid": row["paid"],
-                "claimed_amount": row["amount"], "currency": row["currency"],
-                "evidence_files": files, "status": row["status"],
+                "legal_basis": basis.value, "claim_id": claim.id,
+                "incident_id": claim.incident_id, "name": claim.name, "email": claim.email,
+                "phone": claim.phone, "claimant_kind": claim.claimant_kind.value,
+                "category": claim.category.value, "service": claim.service, "paid": claim.paid,
+                "claimed_amount": claim.amount, "currency": claim.currency,
+                "evidence_files": files, "status": claim.status.value,
             })
     order = {b.value: i for i, b in enumerate(LegalBasis)}
     out.sort(key=lambda r: (order[r["legal_basis"]], r["name"], r["claim_id"]))

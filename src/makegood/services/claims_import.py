@@ -18,16 +18,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.repository import UnitOfWork
 from makegood.domain.accounts import WeeklySales
 from makegood.domain.claims import Category, ClaimantKind, Permission, SalesReport, parse_week
 from makegood.domain.errors import InputError, MakegoodError
 from makegood.domain.money import to_decimal
 from makegood.domain.windows import parse_timestamp
 from makegood.services.claims import ClaimInput, submit
+from makegood.services.ports import Cipher, LedgerReader, UnitOfWork
 from makegood.services.staff import StaffUser
-from makegood.services.verification import LedgerReader, read_ledger
+from makegood.services.verification import read_ledger
 
 COLUMNS = ("incident_id", "claimant_kind", "name", "email", "phone", "account_id", "service",
            "feature", "category", "start", "end", "description", "amount", "currency", "consent",

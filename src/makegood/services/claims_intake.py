@@ -13,13 +13,8 @@ store writes a filing all at once or not at all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
 
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.repository import IncidentRecord, Row
-from makegood.domain.accounts import Subscription
 from makegood.domain.errors import Conflict
 from makegood.services.claims import (
     ClaimInput,
@@ -29,25 +24,10 @@ from makegood.services.claims import (
     replay,
     validate,
 )
-from makegood.services.verification import LedgerReader, read_ledger, verify_facts
+from makegood.services.ports import Cipher, IntakeStore, LedgerReader
+from makegood.services.verification import read_ledger, verify_facts
 
-
-class IntakeStore(Protocol):
-    """What intake needs from storage, asynchronously."""
-
-    async def facts(self, incident_id: str, account_id: str
-                    ) -> tuple[IncidentRecord, list[Subscription] | None] | None:
-        """The incident and the account's subscriptions (``None``: no such account); ``None``
-        when there is no such incident."""
-
-    async def file(self, claim: Mapping[str, Any], audit: Mapping[str, Any],
-                   idempotency: Mapping[str, Any] | None,
-                   notice: Mapping[str, Any] | None = None) -> bool:
-        """Commit the claim, its audit entry, its idempotency record and its "claim received"
-        notice together; ``False`` (nothing written) when the idempotency key is taken."""
-
-    async def idempotency(self, key: str) -> Row | None:
-        """The stored idempotency record of ``key``."""
+__all__ = ["IntakeStore", "submit"]
 
 
 async def submit(
@@ -77,8 +57,7 @@ async def submit(
     filing = file_claim(claim=claim, result=result, cipher=cipher, now=now, client=client,
                         idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
                         actor=actor)
-    notice = filing.notice.row(now) if filing.notice is not None else None
-    if await store.file(filing.claim, filing.audit, filing.idempotency, notice):
+    if await store.file(filing.claim, filing.audit, filing.idempotency, filing.notice):
         return filing.receipt
     # The key was taken first (a retry, or two requests racing): answer as the first one did.
     assert idempotency_key is not None

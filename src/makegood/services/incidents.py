@@ -33,6 +33,16 @@ class ImportResult:
     warnings: tuple[str, ...]
 
 
+def source_title(readings: Sequence[Reading], *, most: int = 3) -> str | None:
+    """A title from the sources' own incident names (status pages name their incidents)."""
+    names = list(dict.fromkeys(name for r in readings for name in r.titles))
+    if not names:
+        return None
+    if len(names) > most:
+        return f"{'; '.join(names[:most - 1])} and {len(names) - most + 1} more incidents"
+    return "; ".join(names)
+
+
 def import_incident(
     *,
     sources: Sequence[tuple[str, Path]],
@@ -73,7 +83,7 @@ def import_incident(
     notes += warnings
     incident = Incident(
         id=incident_id,
-        title=title or incident_id,
+        title=title or source_title(readings) or incident_id,
         timezone=timezone,
         impacts=impacts,
         fault=fault,

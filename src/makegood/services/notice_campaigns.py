@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -26,9 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from makegood.adapters.db.notice_bulk import insert_batch
-from makegood.adapters.db.notices import NewNotice
 from makegood.adapters.db.repository import UnitOfWork
-from makegood.adapters.db.schema import claims as claims_table
 from makegood.domain.errors import Conflict, DataError, InputError
 from makegood.domain.incident import Incident
 from makegood.domain.notices import NoticeKind
@@ -192,28 +191,26 @@ def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
     """Remind every claimant asked for information whose cure deadline is within ``horizon``."""
     started = time.perf_counter()
     campaign_id = campaign_id_for("remind", incident_id, now.date().isoformat())
-    c = claims_table.c
     with UnitOfWork(engine) as uow:
         record = uow.incidents.get_or_raise(incident_id)
         uow.outbox.start_campaign(campaign_id=campaign_id, kind="reminders",
                                   incident_id=incident_id, run_id=None,
                                   source=f"cure deadlines before {now + horizon:%Y-%m-%d %H:%M}"
                                          " UTC", now=now)
-        rows = [dict(r) for r in uow.conn.execute(sa.select(claims_table).where(
-            c.incident_id == incident_id, c.status == "info_requested",
-            c.cure_deadline >= now, c.cure_deadline < now + horizon)).mappings()]
+        waiting = [c for c in uow.claims.all_(incident_id)
+                   if c.status.value == "info_requested" and c.cure_deadline is not None
+                   and now <= c.cure_deadline < now + horizon]
         batch = []
-        for row in rows:
-            notice = claim_notice(NoticeKind.DEADLINE_REMINDER, row,
-                                  event=f"reminder:{row['cure_deadline'].isoformat()}",
+        for claim in waiting:
+            assert claim.cure_deadline is not None
+            notice = claim_notice(NoticeKind.DEADLINE_REMINDER, claim,
+                                  event=f"reminder:{claim.cure_deadline.isoformat()}",
                                   incident=record.incident,
-                                  extra={"deadline": row["cure_deadline"]})
-            batch.append(NewNotice(**{**{f: getattr(notice, f) for f in (
-                "key", "incident_id", "account_id", "kind", "payload", "contact")},
-                "campaign_id": campaign_id}))
+                                  extra={"deadline": claim.cure_deadline})
+            batch.append(dataclasses.replace(notice, campaign_id=campaign_id))
         enqueued = uow.outbox.add_many(batch, now=now)
-        uow.outbox.finish_campaign(campaign_id, accounts=len(rows), enqueued=enqueued,
+        uow.outbox.finish_campaign(campaign_id, accounts=len(waiting), enqueued=enqueued,
                                    without_contact=0, now=now)
         uow.commit()
-    return CampaignResult(campaign_id, len(rows), enqueued, 0, time.perf_counter() - started)
+    return CampaignResult(campaign_id, len(waiting), enqueued, 0, time.perf_counter() - started)
 

@@ -17,9 +17,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from makegood.adapters.db.notices import NewNotice
 from makegood.domain.incident import Incident
-from makegood.domain.notices import Contact, NoticeKind, idempotency_key
+from makegood.domain.notices import Contact, NewNotice, NoticeKind, idempotency_key
+from makegood.domain.records import Claim
 
 
 def incident_facts(incident: Incident) -> dict[str, Any]:
@@ -35,25 +35,25 @@ def guess_language(name: str) -> str:
         else "en"
 
 
-def claim_notice(kind: NoticeKind, claim: Mapping[str, Any], *, event: str,
+def claim_notice(kind: NoticeKind, claim: Claim, *, event: str,
                  incident: Incident | None = None, extra: Mapping[str, Any] | None = None
                  ) -> NewNotice:
     """The notice of one claim event (received, information requested, decision, reminder),
     addressed to the claim's email and phone. ``event`` tells repeated events apart (the
     decision's stage, the cure deadline)."""
-    facts: dict[str, Any] = {"incident_id": claim["incident_id"], "claim_id": claim["id"],
-                             "service": claim["service"], "status": claim["status"]}
+    facts: dict[str, Any] = {"incident_id": claim.incident_id, "claim_id": claim.id,
+                             "service": claim.service, "status": claim.status.value}
     if incident is not None:
         facts.update(incident_facts(incident))
     facts.update({k: (str(v) if isinstance(v, Decimal) else
                       v.isoformat() if isinstance(v, datetime) else v)
                   for k, v in (extra or {}).items()})
-    contact = Contact(account_id=claim["account_id"], email=claim.get("email") or None,
-                      phone=claim.get("phone") or None, language=guess_language(claim["name"]))
-    return NewNotice(key=idempotency_key(account_id=claim["account_id"],
-                                         incident_id=claim["incident_id"], kind=kind,
-                                         event=f"{claim['id']}:{event}"),
-                     incident_id=claim["incident_id"], account_id=claim["account_id"], kind=kind,
+    contact = Contact(account_id=claim.account_id, email=claim.email or None,
+                      phone=claim.phone or None, language=guess_language(claim.name))
+    return NewNotice(key=idempotency_key(account_id=claim.account_id,
+                                         incident_id=claim.incident_id, kind=kind,
+                                         event=f"{claim.id}:{event}"),
+                     incident_id=claim.incident_id, account_id=claim.account_id, kind=kind,
                      payload=facts, contact=contact)
 
 
@@ -76,19 +76,19 @@ def payout_notice(*, payout_id: str, incident_id: str, contact: Contact, sent: b
                      payload=facts, contact=contact)
 
 
-def decision_notice(claim: Mapping[str, Any], *, stage: str, action: str,
-                    reason_code: str | None, note: str, now: datetime) -> NewNotice | None:
+def decision_notice(claim: Claim, *, stage: str, action: str, reason_code: str | None,
+                    note: str, now: datetime) -> NewNotice | None:
     """The notice of a reviewer's decision on ``claim`` (as it stands after the decision):
     approved or denied, or information requested with its deadline. A first approval waiting
-    for a second one tells the claimant nothing yet."""
-    status = str(claim["status"])
+    for a second one, or a claim sent back for review, tells the claimant nothing yet."""
+    status = claim.status.value
     event = f"{stage}:{action}:{now.isoformat()}"
     if status == "info_requested":
         return claim_notice(NoticeKind.INFORMATION_REQUESTED, claim, event=event,
-                            extra={"note": note, "deadline": claim["cure_deadline"]})
+                            extra={"note": note, "deadline": claim.cure_deadline})
     if status not in ("approved", "denied"):
         return None
     extra: dict[str, Any] = {"outcome": status, "reason_code": reason_code}
     if status == "approved":
-        extra.update(amount=claim["approved_amount"], currency=claim["currency"])
+        extra.update(amount=claim.approved_amount, currency=claim.currency)
     return claim_notice(NoticeKind.DECISION, claim, event=event, extra=extra)

@@ -7,27 +7,21 @@ its role needs before it reads or changes anything; the audit log records who di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from makegood.adapters.db.crypto import new_token, token_hash
-from makegood.adapters.db.repository import ClaimFilter, Row, UnitOfWork
-from makegood.domain.accounts import Account, WeeklySales
+from makegood.domain.accounts import Account
 from makegood.domain.claims import (
     SIGN_IN_WINDOW_SECONDS,
     Action,
-    Category,
-    ClaimantKind,
     DenyReason,
     Permission,
     Role,
-    SalesReport,
     Stage,
-    Status,
     allowed,
     check_second_approval,
     decision_stage,
@@ -44,8 +38,18 @@ from makegood.domain.errors import (
 from makegood.domain.incident import nfc
 from makegood.domain.incident_file import load_incident
 from makegood.domain.policy import load_policy
+from makegood.domain.records import (
+    AuditEntry,
+    Claim,
+    ClaimFilter,
+    Decision,
+    EvidenceFile,
+    Message,
+    StaffAccount,
+)
 from makegood.services.notice_events import decision_notice
-from makegood.services.verification import LedgerReader, read_ledger, verify_claim
+from makegood.services.ports import LedgerReader, UnitOfWork
+from makegood.services.verification import read_ledger, verify_claim
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 50 ms a sign-in here.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -72,8 +76,8 @@ class StaffUser:
 SYSTEM = StaffUser(0, "system", Role.ADMIN)
 
 
-def _user(row: Row) -> StaffUser:
-    return StaffUser(int(row["id"]), row["username"], Role(row["role"]))
+def _user(account: StaffAccount) -> StaffUser:
+    return StaffUser(account.id, account.username, account.role)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +113,8 @@ def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours
     that name wait, with a doubling back-off (:func:`~makegood.domain.claims.sign_in_wait`).
     """
     name = nfc(username)[:100]
+    if any(ord(c) < 32 for c in name):  # the same answer on every database (PostgreSQL refuses NUL)
+        raise InputError("contains control characters", field="username")
     with uow:
         failures = uow.audit.times(action="user.login_failed", entity="staff_user",
                                    entity_id=name,
@@ -118,12 +124,12 @@ def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours
         raise TooManyAttempts(f"too many failed sign-ins for this name; retry in {wait} s",
                               retry_after=wait)
     with uow:
-        row = uow.staff.get_by_name(name)
+        account = uow.staff.get_by_name(name)
         try:
-            if row is None or not row["active"]:
+            if account is None or not account.active:
                 _hasher.verify(_DUMMY_HASH, password)  # the same work as for a real user
                 raise VerificationError
-            _hasher.verify(row["password_hash"], password)
+            _hasher.verify(account.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
         else:
@@ -134,15 +140,15 @@ def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours
                              now=now)
             uow.commit()
             raise PermissionDenied("wrong user name or password")
-        assert row is not None
-        if _hasher.check_needs_rehash(row["password_hash"]):
-            uow.staff.set_password(row["id"], _hasher.hash(password))
+        assert account is not None
+        if _hasher.check_needs_rehash(account.password_hash):
+            uow.staff.set_password(account.id, _hasher.hash(password))
         token = new_token()
-        uow.staff.add_session(token_hash=token_hash(token), user_id=row["id"],
+        uow.staff.add_session(token_hash=token_hash(token), user_id=account.id,
                               expires_at=now + timedelta(hours=hours))
-        uow.audit.record(actor=f"staff:{row['username']}", action="user.login",
-                         entity="staff_user", entity_id=row["username"], before=None, after=None,
-                         now=now)
+        uow.audit.record(actor=f"staff:{account.username}", action="user.login",
+                         entity="staff_user", entity_id=account.username, before=None,
+                         after=None, now=now)
         uow.commit()
     return token
 
@@ -160,12 +166,12 @@ def revoke_sessions(*, uow: UnitOfWork, actor: StaffUser, username: str, now: da
     """An admin ends every session of a user (a lost laptop, a leaver); how many ended."""
     actor.require(Permission.ADMIN)
     with uow:
-        row = uow.staff.get_by_name(nfc(username))
-        if row is None:
+        account = uow.staff.get_by_name(nfc(username))
+        if account is None:
             raise NotFound(f"no staff user {username!r}")
-        ended = uow.staff.end_sessions(row["id"])
+        ended = uow.staff.end_sessions(account.id)
         uow.audit.record(actor=actor.actor, action="user.sessions_revoked", entity="staff_user",
-                         entity_id=row["username"], before=None, after={"sessions": ended},
+                         entity_id=account.username, before=None, after={"sessions": ended},
                          now=now)
         uow.commit()
     return ended
@@ -177,11 +183,11 @@ def change_password(*, uow: UnitOfWork, actor: StaffUser, current: str, new: str
     if len(new) < MIN_PASSWORD:
         raise InputError(f"must have at least {MIN_PASSWORD} characters", field="new_password")
     with uow:
-        row = uow.staff.get(actor.id)
-        if row is None:
+        account = uow.staff.get(actor.id)
+        if account is None:
             raise NotFound(f"no staff user {actor.username!r}")
         try:
-            _hasher.verify(row["password_hash"], current)
+            _hasher.verify(account.password_hash, current)
         except (VerificationError, InvalidHashError):
             raise PermissionDenied("the current password is wrong") from None
         uow.staff.set_password(actor.id, _hasher.hash(new))
@@ -196,16 +202,16 @@ def authenticate(*, uow: UnitOfWork, token: str | None, now: datetime) -> StaffU
     if not token:
         raise PermissionDenied("sign in first: send Authorization: Bearer <token>")
     with uow:
-        row = uow.staff.by_session(token_hash(token), now)
-    if row is None:
+        account = uow.staff.by_session(token_hash(token), now)
+    if account is None:
         raise PermissionDenied("the sign-in token is unknown or expired; sign in again")
-    return _user(row)
+    return _user(account)
 
 
-def list_users(*, uow: UnitOfWork, actor: StaffUser) -> list[Row]:
+def list_users(*, uow: UnitOfWork, actor: StaffUser) -> list[StaffUser]:
     actor.require(Permission.ADMIN)
     with uow:
-        return uow.staff.list_()
+        return [_user(a) for a in uow.staff.list_()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,80 +289,82 @@ def import_accounts(*, uow: UnitOfWork, accounts: list[Account], actor: StaffUse
 
 
 def queue(*, uow: UnitOfWork, actor: StaffUser, filters: ClaimFilter, limit: int, offset: int
-          ) -> tuple[list[Row], int]:
+          ) -> tuple[list[Claim], int]:
     actor.require(Permission.READ)
     with uow:
         return uow.claims.list_(filters, limit=limit, offset=offset)
 
 
-def staff_view(*, uow: UnitOfWork, actor: StaffUser, claim_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ClaimFile:
+    """A claim with everything recorded about it, as staff review it."""
+
+    claim: Claim
+    decisions: list[Decision]
+    evidence: list[EvidenceFile]
+    messages: list[Message]
+    audit: list[AuditEntry]
+
+
+def staff_view(*, uow: UnitOfWork, actor: StaffUser, claim_id: str) -> ClaimFile:
     actor.require(Permission.READ)
     with uow:
-        row = uow.claims.get_or_raise(claim_id)
-        return {"claim": row, "decisions": uow.decisions.of_claim(claim_id),
-                "evidence": uow.evidence.of_claim(claim_id),
-                "messages": uow.messages.of_claim(claim_id),
-                "audit": uow.audit.of("claim", claim_id)}
+        return ClaimFile(claim=uow.claims.get_or_raise(claim_id),
+                         decisions=uow.decisions.of_claim(claim_id),
+                         evidence=uow.evidence.of_claim(claim_id),
+                         messages=uow.messages.of_claim(claim_id),
+                         audit=uow.audit.of("claim", claim_id))
 
 
 def assign(*, uow: UnitOfWork, actor: StaffUser, claim_id: str, username: str | None,
-           now: datetime) -> None:
+           now: datetime) -> Claim:
     """Assign a claim: a reviewer takes it for themself; a supervisor assigns anyone or no one."""
     actor.require(Permission.REVIEW)
     if username != actor.username:
         actor.require(Permission.SUPERVISE)
     with uow:
-        row = uow.claims.lock(claim_id)
+        claim = uow.claims.lock(claim_id)
         assignee: int | None = None
         if username is not None:
             user = uow.staff.get_by_name(username)
             if user is None:
                 raise InputError(f"there is no staff user {username!r}", field="username")
-            if not allowed(Role(user["role"]), Permission.REVIEW):
-                raise InputError(f"{username!r} is an {user['role']} and cannot review",
+            if not allowed(user.role, Permission.REVIEW):
+                raise InputError(f"{username!r} is an {user.role.value} and cannot review",
                                  field="username")
-            assignee = int(user["id"])
-        uow.claims.update(claim_id, {"assigned_to": assignee, "updated_at": now})
+            assignee = user.id
+        updated = claim.with_(assigned_to=assignee, updated_at=now)
+        uow.claims.update(updated)
         uow.audit.record(actor=actor.actor, action="claim.assign", entity="claim",
-                         entity_id=claim_id, before={"assigned_to": row["assigned_to"]},
+                         entity_id=claim_id, before={"assigned_to": claim.assigned_to},
                          after={"assigned_to": assignee}, now=now)
-        uow.commit()
-
-
-def reverify(*, uow: UnitOfWork, actor: StaffUser, claim_id: str, now: datetime,
-             ledger: LedgerReader = read_ledger) -> Row:
-    """Run verification again (new accounts data, a new ledger) and record the result."""
-    actor.require(Permission.REVIEW)
-    with uow:
-        row = uow.claims.lock(claim_id)
-        record = uow.incidents.get_or_raise(row["incident_id"])
-        sales = _sales(row["sales"])
-        result = verify_claim(uow=uow, record=record, account_id=row["account_id"],
-                              service=row["service"], feature=row["feature"], start=row["start"],
-                              end=row["end"], kind=ClaimantKind(row["claimant_kind"]),
-                              category=Category(row["category"]), sales=sales, ledger=ledger)
-        after = {"verification": [c.as_dict() for c in result.checks],
-                 "verification_result": result.result, "paid": result.paid,
-                 "loss": result.loss, "suggested_award": result.suggested_award,
-                 "updated_at": now}
-        uow.claims.update(claim_id, after)
-        uow.audit.record(actor=actor.actor, action="claim.verify", entity="claim",
-                         entity_id=claim_id,
-                         before={"verification": row["verification_result"],
-                                 "codes": [c["code"] for c in row["verification"]]},
-                         after={"verification": result.result, "codes": list(result.codes)},
-                         now=now)
-        updated = uow.claims.get_or_raise(claim_id)
         uow.commit()
     return updated
 
 
-def _sales(data: Any) -> SalesReport | None:
-    if not data:
-        return None
-    return SalesReport(Decimal(data["outage_week"]), tuple(
-        WeeklySales(date.fromisoformat(w["week_start"]), Decimal(w["amount"]))
-        for w in data["baseline"]))
+def reverify(*, uow: UnitOfWork, actor: StaffUser, claim_id: str, now: datetime,
+             ledger: LedgerReader = read_ledger) -> Claim:
+    """Run verification again (new accounts data, a new ledger) and record the result."""
+    actor.require(Permission.REVIEW)
+    with uow:
+        claim = uow.claims.lock(claim_id)
+        record = uow.incidents.get_or_raise(claim.incident_id)
+        result = verify_claim(uow=uow, record=record, account_id=claim.account_id,
+                              service=claim.service, feature=claim.feature, start=claim.start,
+                              end=claim.end, kind=claim.claimant_kind, category=claim.category,
+                              sales=claim.sales, ledger=ledger)
+        updated = claim.with_(verification=result.checks, verification_result=result.result,
+                              paid=result.paid, loss=result.loss,
+                              suggested_award=result.suggested_award, updated_at=now)
+        uow.claims.update(updated)
+        uow.audit.record(actor=actor.actor, action="claim.verify", entity="claim",
+                         entity_id=claim_id,
+                         before={"verification": claim.verification_result,
+                                 "codes": [c.code for c in claim.verification]},
+                         after={"verification": result.result, "codes": list(result.codes)},
+                         now=now)
+        uow.commit()
+    return updated
 
 
 def decide(
@@ -371,21 +379,20 @@ def decide(
     note: str = "",
     cure_days: int | None = None,
     second_approval_above: Decimal | None = None,
-) -> Row:
+) -> Claim:
     """Approve, deny or request information, with the stage rules and the second approver."""
     actor.require(Permission.REVIEW)
     text = nfc(note)
     with uow:
-        row = uow.claims.lock(claim_id)
-        stage = decision_stage(Status(row["status"]), action)
+        claim = uow.claims.lock(claim_id)
+        stage = decision_stage(claim.status, action)
         if stage in (Stage.APPEAL, Stage.SECOND_APPROVAL):
             actor.require(Permission.SUPERVISE)
         first_by: int | None = None
         if stage is Stage.SECOND_APPROVAL:
             first = [d for d in uow.decisions.of_claim(claim_id)
-                     if d["stage"] in (Stage.REVIEW.value, Stage.APPEAL.value)
-                     and d["action"] == Action.APPROVE.value]
-            first_by = first[-1]["decided_by"] if first else None
+                     if d.stage in (Stage.REVIEW, Stage.APPEAL) and d.action is Action.APPROVE]
+            first_by = first[-1].decided_by if first else None
             if first_by == actor.id:
                 raise PermissionDenied("the second approval must come from another person")
         deadline: datetime | None = None
@@ -393,10 +400,10 @@ def decide(
         if action is Action.APPROVE:
             if stage is Stage.SECOND_APPROVAL:
                 decided_amount = check_second_approval(
-                    first_amount=row["approved_amount"], amount=amount, first_by=first_by,
+                    first_amount=claim.approved_amount, amount=amount, first_by=first_by,
                     actor_id=actor.id)
             else:
-                decided_amount = amount if amount is not None else row["suggested_award"]
+                decided_amount = amount if amount is not None else claim.suggested_award
             if decided_amount is None:
                 raise InputError("the policy gives no award for this claim; state an amount",
                                  field="amount")
@@ -416,27 +423,27 @@ def decide(
             deadline = now + timedelta(days=cure_days)
         status = status_after(action, stage=stage, amount=decided_amount,
                               second_approval_above=second_approval_above)
-        uow.decisions.add({"claim_id": claim_id, "stage": stage.value, "action": action.value,
-                           "amount": decided_amount,
-                           "currency": row["currency"] if decided_amount is not None else None,
-                           "reason_code": reason_code.value if reason_code else None,
-                           "note": text, "cure_deadline": deadline, "decided_by": actor.id,
-                           "decided_at": now})
-        after: dict[str, Any] = {"status": status.value, "cure_deadline": deadline,
-                                 "updated_at": now}
+        uow.decisions.add(Decision(
+            claim_id=claim_id, stage=stage, action=action, amount=decided_amount,
+            currency=claim.currency if decided_amount is not None else None,
+            reason_code=reason_code.value if reason_code else None, note=text,
+            cure_deadline=deadline, decided_by=actor.id, decided_at=now))
+        approved = claim.approved_amount
         if action is Action.APPROVE:
-            after["approved_amount"] = decided_amount
+            approved = decided_amount
         elif action in (Action.DENY, Action.SEND_BACK):
-            after["approved_amount"] = None
-        uow.claims.update(claim_id, after)
+            approved = None
+        updated = claim.with_(status=status, cure_deadline=deadline, updated_at=now,
+                              approved_amount=approved)
+        uow.claims.update(updated)
         uow.audit.record(actor=actor.actor, action=f"claim.{action.value}", entity="claim",
                          entity_id=claim_id,
-                         before={"status": row["status"], "approved_amount": row["approved_amount"]},
+                         before={"status": claim.status.value,
+                                 "approved_amount": claim.approved_amount},
                          after={"status": status.value, "stage": stage.value,
                                 "amount": decided_amount,
                                 "reason_code": reason_code.value if reason_code else None,
                                 "cure_deadline": deadline}, now=now)
-        updated = uow.claims.get_or_raise(claim_id)
         notice = decision_notice(updated, stage=stage.value, action=action.value,
                                  reason_code=reason_code.value if reason_code else None,
                                  note=text, now=now)
@@ -446,7 +453,8 @@ def decide(
     return updated
 
 
-def audit_trail(*, uow: UnitOfWork, actor: StaffUser, entity: str, entity_id: str) -> list[Row]:
+def audit_trail(*, uow: UnitOfWork, actor: StaffUser, entity: str, entity_id: str
+                ) -> list[AuditEntry]:
     actor.require(Permission.READ)
     with uow:
         return uow.audit.of(entity, entity_id)
@@ -454,7 +462,7 @@ def audit_trail(*, uow: UnitOfWork, actor: StaffUser, entity: str, entity_id: st
 
 def get_user(*, uow: UnitOfWork, username: str) -> StaffUser:
     with uow:
-        row = uow.staff.get_by_name(username)
-    if row is None:
+        account = uow.staff.get_by_name(username)
+    if account is None:
         raise NotFound(f"no staff user {username!r}")
-    return _user(row)
+    return _user(account)

@@ -6,10 +6,9 @@ facts through the unit of work and the ledger reader, which is a port (tests pas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from makegood.adapters.db.repository import IncidentRecord, UnitOfWork
 from makegood.domain.accounts import Subscription
 from makegood.domain.claims import (
     Category,
@@ -20,10 +19,12 @@ from makegood.domain.claims import (
     verify,
 )
 from makegood.domain.incident import Severity
+from makegood.domain.records import IncidentRecord
 from makegood.domain.rules import LossBrackets
 from makegood.domain.windows import Window
+from makegood.services.ports import LedgerReader, UnitOfWork
 
-LedgerReader = Callable[[str, str], "tuple[LedgerLine, ...] | None"]
+__all__ = ["LedgerReader", "read_ledger", "verify_claim", "verify_facts"]
 
 
 def read_ledger(path: str, account_id: str) -> tuple[LedgerLine, ...] | None:

@@ -3,7 +3,8 @@
 The id is a BLAKE2b digest over the bytes of the incident file, each policy file (in the order
 given) and each accounts and sales file (in the order resolved), so the same inputs give the same
 id on any machine and any engine, and any changed byte gives another. Files are hashed in
-threads (hashlib releases the GIL), while the engine is free to start.
+threads (hashlib releases the GIL), while the engine is free to start. Inputs at object-storage
+URLs are named by their URLs (:class:`UrlRunId`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from makegood.adapters.tables import AccountsSource
 
@@ -47,3 +49,31 @@ class RunId:
 
 def run_id(*, incident: Path, policies: Sequence[Path], source: AccountsSource) -> str:
     return RunId(incident=incident, policies=policies, source=source).value()
+
+
+class UrlRunId:
+    """A run id for inputs at URLs: the incident and policy files by content, the data by URL.
+
+    Object storage is not read twice just to hash it; a run over URLs is reproducible as long
+    as the objects behind them do not change (use versioned or dated paths).
+    """
+
+    def __init__(self, *, incident: Path, policies: Sequence[Path], urls: Sequence[str]) -> None:
+        self.parts = [("incident", file_digest(incident)),
+                      *(("policy", file_digest(p)) for p in policies),
+                      *(("url", u) for u in urls if u)]
+
+    def value(self) -> str:
+        combined = hashlib.blake2b(digest_size=8)
+        for role, value in self.parts:
+            combined.update(f"{role}:{value}\n".encode())
+        return combined.hexdigest()
+
+
+def start_run_id(*, incident: Path, policies: Sequence[Path], source: Any,
+                 urls: Sequence[str]) -> RunId | UrlRunId:
+    """The run id of ``source``: local files by content (hashing starts now), else the data by
+    the ``urls`` it was given as."""
+    if isinstance(source, AccountsSource):
+        return RunId(incident=incident, policies=policies, source=source)
+    return UrlRunId(incident=incident, policies=policies, urls=urls)

@@ -56,7 +56,7 @@ from pyspark.sql import Window as SparkWindow
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from makegood.adapters.ledger import LEDGER_SCHEMA, QUANTUM, SORT_KEYS
+from makegood.adapters.ledger import LEDGER_SCHEMA, QUANTUM, SORT_KEYS, Progress, RunResult
 from makegood.adapters.tables import (
     SALES_COLUMNS,
     SUBSCRIPTION_COLUMNS,
@@ -64,7 +64,7 @@ from makegood.adapters.tables import (
 )
 from makegood.domain.accounts import BillingPeriod, Channel, Segment
 from makegood.domain.awards import AwardKind
-from makegood.domain.compensation import policy_zone
+from makegood.domain.compensation import check_policies, policy_zone
 from makegood.domain.errors import DataError, IncidentError, InputError
 from makegood.domain.incident import Fault, Incident, nfc
 from makegood.domain.money import UNIT_SECONDS, Rounding, TimeRounding
@@ -83,7 +83,6 @@ from makegood.domain.rules import (
     Trigger,
 )
 from makegood.domain.windows import Window
-from makegood.services.compensation import Progress, RunResult, check_policies
 
 DEC = T.DecimalType(38, 6)
 DEC0 = T.DecimalType(38, 0)

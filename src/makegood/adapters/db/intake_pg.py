@@ -25,24 +25,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs or py.typed marker
 from sqlalchemy.engine import Engine
 
-from makegood.adapters.db.repository import (
-    IncidentRecord,
-    Row,
-    jsonable,
-    stored_incident,
-    stored_policy,
-)
+from makegood.adapters.db import rows as records
+from makegood.adapters.db.notices import notice_row
+from makegood.adapters.db.repository import stored_incident, stored_policy
+from makegood.adapters.db.rows import CLAIM_COLUMNS, claim_values, jsonable
 from makegood.adapters.db.schema import exact
 from makegood.domain.accounts import BillingPeriod, Channel, Subscription
+from makegood.domain.errors import Conflict
 from makegood.domain.incident import Incident
+from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
+from makegood.domain.records import AuditEntry, Claim, IdempotencyRecord, IncidentRecord
 
 FACTS = """
 SELECT i.xmin::text AS incident_version, i.policy_id, p.xmin::text AS policy_version,
@@ -64,12 +63,7 @@ FROM incidents i LEFT JOIN policies p ON p.id = i.policy_id
 WHERE i.id = $1
 """
 
-_CLAIM_COLUMNS = (
-    "id", "incident_id", "claimant_kind", "name", "email", "phone", "account_id", "service",
-    "feature", "category", "start", "end", "description", "amount", "currency", "sales",
-    "consent", "payout_encrypted", "payout_masked", "status", "verification",
-    "verification_result", "paid", "loss", "suggested_award", "approved_amount", "assigned_to",
-    "receipt_hash", "client", "source", "cure_deadline", "appealed", "created_at", "updated_at")
+_CLAIM_COLUMNS = CLAIM_COLUMNS
 _JSON = frozenset(("sales", "verification", "before", "after"))
 
 
@@ -254,21 +248,24 @@ class PgIntakeStore:
         self._parsed[(incident_id, incident_version, policy_id, policy_version)] = parsed
         return parsed
 
-    async def file(self, claim: Mapping[str, Any], audit: Mapping[str, Any],
-                   idempotency: Mapping[str, Any] | None,
-                   notice: Mapping[str, Any] | None = None) -> bool:
-        """Write the claim, its audit entry and its idempotency record in one transaction;
-        ``False`` (and nothing written) when the idempotency key is already taken."""
-        before, after = audit["before"], audit["after"]
-        args = [_json(claim[c]) if c in _JSON else claim[c] for c in _CLAIM_COLUMNS]
-        args += [audit["now"], audit["actor"], audit["action"], audit["entity"],
+    async def file(self, claim: Claim, audit: AuditEntry,
+                   idempotency: IdempotencyRecord | None,
+                   notice: NewNotice | None = None) -> bool:
+        """Write the claim, its audit entry, its idempotency record and its "claim received"
+        notice in one transaction; ``False`` (and nothing written) when the idempotency key is
+        already taken."""
+        before, after = audit.before, audit.after
+        values = claim_values(claim)
+        args = [_json(values[c]) if c in _JSON else values[c] for c in _CLAIM_COLUMNS]
+        args += [audit.at, audit.actor, audit.action, audit.entity,
                  _json(None if before is None else jsonable(before)),
                  _json(None if after is None else jsonable(after))]
         if idempotency is not None:
-            args += [idempotency["key"], idempotency["request_hash"], idempotency["response"],
-                     idempotency["now"]]
+            args += [idempotency.key, idempotency.request_hash, idempotency.response,
+                     idempotency.created_at]
         if notice is not None:
-            args += [notice[c] for c in _NOTICE_COLUMNS]
+            row = notice_row(notice, audit.at)
+            args += [row[c] for c in _NOTICE_COLUMNS]
             query = FILE_NOTICE if idempotency is None else FILE_WITH_KEY_NOTICE
         else:
             query = FILE if idempotency is None else FILE_WITH_KEY
@@ -277,9 +274,9 @@ class PgIntakeStore:
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == KEY_CONSTRAINT:
                 return False
-            raise
+            raise Conflict("this claim (or its receipt) is already stored") from None
         return True
 
-    async def idempotency(self, key: str) -> Row | None:
-        rows = await self._run(IDEMPOTENCY, key)
-        return dict(rows[0].items()) if rows else None
+    async def idempotency(self, key: str) -> IdempotencyRecord | None:
+        found = await self._run(IDEMPOTENCY, key)
+        return records.idempotency(dict(found[0].items())) if found else None

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from makegood.adapters.db.notice_tables import notice_attempts, notice_campaigns, notices
 from makegood.domain.errors import NotFound
-from makegood.domain.notices import Channel, Contact, DeliveryStatus, NoticeKind
+from makegood.domain.notices import Channel, Contact, DeliveryStatus, NewNotice, NoticeKind
 
 MOVE_COLUMNS = ("status", "step", "tries", "skipped", "step_started_at", "next_at", "channel",
                 "delivered_at", "updated_at", "lease_owner", "lease_until")
@@ -30,26 +30,15 @@ MOVE_DEFAULTS: dict[str, Any] = {"lease_owner": None, "lease_until": None, "chan
 CLAIMABLE = (DeliveryStatus.CREATED.value, DeliveryStatus.TEMPORARY_FAILURE.value)
 
 
-@dataclass(frozen=True, slots=True)
-class NewNotice:
-    """A notice to write: the event's key, the facts to render, the contact points to use."""
-
-    key: str
-    incident_id: str
-    account_id: str
-    kind: NoticeKind
-    payload: Mapping[str, Any]
-    contact: Contact
-    campaign_id: str | None = None
-
-    def row(self, now: datetime) -> dict[str, Any]:
-        c = self.contact
-        return {"key": self.key, "campaign_id": self.campaign_id,
-                "incident_id": self.incident_id, "account_id": self.account_id,
-                "kind": self.kind.value, "language": c.language,
-                "payload": json.dumps(dict(self.payload), ensure_ascii=False, default=str),
-                "email": c.email, "phone": c.phone, "push_id": c.push_id,
-                "webhook_url": c.webhook_url, **initial_state(now)}
+def notice_row(notice: NewNotice, now: datetime) -> dict[str, Any]:
+    """The outbox row of a new notice."""
+    c = notice.contact
+    return {"key": notice.key, "campaign_id": notice.campaign_id,
+            "incident_id": notice.incident_id, "account_id": notice.account_id,
+            "kind": notice.kind.value, "language": c.language,
+            "payload": json.dumps(dict(notice.payload), ensure_ascii=False, default=str),
+            "email": c.email, "phone": c.phone, "push_id": c.push_id,
+            "webhook_url": c.webhook_url, **initial_state(now)}
 
 
 def initial_state(now: datetime) -> dict[str, Any]:
@@ -124,7 +113,7 @@ class Outbox:
 
     def add(self, notice: NewNotice, *, now: datetime) -> bool:
         """Write a notice unless its key is known; ``True`` when it was new."""
-        result = self.conn.execute(_insert_ignore(self.conn, notices), [notice.row(now)])
+        result = self.conn.execute(_insert_ignore(self.conn, notices), [notice_row(notice, now)])
         return bool(result.rowcount)
 
     def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int:
@@ -132,7 +121,7 @@ class Outbox:
             return 0
         # Counted from RETURNING: executemany's rowcount is not reliable across drivers.
         result = self.conn.execute(_insert_ignore(self.conn, notices).returning(notices.c.id),
-                                   [n.row(now) for n in batch])
+                                   [notice_row(n, now) for n in batch])
         return len(result.all())
 
     # -- workers ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Key rotation: every stored secret re-encrypted with the current key, in batches that commit
 as they go, so that a rotation stopped by a crash is finished by running it again.
 
-The secrets are the payout accounts (``claims.payout_encrypted``) and the stored first answers
-of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``). A value
+The secrets are the payout accounts (``claims.payout_encrypted``), the stored first answers
+of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``), and the
+payees' bank details (``payout_payees.details_encrypted``). A value
 is re-encrypted in memory (:meth:`Cipher.rotate`) and written back; no plaintext is written
 anywhere, logged, or kept beyond the call.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from makegood.adapters.db import payout_tables as pt
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.crypto import Cipher
 
@@ -22,6 +24,7 @@ from makegood.adapters.db.crypto import Cipher
 SECRETS = (
     (t.claims, t.claims.c.id, t.claims.c.payout_encrypted),
     (t.idempotency_keys, t.idempotency_keys.c.key, t.idempotency_keys.c.response),
+    (pt.payout_payees, pt.payout_payees.c.id, pt.payout_payees.c.details_encrypted),
 )
 
 

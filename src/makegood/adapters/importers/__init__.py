@@ -19,6 +19,7 @@ from makegood.adapters.importers import (
     statuspage,
     uptime_kuma,
 )
+from makegood.adapters.importers._common import incident_names, load_json
 from makegood.adapters.importers.mapping import TimelineMap, apply
 from makegood.domain.errors import IncidentError
 from makegood.domain.timeline import Observation, SourceWindow
@@ -36,6 +37,7 @@ class Reading:
     unmapped: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()  # the source's own incident names (status pages), if any
 
 
 def read_source(kind: str, path: Path, timeline_map: TimelineMap | None) -> Reading:
@@ -55,11 +57,15 @@ def read_source(kind: str, path: Path, timeline_map: TimelineMap | None) -> Read
     elif kind == "incidentio":
         windows = incidentio.read(path)
     elif kind == "uptime_kuma":
-        windows = uptime_kuma.read(path)
+        windows, notes = uptime_kuma.read_beats(path)
     elif kind == "prometheus":
         windows = prometheus.read(path, label=timeline_map.label(kind),
                                   step=timeline_map.section(kind).step)
     else:
         windows, notes = alertmanager.read(path, label=timeline_map.label(kind))
+    titles: list[str] = []
+    if kind in ("statuspage", "incidentio"):  # read once already: valid JSON
+        titles = incident_names(load_json(path, what="a status page incident JSON"))
     mapped = apply(timeline_map, kind, windows)
-    return Reading(kind, path, mapped.observations, mapped.unmapped, mapped.ignored, tuple(notes))
+    return Reading(kind, path, mapped.observations, mapped.unmapped, mapped.ignored, tuple(notes),
+                   tuple(titles))

@@ -15,6 +15,7 @@ from makegood.domain.errors import IncidentError, InputError
 from makegood.domain.windows import parse_timestamp
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -43,8 +44,11 @@ def instant(value: Any, *, file: str, field: str) -> datetime:
         raise IncidentError(f"{value!r} is not a timestamp", file=file, field=field)
     try:
         return parse_timestamp(_FRACTION.sub(r"\1", value), field=field)
-    except InputError as exc:
-        raise IncidentError(exc.problem, file=file, field=field) from None
+    except InputError:
+        # quote the value as written in the file (not with its nanoseconds cut)
+        problem = ("has no time zone; write it with an offset such as +09:00 or Z"
+                   if _NAIVE.match(value.strip()) else "is not an RFC 3339 timestamp")
+        raise IncidentError(f"timestamp {value!r} {problem}", file=file, field=field) from None
 
 
 def unix_instant(value: Any, *, file: str, field: str) -> datetime:
@@ -95,3 +99,17 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def incident_names(data: Any) -> list[str]:
+    """The ``name`` of each incident in a status-page JSON document (any of its envelopes)."""
+    if isinstance(data, dict) and isinstance(data.get("incidents"), list):
+        items = data["incidents"]
+    elif isinstance(data, dict) and isinstance(data.get("incident"), dict):
+        items = [data["incident"]]
+    elif isinstance(data, dict):
+        items = [data]
+    else:
+        items = data if isinstance(data, list) else []
+    return [i["name"].strip() for i in items
+            if isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"].strip()]

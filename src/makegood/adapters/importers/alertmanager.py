@@ -113,8 +113,8 @@ def _alert(raw: Any, seen: dict[tuple[str, datetime], list[Any]], *, file: str, 
                                 file=file, field=f"{field}.endsAt")
         end = instant(raw_end, file=file, field=f"{field}.endsAt")
         if end <= start:
-            raise IncidentError(f"the alert ends ({end.isoformat()}) at or before it starts "
-                                f"({start.isoformat()})", file=file, field=f"{field}.endsAt")
+            raise IncidentError(f"the alert ends ({raw_end}) at or before it starts "
+                                f"({alert.get('startsAt')})", file=file, field=f"{field}.endsAt")
     key = (fingerprint, start)
     if key not in seen:
         seen[key] = [name, start, end, where]

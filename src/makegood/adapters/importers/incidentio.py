@@ -101,7 +101,7 @@ def _incident(raw: Any, names: dict[str, str], *, file: str, at: str) -> list[So
             end = instant(imp["end_at"], file=file, field=f"{field}.end_at")
             if end <= start:
                 raise IncidentError(
-                    f"the impact ends ({end.isoformat()}) at or before it starts ({start.isoformat()})",
+                    f"the impact ends ({imp['end_at']}) at or before it starts ({imp.get('start_at')})",
                     file=file, field=f"{field}.end_at")
         windows.append(SourceWindow(source=KIND, name=names.get(ident, ident), ident=ident,
                                     start=start, end=end, severity=severity,

@@ -96,25 +96,29 @@ class Mapped:
     ignored: tuple[str, ...]
 
 
-def describe(kind: str, window: SourceWindow) -> str:
-    ident = f" (id {window.ident})" if window.ident and window.ident != window.name else ""
-    return f"{kind} {window.name!r}{ident}"
+def describe(kind: str, name: str, idents: Iterable[str | None]) -> str:
+    """``statuspage 'Pages' (id vg70hn9s2tyj)``: each name once, with every id it came with."""
+    ids = [i for i in dict.fromkeys(idents) if i and i != name]
+    listed = f" ({'ids' if len(ids) > 1 else 'id'} {', '.join(ids)})" if ids else ""
+    return f"{kind} {name!r}{listed}"
 
 
 def apply(timeline_map: TimelineMap, kind: str, windows: Iterable[SourceWindow]) -> Mapped:
     """Place each window on its service; collect the names the map does not know."""
     observations: list[Observation] = []
-    unmapped: dict[str, None] = {}
-    ignored: dict[str, None] = {}
+    unmapped: dict[str, list[str | None]] = {}
+    ignored: dict[str, list[str | None]] = {}
     for window in windows:
         entry = timeline_map.lookup(kind, window)
         if entry is None:
-            unmapped[describe(kind, window)] = None
+            unmapped.setdefault(window.name, []).append(window.ident)
         elif isinstance(entry, Ignore):
-            ignored[describe(kind, window)] = None
+            ignored.setdefault(window.name, []).append(window.ident)
         else:
             observations.append(place(window, entry))
-    return Mapped(tuple(observations), tuple(unmapped), tuple(ignored))
+    return Mapped(tuple(observations),
+                  tuple(describe(kind, name, ids) for name, ids in unmapped.items()),
+                  tuple(describe(kind, name, ids) for name, ids in ignored.items()))
 
 
 def _entries(table: Table | None) -> dict[str, Entry]:

@@ -14,7 +14,9 @@ nothing. ``major_outage`` is an outage, ``partial_outage`` and ``degraded_perfor
 degraded, ``under_maintenance`` is maintenance, ``operational`` ends the window. A component still
 not operational after the last update ends at ``resolved_at``, or stays open if the incident is not
 resolved. A component whose first transition starts from a non-operational status was already
-down when the incident started (``started_at``).
+down when the incident started (``started_at``). Older feeds write an update that changes no
+component as ``[{"name": "No components were affected by this update."}]`` (no code, no
+statuses): that is no change, not an error.
 
 An incident that names no component in any update falls back to one window ``started_at`` ..
 ``resolved_at`` named after the incident, at the severity of its ``impact`` (``critical`` and
@@ -82,12 +84,30 @@ def parse(data: Any, *, file: str) -> list[SourceWindow]:
     return windows
 
 
-def _status(value: Any, *, file: str, field: str) -> Severity | None:
+def _no_component(comp: dict[str, Any]) -> bool:
+    """An entry that stands for "no component changed": no code, id or status at all.
+
+    Older feeds write updates that touch no component as
+    ``[{"name": "No components were affected by this update."}]``.
+    """
+    return not any(comp.get(key) is not None
+                   for key in ("code", "id", "old_status", "new_status"))
+
+
+def _status(comp: dict[str, Any], key: str, *, file: str, field: str) -> Severity | None:
+    value = comp.get(key)
+    if value is None:
+        found = "null" if key in comp else "missing"
+        raise IncidentError(
+            f"the affected component has no {key} ({found}); Statuspage writes one of "
+            f"{', '.join(COMPONENT_STATUS)}",
+            file=file, field=f"{field}.{key}",
+        )
     if value not in COMPONENT_STATUS:
         raise IncidentError(
             f"unknown component status {value!r}; Statuspage uses "
             f"{', '.join(COMPONENT_STATUS)}",
-            file=file, field=field,
+            file=file, field=f"{field}.{key}",
         )
     return COMPONENT_STATUS[value]
 
@@ -143,12 +163,14 @@ def _incident(raw: Any, *, file: str, at: str) -> list[SourceWindow]:
         for k, comp_raw in enumerate(comps):
             cfield = f"{ufield}.affected_components[{k}]"
             comp = mapping(comp_raw, file=file, field=cfield, what="an affected component")
+            if _no_component(comp):
+                continue  # older feeds: "No components were affected by this update."
             code = comp.get("code") or comp.get("id") or comp.get("name")
             code = text(code, file=file, field=f"{cfield}.code")
             if isinstance(comp.get("name"), str) and comp["name"].strip():
                 names.setdefault(code, comp["name"])
-            old = _status(comp.get("old_status"), file=file, field=f"{cfield}.old_status")
-            new = _status(comp.get("new_status"), file=file, field=f"{cfield}.new_status")
+            old = _status(comp, "old_status", file=file, field=cfield)
+            new = _status(comp, "new_status", file=file, field=cfield)
             if code not in state:
                 order.append(code)
                 state[code] = (old, min(started, when)) if old is not None else None
@@ -162,9 +184,10 @@ def _incident(raw: Any, *, file: str, at: str) -> list[SourceWindow]:
     if not order:
         severity = _impact(incident.get("impact"), file=file, field=f"{dot}impact")
         if resolved is not None and resolved <= started:
+            start_key = "started_at" if incident.get("started_at") is not None else "created_at"
             raise IncidentError(
-                f"the incident resolves ({resolved.isoformat()}) at or before it starts "
-                f"({started.isoformat()})", file=file, field=f"{dot}resolved_at")
+                f"the incident resolves ({incident['resolved_at']}) at or before it starts "
+                f"({incident[start_key]})", file=file, field=f"{dot}resolved_at")
         return [SourceWindow(source=KIND, name=name, ident=incident_id, start=started, end=resolved,
                              severity=severity, where=where)]
 

@@ -8,7 +8,9 @@ Documented schema (``db/knex_init_db.js`` and the SQLite ``kuma.sql`` of Uptime 
 
 ``status``: 0 DOWN, 1 UP, 2 PENDING, 3 MAINTENANCE. ``time`` is UTC written without an offset
 (``2022-10-15 06:30:00.000``; Uptime Kuma writes ``dayjs.utc()``), so it is read as UTC here: the
-format says so, unlike a naive timestamp in a file a person wrote.
+format says so, unlike a naive timestamp in a file a person wrote. A time with an offset is read
+as written, with a warning: Uptime Kuma never writes one, so the database was changed by hand or
+by another tool.
 
 Per monitor, beats are replayed in time order: an outage runs from the DOWN beat that follows a
 non-DOWN state (Uptime Kuma marks it ``important``) to the next UP or MAINTENANCE beat; a
@@ -35,23 +37,39 @@ DOWN, UP, PENDING, MAINTENANCE = 0, 1, 2, 3
 _KUMA_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 
-def _time(value: object, *, file: str, row: int) -> datetime:
+def _time(value: object, *, file: str, row: int, offsets: list[tuple[int, str]]) -> datetime:
     raw = str(value).strip() if value is not None else ""
     if _KUMA_TIME.match(raw):
         return datetime.fromisoformat(raw.replace(" ", "T")).replace(tzinfo=UTC)
     try:
-        return parse_timestamp(raw, field="time")
+        parsed = parse_timestamp(raw, field="time")
     except InputError:
         raise IncidentError(f"{value!r} is not an Uptime Kuma heartbeat time "
                             "(YYYY-MM-DD HH:MM:SS.sss, UTC)", file=file, row=row, field="time") from None
+    offsets.append((row, raw))
+    return parsed
 
 
 def read(path: Path) -> list[SourceWindow]:
+    """The windows of :func:`read_beats`, without its notes."""
+    return read_beats(path)[0]
+
+
+def read_beats(path: Path) -> tuple[list[SourceWindow], list[str]]:
+    """Source windows from an Uptime Kuma database, and notes on anything unusual in it.
+
+    The database is opened read-only and, unless Uptime Kuma has it open (a ``-wal`` file lies
+    beside it), as immutable: SQLite then creates no ``-wal`` or ``-shm`` file beside a database
+    in WAL mode and changes no byte of it. With a ``-wal`` file present the database is being
+    written (or was not closed cleanly): it is read through that log, which already exists.
+    """
     file = str(path)
     if not path.is_file():
         raise IncidentError("no such file", file=file)
+    live = path.with_name(path.name + "-wal").exists()
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise IncidentError(f"cannot open as SQLite: {exc}", file=file) from None
     try:
@@ -62,7 +80,17 @@ def read(path: Path) -> list[SourceWindow]:
         conn.close()
 
 
-def _read(conn: sqlite3.Connection, *, file: str) -> list[SourceWindow]:
+def _offset_note(offsets: list[tuple[int, str]], *, file: str) -> list[str]:
+    if not offsets:
+        return []
+    row, raw = offsets[0]
+    more = f" and {len(offsets) - 1} more" if len(offsets) > 1 else ""
+    return [f"{file}: heartbeat time {raw!r} (row {row}{more}) carries an offset, which Uptime Kuma "
+            "never writes (it stores UTC without one); read with the offset as written: check "
+            "that the database came from Uptime Kuma unchanged"]
+
+
+def _read(conn: sqlite3.Connection, *, file: str) -> tuple[list[SourceWindow], list[str]]:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "heartbeat" not in tables:
         raise IncidentError("not an Uptime Kuma database: it has no table 'heartbeat'", file=file)
@@ -79,11 +107,13 @@ def _read(conn: sqlite3.Connection, *, file: str) -> list[SourceWindow]:
 
     beats = conn.execute("SELECT id, monitor_id, status, time FROM heartbeat")
     timed: list[tuple[int, datetime, int, int]] = []
+    offsets: list[tuple[int, str]] = []
     for row_id, monitor_id, status, stamp in beats:
         if status not in (DOWN, UP, PENDING, MAINTENANCE):
             raise IncidentError(f"unknown heartbeat status {status!r}; Uptime Kuma uses 0 down, "
                                 "1 up, 2 pending, 3 maintenance", file=file, row=row_id, field="status")
-        timed.append((int(monitor_id), _time(stamp, file=file, row=row_id), int(row_id), int(status)))
+        when = _time(stamp, file=file, row=row_id, offsets=offsets)
+        timed.append((int(monitor_id), when, int(row_id), int(status)))
     timed.sort()
 
     windows: list[SourceWindow] = []
@@ -113,4 +143,4 @@ def _read(conn: sqlite3.Connection, *, file: str) -> list[SourceWindow]:
             open_since.setdefault((monitor, Severity.MAINTENANCE), (when, row))
     for monitor, severity in sorted(open_since, key=lambda k: (k[0], k[1].value)):
         close(monitor, severity, None)
-    return windows
+    return windows, _offset_note(offsets, file=file)

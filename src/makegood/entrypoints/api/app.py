@@ -1,11 +1,11 @@
-"""The API's app factory: wires settings to the database, the cipher and the evidence store."""
+"""The API's app factory: the app, its routes and lifespan over :func:`makegood.bootstrap.api_context`."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,20 +13,14 @@ from sqlalchemy.engine import Engine
 from starlette.types import Receive, Scope, Send
 
 import makegood
-from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.engine import make_engine
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.intake_pg import PgIntakeStore
-from makegood.adapters.ratelimit import rate_limiter
+from makegood import bootstrap
+from makegood.bootstrap import utc_now
+from makegood.config import Settings
 from makegood.entrypoints.api import claims, errors, exports, openapi, staff
-from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["ClaimsAPI", "create_app", "utc_now"]
 
 
 class ClaimsAPI(FastAPI):
@@ -53,10 +47,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """The API for ``settings`` (from the environment by default); the database must be migrated
     (``makegood db upgrade``)."""
-    settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.database_url)
-    store = PgIntakeStore(engine, size=settings.intake_connections) \
-        if engine.dialect.name == "postgresql" else None
+    ctx = bootstrap.api_context(settings, db=engine, clock=clock)
+    store = ctx.intake
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,21 +61,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             await store.close()
 
     app = ClaimsAPI(
-        upload_limit=lambda: settings.evidence_max_bytes,
+        upload_limit=lambda: ctx.settings.evidence_max_bytes,
         title="makegood claims",
         version=getattr(makegood, "__version__", "0.1.0"),
         description="Claims after a mass service outage: intake, verification, review, exports.",
         lifespan=lifespan,
     )
-    app.state.ctx = Context(
-        engine=engine,
-        settings=settings,
-        cipher=Cipher.configured(settings.secret_key, settings.secret_key_file),
-        evidence=EvidenceStore(settings.evidence_dir),
-        limiter=rate_limiter(settings.rate_limit_per_minute, settings.redis_url),
-        clock=clock,
-        intake=store,
-    )
+    app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
     app.include_router(claims.router)

@@ -97,5 +97,5 @@ def appeal(claim_id: str, body: schemas.AppealIn, ctx: Annotated[Context, Depend
 def open_incidents(ctx: Annotated[Context, Depends(context)]) -> list[dict[str, Any]]:
     """Incidents and their intake windows (what a claim form offers)."""
     with ctx.uow() as uow:
-        return [{"id": r["id"], "title": r["title"], "intake_opens": r["intake_opens"],
-                 "intake_closes": r["intake_closes"]} for r in uow.incidents.list_()]
+        return [{"id": r.id, "title": r.title, "intake_opens": r.intake_opens,
+                 "intake_closes": r.intake_closes} for r in uow.incidents.list_()]

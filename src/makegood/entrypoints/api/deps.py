@@ -9,20 +9,20 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from makegood.adapters.db.config import Settings
-from makegood.adapters.db.crypto import Cipher
-from makegood.adapters.db.evidence import EvidenceStore
-from makegood.adapters.db.repository import UnitOfWork
+from makegood import bootstrap
 from makegood.adapters.ratelimit import RateLimiter
+from makegood.config import Settings
 from makegood.domain.errors import PermissionDenied
 from makegood.entrypoints.api.errors import NotSignedIn
 from makegood.services import staff as staff_service
-from makegood.services.claims_intake import IntakeStore
+from makegood.services.ports import Cipher, EvidenceStore, IntakeStore, UnitOfWork
 
 
 @dataclass
 class Context:
-    engine: Engine
+    """What every route receives (built by :func:`makegood.bootstrap.api_context`)."""
+
+    engine: Engine  # the database
     settings: Settings
     cipher: Cipher
     evidence: EvidenceStore
@@ -31,7 +31,7 @@ class Context:
     intake: IntakeStore | None = None  # the async submission store (PostgreSQL)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return bootstrap.unit_of_work(self.engine)
 
 
 async def context(request: Request) -> Context:

@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
-from makegood.adapters.db.repository import ClaimFilter
 from makegood.adapters.tables import load_accounts, resolve
 from makegood.domain.claims import Category, Permission, Status
 from makegood.domain.errors import InputError, NotFound
-from makegood.entrypoints.api import schemas
+from makegood.domain.records import ClaimFilter
+from makegood.entrypoints.api import schemas, views
 from makegood.entrypoints.api.deps import Context, client_address, context, current_staff
 from makegood.services import claims_import
 from makegood.services import staff as service
@@ -84,7 +84,8 @@ def add_user(body: schemas.UserIn, ctx: Ctx, me: Me) -> dict[str, Any]:
 
 @router.get("/users", response_model=list[schemas.UserOut])
 def list_users(ctx: Ctx, me: Me) -> list[dict[str, Any]]:
-    return service.list_users(uow=ctx.uow(), actor=me)
+    return [{"id": u.id, "username": u.username, "role": u.role.value}
+            for u in service.list_users(uow=ctx.uow(), actor=me)]
 
 
 @router.put("/policies")
@@ -158,50 +159,46 @@ def queue(
                           unassigned=assigned == "none")
     rows, total = service.queue(uow=ctx.uow(), actor=me, filters=filters, limit=limit,
                                 offset=offset)
-    return {"total": total, "limit": limit, "offset": offset, "claims": rows}
+    return {"total": total, "limit": limit, "offset": offset,
+            "claims": [views.staff_claim(c) for c in rows]}
 
 
 @router.get("/claims/{claim_id}", response_model=schemas.StaffClaimDetail)
 def read_claim(claim_id: str, ctx: Ctx, me: Me) -> dict[str, Any]:
-    detail = service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)
-    detail["messages"] = [{"kind": m["kind"], "text": m["text"], "at": m["created_at"]}
-                          for m in detail["messages"]]
-    return detail
+    return views.claim_file(service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id))
 
 
 @router.post("/claims/{claim_id}/assign", response_model=schemas.StaffClaimOut)
 def assign(claim_id: str, body: schemas.AssignIn, ctx: Ctx, me: Me) -> dict[str, Any]:
-    service.assign(uow=ctx.uow(), actor=me, claim_id=claim_id, username=body.username,
-                   now=ctx.clock())
-    claim: dict[str, Any] = service.staff_view(uow=ctx.uow(), actor=me, claim_id=claim_id)["claim"]
-    return claim
+    return views.staff_claim(service.assign(uow=ctx.uow(), actor=me, claim_id=claim_id,
+                                            username=body.username, now=ctx.clock()))
 
 
 @router.post("/claims/{claim_id}/verify", response_model=schemas.StaffClaimOut)
 def verify(claim_id: str, ctx: Ctx, me: Me) -> dict[str, Any]:
     """Run verification again and record the result."""
-    return service.reverify(uow=ctx.uow(), actor=me, claim_id=claim_id, now=ctx.clock())
+    return views.staff_claim(service.reverify(uow=ctx.uow(), actor=me, claim_id=claim_id,
+                                              now=ctx.clock()))
 
 
 @router.post("/claims/{claim_id}/decision", response_model=schemas.StaffClaimOut)
 def decide(claim_id: str, body: schemas.DecisionIn, ctx: Ctx, me: Me) -> dict[str, Any]:
     """Approve (the policy's award or an amount), deny (a reason code) or request information."""
-    return service.decide(uow=ctx.uow(), actor=me, claim_id=claim_id, action=body.action,
-                          amount=body.amount, reason_code=body.reason_code, note=body.note,
-                          cure_days=body.cure_days,
-                          second_approval_above=ctx.settings.second_approval_above,
-                          now=ctx.clock())
+    return views.staff_claim(service.decide(
+        uow=ctx.uow(), actor=me, claim_id=claim_id, action=body.action, amount=body.amount,
+        reason_code=body.reason_code, note=body.note, cure_days=body.cure_days,
+        second_approval_above=ctx.settings.second_approval_above, now=ctx.clock()))
 
 
 @router.get("/claims/{claim_id}/evidence/{evidence_id}")
 def evidence_file(claim_id: str, evidence_id: int, ctx: Ctx, me: Me) -> Response:
     me.require(Permission.READ)
     with ctx.uow() as uow:
-        found = [e for e in uow.evidence.of_claim(claim_id) if e["id"] == evidence_id]
+        found = [e for e in uow.evidence.of_claim(claim_id) if e.id == evidence_id]
     if not found:
         raise NotFound(f"no evidence {evidence_id} on claim {claim_id!r}")
-    return Response(ctx.evidence.get(found[0]["sha256"]), media_type=found[0]["content_type"],
-                    headers=attachment_headers(found[0]["filename"]))
+    return Response(ctx.evidence.get(found[0].sha256), media_type=found[0].content_type,
+                    headers=attachment_headers(found[0].filename))
 
 
 @router.post("/claims/import", response_model=schemas.ImportReport)
@@ -229,4 +226,5 @@ def import_template(me: Me) -> Response:
 
 @router.get("/audit/{entity}/{entity_id}", response_model=list[schemas.AuditOut])
 def audit(entity: str, entity_id: str, ctx: Ctx, me: Me) -> list[dict[str, Any]]:
-    return service.audit_trail(uow=ctx.uow(), actor=me, entity=entity, entity_id=entity_id)
+    return [views.audit(a) for a in service.audit_trail(uow=ctx.uow(), actor=me, entity=entity,
+                                                         entity_id=entity_id)]

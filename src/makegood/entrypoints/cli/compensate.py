@@ -1,41 +1,40 @@
-"""`makegood compensate`, `makegood explain` and `makegood demo`."""
+"""`makegood compensate`, `makegood explain` and `makegood demo`.
+
+Runs go through the use case :func:`makegood.services.compensation.run` (engine choice, run id,
+atomic ledger and summary); the engines and calendars come from :mod:`makegood.bootstrap`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from makegood import bootstrap
 from makegood import policies as shipped_policies
-from makegood.adapters.batch import ENGINES, get_engine
-from makegood.adapters.batch.runs import RunId, file_digest
-from makegood.adapters.calendars import HolidayCalendars
-from makegood.adapters.ledger import read_ledger, write_json
-from makegood.adapters.tables import AccountsSource, resolve
-from makegood.domain.awards import Award, AwardKind
+from makegood.adapters.batch import ENGINES
+from makegood.adapters.ledger import read_ledger
+from makegood.adapters.tables import resolve
+from makegood.domain.awards import Award
+from makegood.domain.compensation import check_policies, scale_awards
 from makegood.domain.compensation import compensate as compensate_account
 from makegood.domain.errors import DataError, NotFound
-from makegood.domain.incident import Incident
 from makegood.domain.incident_file import read_incident
-from makegood.domain.money import format_amount, format_quantity
+from makegood.domain.money import format_quantity
 from makegood.domain.policy import Policy, read_policy
 from makegood.domain.windows import format_duration, format_windows
 from makegood.entrypoints.cli.errors import handles_errors
-from makegood.entrypoints.cli.render import console, print_summary
-from makegood.services.compensation import (
-    check_policies,
-    write_outputs,
-)
+from makegood.entrypoints.cli.next_steps import demo_next_steps
+from makegood.entrypoints.cli.output import Column, Table, print_table
+from makegood.entrypoints.cli.render import accounts_note, console, print_summary
+from makegood.services import compensation
 
 INCIDENT = typer.Option(..., "--incident", "-i", help="Incident TOML file.")
 POLICY = typer.Option(..., "--policy", "-p", help="Policy TOML file (repeat for several).")
@@ -49,8 +48,10 @@ SALES = typer.Option(None, "--sales", help="Weekly sales table (CSV or Parquet) 
 
 ENGINE = typer.Option("duckdb", "--engine", "-e",
                       help=f"Engine: {' | '.join(ENGINES)} (reference: the domain core, small inputs).")
-SPARK_MASTER = typer.Option("local[2]", "--spark-master",
-                            help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
+SPARK_MASTER = typer.Option(
+    None, "--spark-master",
+    help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn); "
+         "default: MAKEGOOD_SPARK_MASTER, else local[2].")
 
 
 @contextlib.contextmanager
@@ -67,63 +68,6 @@ def progress_bar(label: str) -> Iterator[Any]:
         yield update
 
 
-def run_engine(name: str, *, incident: Incident, policies: Sequence[Policy], source: AccountsSource,
-               out: Path, fmt: str | None, summary_path: Path | None,
-               extra: Callable[[], dict[str, Any]], spark_master: str = "local[2]") -> dict[str, Any]:
-    """Run an engine and write the ledger and summary atomically; return the summary."""
-    options = {"master": spark_master} if name == "spark" else {}
-    engine = get_engine(name, **options)
-    with progress_bar(f"computing compensation ({name})") as update:
-        if name == "duckdb":
-            summary = engine.run_to_file(incident=incident, policies=policies, source=source,
-                                         calendars=HolidayCalendars(), out=out, fmt=fmt,
-                                         progress=update)
-            summary = {**extra(), **summary}
-            write_json(summary, summary_path or out.with_name(out.name + ".summary.json"))
-            return summary
-        result = engine.run(incident=incident, policies=policies, source=source,
-                            calendars=HolidayCalendars(), progress=update)
-    return write_outputs(result, out, fmt=fmt, summary_path=summary_path, extra=extra())
-
-
-def is_url(path: str) -> bool:
-    return "://" in path
-
-
-def remote(accounts: str, sales: str | None, engine: str) -> Any:
-    """Inputs at object-storage URLs (s3a://, gs://, hdfs://), read by the Spark engine.
-
-    A URL ending in ``/`` is a scenario directory (``subscriptions/`` and ``sales/`` below it);
-    otherwise it names the subscription files (a file, a directory of parts or a glob).
-    """
-    if engine != "spark":
-        raise DataError(f"{accounts} is a URL; object storage is read by the Spark engine: "
-                        "add --engine spark", field="--accounts")
-    from makegood.adapters.batch.spark_engine import remote_source
-
-    fmt = "csv" if accounts.lower().endswith(".csv") else "parquet"
-    return remote_source(accounts, sales, scenario=accounts.endswith("/"), fmt=fmt)
-
-
-class UrlRunId:
-    """A run id for inputs at URLs: the incident and policy files by content, the data by URL.
-
-    Object storage is not read twice just to hash it; a run over URLs is reproducible as long
-    as the objects behind them do not change (use versioned or dated paths).
-    """
-
-    def __init__(self, *, incident: Path, policies: Sequence[Path], urls: Sequence[str]) -> None:
-        self.parts = [("incident", file_digest(incident)),
-                      *(("policy", file_digest(p)) for p in policies),
-                      *(("url", u) for u in urls if u)]
-
-    def value(self) -> str:
-        combined = hashlib.blake2b(digest_size=8)
-        for role, value in self.parts:
-            combined.update(f"{role}:{value}\n".encode())
-        return combined.hexdigest()
-
-
 @handles_errors
 def compensate(
     incident: Path = INCIDENT,
@@ -135,32 +79,17 @@ def compensate(
     summary: Path | None = typer.Option(None, "--summary",
                                         help="Summary JSON (default: LEDGER.summary.json)."),
     engine: str = ENGINE,
-    spark_master: str = SPARK_MASTER,
+    spark_master: str | None = SPARK_MASTER,
 ) -> None:
     """Compute every affected account's compensation and write the ledger."""
-    if fmt not in (None, "parquet", "csv"):
-        raise DataError(f"unknown ledger format {fmt!r}; use parquet or csv", field="--format")
-    if engine not in ENGINES:
-        raise DataError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}",
-                        field="--engine")
-    the_incident = read_incident(incident)
-    the_policies = [read_policy(p) for p in policy]
-    run_id: RunId | UrlRunId
-    if is_url(accounts):
-        source: Any = remote(accounts, sales, engine)
-        run_id = UrlRunId(incident=incident, policies=policy, urls=[accounts, sales or ""])
-    else:
-        source = resolve(accounts, sales)
-        run_id = RunId(incident=incident, policies=policy, source=source)
     started = time.perf_counter()
-    summary_data = run_engine(engine, incident=the_incident, policies=the_policies, source=source,
-                              out=out, fmt=fmt, summary_path=summary, spark_master=spark_master,
-                              extra=lambda: {
-        "engine": engine, "incident": the_incident.id, "run_id": run_id.value(),
-        "policies": [f"{p.id} v{p.version}" for p in the_policies],
-    })
-    print_summary(summary_data)
-    console.print(f"run {summary_data['run_id']}: ledger written to {out} in "
+    with progress_bar(f"computing compensation ({engine})") as update:
+        report = compensation.run(
+            engines=bootstrap.engines(spark_master=spark_master), engine=engine,
+            incident=incident, policies=policy, accounts=accounts, sales=sales, out=out,
+            fmt=fmt, summary=summary, calendars=bootstrap.calendars(), progress=update)
+    print_summary(report.summary)
+    console.print(f"run {report.run_id}: ledger written to {out} in "
                   f"{time.perf_counter() - started:.1f} s")
 
 
@@ -189,13 +118,16 @@ def explain(
         raise NotFound(f"account {account!r} is not in {accounts}")
     check_policies(the_policies, the_incident, services, [str(p) for p in policy])
     rows = _ledger_rows(ledger, account) if ledger is not None else None
-    factors = _fund_factors(the_policies, the_incident, source, ledger)
+    factors = compensation.fund_factors(engines=bootstrap.engines(), incident=the_incident,
+                                        policies=the_policies, source=source,
+                                        calendars=bootstrap.calendars(), ledger=ledger)
     console.print(f"[bold]account {found.id}[/bold] ({found.segment.value}), incident "
                   f"{the_incident.id}")
     mismatches = 0
     for the_policy in the_policies:
         console.print(f"\n[bold]{the_policy.name}[/bold] ({the_policy.id} v{the_policy.version})")
-        result = compensate_account(found, the_incident, the_policy, calendars=HolidayCalendars())
+        result = compensate_account(found, the_incident, the_policy,
+                                    calendars=bootstrap.calendars())
         for exposure in result.exposures:
             sub = exposure.subscription
             console.print(f"  {sub.service} ({sub.plan}, {'paid' if sub.paid else 'free'}, "
@@ -203,7 +135,7 @@ def explain(
                           + (f"down {format_windows(exposure.windows, exposure.tz)}, "
                              f"{format_duration(exposure.counted)}" if exposure.windows
                              else "not affected"))
-        awards = _scaled(list(result.awards), the_policy, factors.get(the_policy.id))
+        awards = scale_awards(result.awards, the_policy, factors.get(the_policy.id, Decimal(1)))
         if rows is None:
             if not awards:
                 console.print("  no award")
@@ -239,38 +171,6 @@ def _ledger_rows(path: Path, account: str) -> list[dict[str, Any]]:
         return [dict(r) for r in table.to_pylist()]
     table = read_ledger(path)
     return [r for r in table.filter(pc.field("account_id") == account).to_pylist()]
-
-
-def _fund_factors(policies: Sequence[Policy], incident: Incident, source: AccountsSource,
-                  ledger: Path | None) -> dict[str, Decimal]:
-    """Fund factors need every account: from the ledger's summary if there is one, else a run."""
-    funded = [p for p in policies if p.caps.fund is not None]
-    if not funded:
-        return {}
-    summary = ledger.with_name(ledger.name + ".summary.json") if ledger is not None else None
-    if summary is not None and summary.is_file():
-        known = json.loads(summary.read_text(encoding="utf-8")).get("fund_factors", {})
-        if all(p.id in known for p in funded):
-            return {p.id: Decimal(known[p.id]) for p in funded}
-    result = get_engine("duckdb").run(incident=incident, policies=funded, source=source,
-                                      calendars=HolidayCalendars())
-    return {pid: Decimal(f) for pid, f in result.fund_factors.items()}
-
-
-def _scaled(awards: list[Award], policy: Policy, factor: Decimal | None) -> list[Award]:
-    """The account's awards after the fund cap, as :func:`apply_fund_cap` words them."""
-    if factor is None or factor == 1:
-        return awards
-    out = []
-    for award in awards:
-        if award.kind is AwardKind.CASH:
-            scaled = policy.caps.fund_rounding.apply(award.amount * factor)
-            award = award.adjusted(
-                scaled, "FUND_SCALED",
-                f"scaled pro rata by the fund cap ({format_amount(factor.quantize(Decimal('0.000001')))}"
-                f") -> {format_amount(scaled)} {award.unit}")
-        out.append(award)
-    return out
 
 
 def _check_ledger(rows: list[dict[str, Any]], awards: list[Award], policy: Policy) -> int:
@@ -327,28 +227,26 @@ def demo(
         for done, subs in generate(scenario, accounts=accounts, seed=seed,
                                    chunk_accounts=min(accounts, 500_000)):
             status.update(f"generated {done:,} accounts, {subs:,} subscriptions")
-    the_incident = read_incident(scenario / "incident.toml")
     policy_files = [shipped_policies.path(pid) for pid in shipped_policies.KAKAO_2022]
-    the_policies = [read_policy(p) for p in policy_files]
     ledger = out / "ledger.parquet"
-    source = resolve(scenario)
-    run_id = RunId(incident=scenario / "incident.toml", policies=policy_files, source=source)
-    summary = run_engine("duckdb", incident=the_incident, policies=the_policies, source=source,
-                         out=ledger, fmt=None, summary_path=None, extra=lambda: {
-        "engine": "duckdb", "incident": the_incident.id, "seed": seed, "run_id": run_id.value(),
-        "policies": [f"{p.id} v{p.version}" for p in the_policies],
-    })
+    with progress_bar("computing compensation (duckdb)") as update:
+        report = compensation.run(
+            engines=bootstrap.engines(), engine="duckdb", incident=scenario / "incident.toml",
+            policies=policy_files, accounts=str(scenario), out=ledger,
+            calendars=bootstrap.calendars(), progress=update, extra={"seed": seed})
+    the_incident, the_policies, summary = report.incident, report.policies, report.summary
     console.print(f"[bold]{the_incident.title}[/bold]: {accounts:,} accounts, policies "
-                  + ", ".join(p.id for p in the_policies))
+                  + ", ".join(p.id for p in the_policies), soft_wrap=True)
+    console.print(accounts_note(accounts, summary), soft_wrap=True)
     print_summary(summary)
     kinds: dict[str, int] = defaultdict(int)
     for row in summary["by_kind"]:
         kinds[row["kind"]] += row["awards"]
-    table = Table(title="Awards by kind")
-    table.add_column("kind")
-    table.add_column("awards", justify="right")
+    table = Table(title="Awards by kind", columns=[Column("kind"), Column("awards", "right")])
     for kind, count in sorted(kinds.items()):
         table.add_row(kind, f"{count:,}")
-    console.print(table)
+    print_table(table)
     console.print(f"ledger: {ledger}  summary: {ledger}.summary.json  "
-                  f"({time.perf_counter() - started:.1f} s)")
+                  f"({time.perf_counter() - started:.1f} s)", soft_wrap=True)
+    for line in demo_next_steps(scenario=scenario, ledger=ledger):
+        console.out(line, highlight=False)

@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from makegood.adapters.charts import local_time as _local
 from makegood.adapters.charts import ordered as _ordered
@@ -24,10 +22,11 @@ from makegood.adapters.charts import render_chart
 from makegood.adapters.importers import KINDS
 from makegood.adapters.importers.mapping import read_map
 from makegood.domain.errors import IncidentError
-from makegood.domain.incident import Fault, Incident
+from makegood.domain.incident import Fault, Incident, Severity
 from makegood.domain.incident_file import dump_incident, read_incident
 from makegood.domain.windows import Window, format_duration, parse_timestamp, total
 from makegood.entrypoints.cli.errors import handles_errors
+from makegood.entrypoints.cli.output import Column, Table, console, print_table
 from makegood.services.incidents import import_incident
 
 app = typer.Typer(no_args_is_help=True, help="Import incident timelines and show incidents.")
@@ -73,7 +72,8 @@ def import_(
     as_of: str | None = typer.Option(None, "--as-of", metavar="TS",
                                      help="close open windows here (ISO 8601 with offset; default now)"),
     incident_id: str | None = typer.Option(None, "--id", help="incident id (default: the file name)"),
-    title: str | None = typer.Option(None, "--title", help="incident title (default: the id)"),
+    title: str | None = typer.Option(
+        None, "--title", help="incident title (default: the status pages' incident names, else the id)"),
     timezone: str = typer.Option("UTC", "--timezone", help="the incident's local zone, e.g. Asia/Seoul"),
     fault: Fault = typer.Option(Fault.PROVIDER, "--fault", help="provider or force_majeure"),
     official_start: str | None = typer.Option(None, "--official-start", metavar="TS",
@@ -118,14 +118,25 @@ def import_(
 
 def windows_table(incident: Incident) -> Table:
     zone = incident.timezone
-    table = Table(title=f"{incident.title} ({incident.id}), times in {zone}")
-    for header in ("service", "feature", "severity", "from", "to", "duration"):
-        table.add_column(header, justify="right" if header == "duration" else "left")
+    table = Table(title=f"{incident.title} ({incident.id}), times in {zone}",
+                  columns=[*(Column(h) for h in ("service", "feature", "severity", "from", "to")),
+                           Column("duration", "right")])
     for impact in _ordered(incident):
         end = _local(impact.window.end, incident) + (" (open)" if impact.open else "")
         table.add_row(impact.service, impact.feature or "-", impact.severity.value,
                       _local(impact.window.start, incident), end,
                       format_duration(impact.window.duration))
+    return table
+
+
+def totals_table(incident: Incident) -> Table:
+    """Per service: outage and degraded time, each the union of its windows (overlaps once)."""
+    table = Table(title="Time down per service (overlapping windows counted once)",
+                  columns=[Column("service"), Column("outage", "right"), Column("degraded", "right")])
+    for service in incident.services:
+        outage = total(incident.windows(service))
+        degraded = total(incident.windows(service, severities=(Severity.DEGRADED,)))
+        table.add_row(service, format_duration(outage), format_duration(degraded))
     return table
 
 
@@ -141,11 +152,8 @@ def show(
         raise IncidentError(f"the chart must be one of {', '.join(CHART_SUFFIXES)}",
                             file=str(chart), field="chart")
     incident = read_incident(incident_file)
-    console = Console(width=120)
-    console.print(windows_table(incident))
-    for service in incident.services:
-        outage = total(incident.windows(service))
-        console.print(f"{service}: outage {format_duration(outage)} in total")
+    print_table(windows_table(incident))
+    print_table(totals_table(incident))
     if incident.official_window is not None:
         w = incident.official_window
         console.print(f"official window: {_local(w.start, incident)} - {_local(w.end, incident)} "

@@ -24,14 +24,12 @@ def rotate() -> None:
     """
     from cryptography.fernet import Fernet
 
-    from makegood.adapters.db.config import Settings
+    from makegood import bootstrap
     from makegood.adapters.db.crypto import Cipher, load_key, write_key_file
-    from makegood.adapters.db.engine import make_engine
-    from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.db.rotation import reencrypt, stale
 
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    settings = bootstrap.settings()
+    engine = bootstrap.database(settings)
     keys = load_key(settings.secret_key, settings.secret_key_file).splitlines()
     from_env = settings.secret_key is not None
     if not from_env and len(keys) == 1:  # a fresh rotation; two keys: resuming one
@@ -53,7 +51,7 @@ def rotate() -> None:
         typer.echo(f"{left:,} secrets changed during the rotation; run it again", err=True)
         raise typer.Exit(4)
     now = datetime.now(UTC)
-    with UnitOfWork(engine) as uow:
+    with bootstrap.unit_of_work(engine) as uow:
         uow.audit.record(actor="system:keys", action="keys.rotated", entity="keys",
                          entity_id="secret", before=None,
                          after={"examined": done.examined, "reencrypted": done.rewritten}, now=now)

@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from makegood.adapters.calendars import HolidayCalendars
-from makegood.adapters.tables import resolve
 from makegood.domain.errors import DataError
 from makegood.domain.incident_file import read_incident
 from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.policy import read_policy
 from makegood.entrypoints.cli.errors import handles_errors
-from makegood.entrypoints.cli.render import console
+from makegood.entrypoints.cli.output import Column, Table, console, print_table
 
 app = typer.Typer(no_args_is_help=True, help="Validate, describe and compare policies.")
 
@@ -47,7 +44,10 @@ def compare(
     refund, cash) per awarded account: what a 3x rule costs against a flat gesture, before either
     is announced.
     """
+    # the engines' dependencies (pyarrow, DuckDB) load here, so `policy check` starts fast
     from makegood.adapters.batch.duckdb_engine import DuckDBEngine
+    from makegood.adapters.calendars import HolidayCalendars
+    from makegood.adapters.tables import resolve
 
     if len(policy) < 2:
         raise DataError("give at least two policies to compare", field="POLICY")
@@ -62,10 +62,9 @@ def compare(
             results.append(engine.compare(incident=the_incident, policy=the_policy, source=source,
                                           calendars=HolidayCalendars()))
     table = Table(title=f"Policies compared on {accounts} ({results[0]['accounts']:,} accounts, "
-                        f"incident {the_incident.id})")
-    table.add_column("")
-    for path, the_policy in zip(policy, loaded, strict=True):
-        table.add_column(f"{the_policy.id} v{the_policy.version}\n{path.name}", justify="right")
+                        f"incident {the_incident.id})",
+                  columns=[Column(""), *(Column(f"{p.id} v{p.version}\n{path.name}", "right")
+                                         for path, p in zip(policy, loaded, strict=True))])
 
     def row(label: str, values: list[str]) -> None:
         table.add_row(label, *values)
@@ -86,7 +85,7 @@ def compare(
         row(f"money per account, {stat}",
             [_amount(r["money_per_account"].get(stat)) for r in results])
     row("money, total", [_amount(r["money_per_account"].get("total")) for r in results])
-    console.print(table)
+    print_table(table)
 
 
 def _amount(value: Decimal | None) -> str:

@@ -2,18 +2,19 @@
 
 FastAPI, SQLAlchemy and uvicorn are imported inside the commands so the rest of the CLI starts
 fast. Settings come from the environment (MAKEGOOD_DATABASE_URL, MAKEGOOD_EVIDENCE_DIR,
-MAKEGOOD_SECRET_KEY, ...; see docs/claims.md).
+MAKEGOOD_SECRET_KEY, ...; see docs/operations.md), wired by :mod:`makegood.bootstrap`.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from makegood import bootstrap
 from makegood.entrypoints.cli.errors import handles_errors
 
 if TYPE_CHECKING:
@@ -26,14 +27,11 @@ ROLES = ("reviewer", "supervisor", "auditor", "admin")
 
 
 def _engine() -> Engine:
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.engine import make_engine
-
-    return make_engine(Settings.from_env().database_url)
+    return bootstrap.database()
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return bootstrap.utc_now()
 
 
 @handles_errors
@@ -47,17 +45,14 @@ def serve(
     """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
 
-    from makegood.adapters.db.config import Settings
-    from makegood.adapters.db.crypto import load_key
-
-    settings = Settings.from_env()
+    settings = bootstrap.settings()
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
 
-        engine = _engine()
+        engine = bootstrap.database(settings)
         run_upgrade(engine)
         engine.dispose()
-    load_key(settings.secret_key, settings.secret_key_file)  # create the dev key before workers
+    bootstrap.cipher(settings)  # creates the development key file once, before the workers
     if os.environ.get("MAKEGOOD_NOTIFY_CONFIG"):  # deliver notices in this process too
         from makegood.entrypoints.cli.notify import start_background_worker
 
@@ -98,9 +93,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 def db_backup(out: Annotated[Path, typer.Argument(help="A new directory for the backup.")]) -> None:
     """Back up the database and the evidence files (a consistent snapshot, server running)."""
     from makegood.adapters.db.backup import backup
-    from makegood.adapters.db.config import Settings
 
-    settings = Settings.from_env()
+    settings = bootstrap.settings()
     engine = _engine()
     manifest = backup(engine, settings.database_url, settings.evidence_dir, out)
     engine.dispose()
@@ -113,9 +107,8 @@ def db_backup(out: Annotated[Path, typer.Argument(help="A new directory for the 
 def db_restore(source: Annotated[Path, typer.Argument(help="A backup directory.")]) -> None:
     """Restore a backup into the empty database of MAKEGOOD_DATABASE_URL, then check it."""
     from makegood.adapters.db.backup import check, restore
-    from makegood.adapters.db.config import Settings
 
-    settings = Settings.from_env()
+    settings = bootstrap.settings()
     expected = restore(source, settings.database_url, settings.evidence_dir)
     engine = _engine()
     found = check(engine, settings.evidence_dir)
@@ -133,10 +126,9 @@ def db_restore(source: Annotated[Path, typer.Argument(help="A backup directory."
 def db_check() -> None:
     """Integrity: row counts, the audit chain, claims without audit entries, evidence hashes."""
     from makegood.adapters.db.backup import check
-    from makegood.adapters.db.config import Settings
 
     engine = _engine()
-    found = check(engine, Settings.from_env().evidence_dir)
+    found = check(engine, bootstrap.settings().evidence_dir)
     engine.dispose()
     _print_check(found)
     if found["problems"]:
@@ -164,7 +156,6 @@ def db_load(
     intake_closes: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
 ) -> None:
     """Store an incident (with its policy, accounts, ledger and intake window) for claims."""
-    from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.tables import load_accounts, resolve
     from makegood.domain.errors import InputError
     from makegood.domain.policy import read_policy
@@ -177,14 +168,15 @@ def db_load(
         policy_id = None
         if policy is not None:
             policy_id = read_policy(policy).id
-            staff.put_policy(uow=UnitOfWork(engine), document=policy.read_text(encoding="utf-8"),
-                             actor=staff.SYSTEM, now=now)
+            staff.put_policy(uow=bootstrap.unit_of_work(engine),
+                             document=policy.read_text(encoding="utf-8"), actor=staff.SYSTEM,
+                             now=now)
         try:
             document = incident.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", file=str(incident)) from None
         incident_id = staff.put_incident(
-            uow=UnitOfWork(engine), document=document, policy_id=policy_id,
+            uow=bootstrap.unit_of_work(engine), document=document, policy_id=policy_id,
             ledger_path=str(ledger.resolve()) if ledger else None,
             intake_opens=parse_timestamp(intake_opens, field="--intake-opens") if intake_opens
             else None,
@@ -192,7 +184,7 @@ def db_load(
             else None, actor=staff.SYSTEM, now=now)
         count = 0
         if accounts is not None:
-            count = staff.import_accounts(uow=UnitOfWork(engine),
+            count = staff.import_accounts(uow=bootstrap.unit_of_work(engine),
                                           accounts=load_accounts(resolve(accounts, sales)),
                                           actor=staff.SYSTEM, now=now)
         typer.echo(f"incident {incident_id} stored"
@@ -211,7 +203,6 @@ def users_add(
         help="The password (default: MAKEGOOD_PASSWORD, else asked for).")] = None,
 ) -> None:
     """Add a staff user (argon2id password hash)."""
-    from makegood.adapters.db.repository import UnitOfWork
     from makegood.domain.claims import Role
     from makegood.domain.errors import InputError
     from makegood.services import staff
@@ -222,8 +213,8 @@ def users_add(
         "Password", hide_input=True, confirmation_prompt=True)
     engine = _engine()
     try:
-        user = staff.add_user(uow=UnitOfWork(engine), username=username, password=secret,
-                              role=Role(role), actor=staff.SYSTEM, now=_now())
+        user = staff.add_user(uow=bootstrap.unit_of_work(engine), username=username,
+                              password=secret, role=Role(role), actor=staff.SYSTEM, now=_now())
     finally:
         engine.dispose()
     typer.echo(f"added {user.username} ({user.role.value})")

@@ -1,10 +1,14 @@
 """One parity suite: every engine, on the same generated data, writes the reference's ledger.
 
 The reference engine (the domain core, account by account) is the truth. Each batch engine runs
-each dataset of :mod:`tests.backends.parity_data` once (a session-scoped cache), and its ledger must
+each dataset of :mod:`tests.parity.parity_data` once (a session-scoped cache), and its ledger must
 equal the reference's exactly: the same Arrow table, and the same bytes once written as Parquet
 and as CSV. The run counts (accounts, subscriptions, affected accounts) and the fund factors
-must agree too.
+must agree too. Property tests (hypothesis) draw random datasets, and random incidents with
+policies holding a rule of every kind (:mod:`tests.parity.random_cases`), and run every engine
+of the registry on them (Spark on fewer examples). Other files here: per-day calendar days at
+clock changes (``test_calendar_days.py``), the documented edges of loss, SLA and fund rules
+(``test_documented_edges.py``), and the plan's SQL in both dialects (``test_plan_dialects.py``).
 
 The parity suite found that the reference once divided a yearly, weekly or daily fee by 12 in
 28-digit decimals before multiplying, so an exact amount could round the wrong way; the domain
@@ -14,6 +18,7 @@ exact_value`` pins it. The generator still prefers fees whose monthly value is e
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,7 +27,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.backends.parity_data import (
+from tests.parity.parity_data import (
     CAPS_POLICY,
     DATASETS,
     KR_WORKING_POLICY,
@@ -34,24 +39,23 @@ from tests.backends.parity_data import (
     shipped_policy,
     write_csv,
 )
+from tests.parity.random_cases import incidents, policies
 
+from makegood.adapters.batch import ENGINES as BATCH_ENGINES
 from makegood.adapters.batch import get_engine
 from makegood.adapters.calendars import HolidayCalendars
 from makegood.adapters.ledger import write_table
 from makegood.adapters.tables import resolve
-from makegood.domain.incident import nfc
-from makegood.domain.policy import load_policy
+from makegood.domain.incident import Incident, nfc
+from makegood.domain.policy import Policy, load_policy
+from makegood.domain.rules import KINDS
 from makegood.services.compensation import RunResult
 
-try:
-    import makegood.adapters.batch.duckdb_engine  # noqa: F401 - only whether it imports
-    DUCKDB = pytest.param("duckdb", id="duckdb")
-except ImportError:
-    DUCKDB = pytest.param("duckdb", id="duckdb", marks=pytest.mark.skip(
-        reason="makegood.adapters.batch.duckdb_engine cannot be imported (not landed yet)"))
-
-SPARK = pytest.param("spark", id="spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])
-ENGINES = [DUCKDB, SPARK]
+SPARK_MARKS = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+# Every batch engine of the registry; an engine that fails to import fails its tests.
+ENGINES = [pytest.param(name, id=name, marks=SPARK_MARKS if name == "spark" else [])
+           for name in BATCH_ENGINES if name != "reference"]
+LOCAL_ENGINES = [name for name in BATCH_ENGINES if name not in ("reference", "spark")]
 SMALL_POLICIES = ("kr-telecom-10x", "kt-2021", "aws-ec2-sla", "google-cloud-sla", "de-tkg-58",
                   "ofcom-gb", "content-3x", "capped-fund", "kakao-2022-paid",
                   "kakao-2022-small-business", "caps", "kr-working")
@@ -204,28 +208,74 @@ round = { step = "1", mode = "down" }
     assert award.amount == 5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("engine", [DUCKDB])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), accounts=st.integers(1, 12),
-       picks=st.lists(st.sampled_from(SMALL_POLICIES), min_size=1, max_size=3, unique=True))
-def test_small_random_datasets_give_the_reference_ledger(engine: str, seed: int, accounts: int,
-                                                         picks: list[str]) -> None:
-    import tempfile
-
-    incident = edge_incident()
+def run_all(engines: list[str], incident: Incident, policies: list[Policy], seed: int,
+            accounts: int) -> dict[str, RunResult]:
+    """Each engine's run on the parity generator's subscriptions for ``incident``."""
     rows, sales = edge_rows(seed, accounts, incident)
-    policies = [load_policy(CAPS_POLICY) if p == "caps" else
-                load_policy(KR_WORKING_POLICY) if p == "kr-working" else shipped_policy(p)
-                for p in picks]
     with tempfile.TemporaryDirectory() as tmp:
         write_csv(rows, sales, Path(tmp) / "data", seed)
         source = resolve(str(Path(tmp) / "data"))
-        expected = get_engine("reference").run(incident=incident, policies=policies, source=source,
+        return {engine: get_engine(engine).run(incident=incident, policies=policies, source=source,
                                                calendars=HolidayCalendars())
-        got = get_engine(engine).run(incident=incident, policies=policies, source=source,
-                                     calendars=HolidayCalendars())
-    assert got.ledger.equals(expected.ledger)
+                for engine in ["reference", *engines]}
+
+
+def assert_same_ledgers(results: dict[str, RunResult]) -> None:
+    expected = results["reference"]
+    for engine, got in results.items():
+        assert got.ledger.equals(expected.ledger), (
+            f"{engine}: {got.ledger.num_rows} rows, reference {expected.ledger.num_rows}\n"
+            f"only in the reference: {_only(expected, got)}\nonly in {engine}: {_only(got, expected)}")
+        assert (got.accounts, got.subscriptions, got.accounts_affected) == (
+            expected.accounts, expected.subscriptions, expected.accounts_affected)
+        assert {k: Decimal(v) for k, v in got.fund_factors.items()} == {
+            k: Decimal(v) for k, v in expected.fund_factors.items()}
+
+
+def _only(a: RunResult, b: RunResult) -> list[tuple[object, ...]]:
+    have = {tuple(r.items()) for r in b.ledger.to_pylist()}
+    return [tuple(r.items()) for r in a.ledger.to_pylist() if tuple(r.items()) not in have][:3]
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), accounts=st.integers(1, 12),
+       picks=st.lists(st.sampled_from(SMALL_POLICIES), min_size=1, max_size=3, unique=True))
+def test_small_random_datasets_give_the_reference_ledger_on_the_local_engines(
+        seed: int, accounts: int, picks: list[str]) -> None:
+    policies = [load_policy(CAPS_POLICY) if p == "caps" else
+                load_policy(KR_WORKING_POLICY) if p == "kr-working" else shipped_policy(p)
+                for p in picks]
+    assert_same_ledgers(run_all(LOCAL_ENGINES, edge_incident(), policies, seed, accounts))
+
+
+@st.composite
+def random_case(draw: st.DrawFn) -> tuple[Incident, Policy]:
+    incident = draw(incidents())
+    return incident, draw(policies(incident))
+
+
+RANDOM = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.slow
+@settings(RANDOM, max_examples=20)
+@given(case=random_case(), seed=st.integers(0, 10**6), accounts=st.integers(1, 10))
+def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger(
+        case: tuple[Incident, Policy], seed: int, accounts: int) -> None:
+    incident, policy = case
+    assert {r.kind for r in policy.rules} == set(KINDS)
+    assert_same_ledgers(run_all(LOCAL_ENGINES, incident, [policy], seed, accounts))
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+@settings(RANDOM, max_examples=3)
+@given(case=random_case(), seed=st.integers(0, 10**6), accounts=st.integers(1, 6))
+def test_random_incidents_and_policies_of_every_kind_give_the_reference_ledger_on_spark(
+        case: tuple[Incident, Policy], seed: int, accounts: int) -> None:
+    incident, policy = case
+    assert_same_ledgers(run_all(["spark"], incident, [policy], seed, accounts))
 
 
 def test_a_minute_rounded_outage_is_priced_from_its_exact_hours() -> None:
