@@ -180,3 +180,20 @@ def test_two_reported_losses_for_one_account_are_refused(inputs, tmp_path):
     assert code == 2
     assert "two reported losses" in output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("group", ["scenario", "keys", "payouts", "incident", "policy"])
+def test_every_command_group_keeps_its_subcommands(group: str) -> None:
+    """A group with one subcommand (`scenario generate`) must not collapse into that command."""
+    result = CliRunner().invoke(app, [group, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Commands" in result.output
+
+
+def test_scenario_generate_writes_the_incident_and_the_parts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["scenario", "generate", "--accounts", "50", "--seed", "3",
+                                      "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s" / "incident.toml").exists()
+    assert sum(pq.ParquetFile(p).metadata.num_rows
+               for p in (tmp_path / "s" / "subscriptions").glob("*.parquet")) > 50

@@ -22,7 +22,8 @@ class PaymentLine:
 
 @dataclass(frozen=True, slots=True)
 class Originator:
-    """Who pays: the fund's account at its bank (MAKEGOOD_PAYOUT_* settings)."""
+    """Who pays: the fund's account at its bank (MAKEGOOD_PAYOUT_ORIGINATOR_NAME and the other
+    originator settings)."""
 
     name: str = "MAKEGOOD COMPENSATION FUND"
     iban: str = "DE89370400440532013000"

@@ -37,11 +37,13 @@ def load(name: str) -> Command:
     """The click command for ``name``, importing its module now."""
     module, attribute = LAZY[name]
     target = getattr(importlib.import_module(module), attribute)
-    if not isinstance(target, typer.Typer):
+    if isinstance(target, typer.Typer):
+        # A group stays a group even with one command (`scenario generate`), as add_typer keeps it.
+        command: Command = typer.main.get_group(target)
+    else:
         single = typer.Typer(add_completion=False)
         single.command(name)(target)
-        target = single
-    command = typer.main.get_command(target)
+        command = typer.main.get_command(single)
     command.name = name
     return command
 
