@@ -59,6 +59,8 @@ class Settings:
     redis_url: str | None = None  # rate limits shared by every worker and server
     spark_master: str = "local[2]"
     duckdb_memory_limit: str = "3GB"
+    data_dir: Path = Path(".")  # where the console may read accounts for a run
+    runs_dir: Path = Path("makegood-runs")  # where runs started from the console write
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,4 +79,6 @@ class Settings:
                 "MAKEGOOD_TRUSTED_PROXIES", "").split(",") if p.strip()),
             spark_master=_text("MAKEGOOD_SPARK_MASTER", "local[2]"),
             duckdb_memory_limit=_text("MAKEGOOD_DUCKDB_MEMORY_LIMIT", "3GB"),
+            data_dir=Path(os.environ.get("MAKEGOOD_DATA_DIR") or "."),
+            runs_dir=Path(os.environ.get("MAKEGOOD_RUNS_DIR") or "makegood-runs"),
         )

@@ -2,8 +2,9 @@
 as they go, so that a rotation stopped by a crash is finished by running it again.
 
 The secrets are the payout accounts (``claims.payout_encrypted``), the stored first answers
-of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``), and the
-payees' bank details (``payout_payees.details_encrypted``). A value
+of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``), the
+payees' bank details (``payout_payees.details_encrypted``) and the claim forms saved on the
+portal to finish later (``web_drafts.data``). A value
 is re-encrypted in memory (:meth:`Cipher.rotate`) and written back; no plaintext is written
 anywhere, logged, or kept beyond the call.
 """
@@ -25,6 +26,7 @@ SECRETS = (
     (t.claims, t.claims.c.id, t.claims.c.payout_encrypted),
     (t.idempotency_keys, t.idempotency_keys.c.key, t.idempotency_keys.c.response),
     (pt.payout_payees, pt.payout_payees.c.id, pt.payout_payees.c.details_encrypted),
+    (t.web_drafts, t.web_drafts.c.token_hash, t.web_drafts.c.data),  # saved claim forms (web)
 )
 
 

@@ -232,3 +232,34 @@ audit_log = sa.Table(  # append-only: triggers refuse UPDATE and DELETE (see the
     sa.Column("after", sa.JSON, nullable=True),
     sa.Index("ix_audit_entity", "entity", "entity_id"),
 )
+
+# The web pages (entrypoints/web; repositories in web_store.py).
+
+web_drafts = sa.Table(
+    "web_drafts", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("incident_id", sa.String(100), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # encrypted JSON of the form's fields
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+account_contacts = sa.Table(  # what the operator holds to let an account holder look up awards
+    "account_contacts", metadata,
+    sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("phone_last4", sa.String(4), nullable=False),
+)
+
+web_runs = sa.Table(
+    "web_runs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # running | done | failed
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=True),
+    sa.Column("ledger_path", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_by", sa.String(100), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+)

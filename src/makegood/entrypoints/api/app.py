@@ -44,9 +44,9 @@ class ClaimsAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               clock: Callable[[], datetime] = utc_now) -> FastAPI:
-    """The API for ``settings`` (from the environment by default); the database must be migrated
-    (``makegood db upgrade``)."""
+               clock: Callable[[], datetime] = utc_now, web: bool = True) -> FastAPI:
+    """The API for ``settings`` (from the environment by default), with the portal and console
+    pages unless ``web`` is false; the database must be migrated (``makegood db upgrade``)."""
     ctx = bootstrap.api_context(settings, db=engine, clock=clock)
     store = ctx.intake
 
@@ -73,6 +73,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(claims.router)
     app.include_router(staff.router)
     app.include_router(exports.router)
+
+    if web:
+        from makegood.entrypoints import web as web_pages
+
+        web_pages.install(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -41,10 +41,18 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    demo: Annotated[bool, typer.Option(
+        help="Load the demo (out/demo; run first if missing) and demo staff users.")] = False,
 ) -> None:
-    """Start the claims API (SQLite file by default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
+    """Start the claims API with the portal (/portal) and the console (/console) (SQLite file by
+    default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
     import uvicorn
 
+    demo_env: dict[str, str] = {}
+    if demo:
+        from makegood.entrypoints.cli import web_demo
+
+        demo_env = web_demo.prepare()
     settings = bootstrap.settings()
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
@@ -59,6 +67,10 @@ def serve(
         start_background_worker(_engine(), os.environ["MAKEGOOD_NOTIFY_CONFIG"])
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
+    if demo:
+        from makegood.entrypoints.cli import web_demo
+
+        web_demo.print_instructions(host, port, demo_env)
     # X-Forwarded-For names the client only when a proxy we run put it there: trusted from the
     # addresses in MAKEGOOD_TRUSTED_PROXIES, from nobody by default (uvicorn trusts loopback, so
     # anyone on the machine could rotate it past the rate limit and into the audit trail).
@@ -154,6 +166,8 @@ def db_load(
     ledger: Annotated[Path | None, typer.Option(help="The automatic-compensation ledger.")] = None,
     intake_opens: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
     intake_closes: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
+    contacts: Annotated[Path | None, typer.Option(
+        help="CSV of account_id,phone: the second factor of 'check my compensation'.")] = None,
 ) -> None:
     """Store an incident (with its policy, accounts, ledger and intake window) for claims."""
     from makegood.adapters.tables import load_accounts, resolve
@@ -187,9 +201,20 @@ def db_load(
             count = staff.import_accounts(uow=bootstrap.unit_of_work(engine),
                                           accounts=load_accounts(resolve(accounts, sales)),
                                           actor=staff.SYSTEM, now=now)
+        if contacts is not None:
+            from makegood.adapters.db.web_store import Contacts
+            from makegood.entrypoints.cli.web_demo import read_contacts
+
+            rows = read_contacts(contacts)
+            from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
+
+            with SqlUnitOfWork(engine) as uow:
+                Contacts(uow.conn).put_many(rows)
+                uow.commit()
         typer.echo(f"incident {incident_id} stored"
                    + (f" with policy {policy_id}" if policy_id else "")
-                   + (f"; {count:,} accounts imported" if accounts is not None else ""))
+                   + (f"; {count:,} accounts imported" if accounts is not None else "")
+                   + (f"; {len(rows):,} contacts" if contacts is not None else ""))
     finally:
         engine.dispose()
 
