@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: setup demo test lint typecheck bench drill clean lock lock-upgrade check-python train-triage bench-screen
+.PHONY: setup demo test lint typecheck bench bench-notify drill clean lock lock-upgrade check-python train-triage bench-screen
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null || { \
@@ -58,6 +58,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_compensate.py
 	$(BIN)/python benchmarks/bench_intake.py
+
+bench-notify: $(STAMP)
+	$(BIN)/python benchmarks/bench_notify.py
 
 # The reliability drills, full size (docs/reliability.md); CI runs short versions in `make test`.
 drill: $(STAMP)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from makegood.domain.accounts import Account, Subscription
 from makegood.domain.claims import LedgerLine
 from makegood.domain.incident import Incident
+from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
 from makegood.domain.records import (
     AuditEntry,
@@ -262,6 +263,16 @@ class ScreeningRepository(Protocol):
     def decisions(self, claim_ids: Iterable[str] | None = None
                   ) -> list[tuple[str, str, bool]]: ...
 
+class NoticeOutbox(Protocol):
+    """The notices outbox (``adapters/db/notices.py``): a notice written here commits or rolls
+    back with the state change of the same unit of work (docs/notices.md)."""
+
+    def add(self, notice: NewNotice, *, now: datetime) -> bool:
+        """Write ``notice`` unless its key is known; ``True`` when it was new."""
+        ...
+
+    def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction and the repositories that work inside it."""
@@ -299,6 +310,9 @@ class UnitOfWork(Protocol):
     @property
     def screening(self) -> ScreeningRepository: ...
 
+    @property
+    def outbox(self) -> NoticeOutbox: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -319,9 +333,10 @@ class IntakeStore(Protocol):
         ...
 
     async def file(self, claim: Claim, audit: AuditEntry,
-                   idempotency: IdempotencyRecord | None) -> bool:
-        """Commit the claim, its audit entry and its idempotency record together; ``False``
-        (nothing written) when the idempotency key is already taken."""
+                   idempotency: IdempotencyRecord | None,
+                   notice: NewNotice | None = None) -> bool:
+        """Commit the claim, its audit entry, its idempotency record and its "claim received"
+        notice together; ``False`` (nothing written) when the idempotency key is taken."""
         ...
 
     async def idempotency(self, key: str) -> IdempotencyRecord | None:

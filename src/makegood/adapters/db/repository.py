@@ -30,6 +30,7 @@ from makegood.adapters.db.claim_repositories import (
     Messages,
     conflict,
 )
+from makegood.adapters.db.notices import Outbox
 from makegood.adapters.db.rows import jsonable
 from makegood.adapters.db.screening import ScreeningRepo
 from makegood.domain.accounts import Account, BillingPeriod, Channel, Subscription
@@ -299,6 +300,8 @@ class UnitOfWork:
         self.staff = Staff(self.conn)
         self.audit = Audit(self.conn)
         self.screening = ScreeningRepo(self.conn)
+
+        self.outbox = Outbox(self.conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

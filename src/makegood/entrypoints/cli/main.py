@@ -28,6 +28,8 @@ LAZY_LAST = {
     "scenario": ("makegood.entrypoints.cli.scenario", "app"),
     "payouts": ("makegood.entrypoints.cli.payouts", "app"),
     "claims": ("makegood.entrypoints.cli.triage", "app"),
+
+    "notify": ("makegood.entrypoints.cli.notify", "app"),
 }
 LAZY = {**LAZY_FIRST, **LAZY_LAST}
 

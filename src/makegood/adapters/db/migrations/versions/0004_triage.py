@@ -12,7 +12,7 @@ from alembic import op
 from makegood.adapters.db.schema import UTCDateTime
 
 revision = '0004_triage'
-down_revision = '0001'
+down_revision = "0003_payouts"
 branch_labels = None
 depends_on = None
 
