@@ -31,7 +31,7 @@ from makegood.domain.claims import SalesReport
 from makegood.domain.errors import MakegoodError
 from makegood.entrypoints.api import errors, schemas
 from makegood.entrypoints.api.deps import Context
-from makegood.entrypoints.api.guard import json_problem
+from makegood.entrypoints.api.guard import is_json, json_problem
 from makegood.services import claims as service
 from makegood.services import claims_intake
 
@@ -70,14 +70,6 @@ async def submit_receipt(ctx: Context, body: schemas.ClaimIn, *, client: str,
                                client=client, idempotency_key=idempotency_key))
 
 
-def _is_json(content_type: bytes | None) -> bool:
-    if content_type is None:
-        return True
-    kind = content_type.split(b";", 1)[0].strip().lower()
-    return kind == b"application/json" or (kind.startswith(b"application/")
-                                           and kind.endswith(b"+json"))
-
-
 class ClaimIntake:
     """Answers ``POST /claims`` (JSON) directly; other requests go on to ``app``."""
 
@@ -99,7 +91,7 @@ class ClaimIntake:
                 device = value
             elif name == b"accept-language":
                 accept = value
-        if not _is_json(content_type):
+        if not is_json(content_type):
             await self.app(scope, receive, send)
             return
         raw = await _read_body(receive)
