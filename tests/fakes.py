@@ -9,7 +9,7 @@ so a use case that fails half-way leaves nothing, as on a real database. Duplica
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -18,6 +18,7 @@ from typing import Any
 from makegood.domain.accounts import Account, Subscription
 from makegood.domain.errors import Conflict, NotFound
 from makegood.domain.incident import Incident
+from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
 from makegood.domain.records import (
     AuditEntry,
@@ -46,6 +47,7 @@ class State:
     staff: dict[int, StaffAccount] = field(default_factory=dict)
     sessions: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    notices: dict[str, NewNotice] = field(default_factory=dict)  # by idempotency key
 
 
 class _Repo:
@@ -255,6 +257,19 @@ class FakeStore:
         return FakeUnitOfWork(self)
 
 
+class Outbox(_Repo):
+    """The notices outbox: a notice is kept once per idempotency key."""
+
+    def add(self, notice: NewNotice, *, now: datetime) -> bool:
+        if notice.key in self.s.notices:
+            return False
+        self.s.notices[notice.key] = notice
+        return True
+
+    def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int:
+        return sum(self.add(n, now=now) for n in batch)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -266,7 +281,7 @@ class FakeUnitOfWork:
         self._incidents, self._policies, self._accounts = Incidents(w), Policies(w), Accounts(w)
         self._claims, self._idempotency, self._evidence = Claims(w), Idempotency(w), Evidence(w)
         self._messages, self._decisions = Messages(w), Decisions(w)
-        self._staff, self._audit = Staff(w), Audit(w)
+        self._staff, self._audit, self._outbox = Staff(w), Audit(w), Outbox(w)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -290,3 +305,4 @@ class FakeUnitOfWork:
     decisions = property(lambda self: self._decisions)
     staff = property(lambda self: self._staff)
     audit = property(lambda self: self._audit)
+    outbox = property(lambda self: self._outbox)

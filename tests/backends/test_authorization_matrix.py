@@ -7,6 +7,7 @@ the state the route needs, so that a role is refused or allowed for who it is, n
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 from collections.abc import Callable
@@ -57,6 +58,23 @@ def staff_decides(api: Api, claim: dict[str, str], **body: Any) -> None:
     assert r.status_code == 200, r.text
 
 
+@functools.cache
+def _classifier() -> Any:
+    from makegood.adapters.text.model import TriageModel
+
+    return TriageModel.load()
+
+
+def screen_claim(api: Api, claim_id: str) -> None:
+    """Screen a claim as intake's background thread would (its duplicate group is read)."""
+    from makegood import bootstrap
+    from makegood.services import screening
+
+    screening.screen_claim(uow=bootstrap.unit_of_work(api.engine),
+                           cipher=api.client.app.state.ctx.cipher,  # type: ignore[attr-defined]
+                           claim_id=claim_id, now=api.clock(), classifier=_classifier())
+
+
 def prepare(api: Api, method: str, path: str, role: str) -> Cell:
     """The claim and body a request on ``path`` needs to succeed for an allowed caller."""
     cell = Cell(claim=new_claim(api), other=new_claim(api))
@@ -99,6 +117,10 @@ def prepare(api: Api, method: str, path: str, role: str) -> Cell:
         cell.json = {"username": role if role in STAFF else "admin"}
     elif path.endswith("/decision"):
         cell.json = {"action": "approve", "amount": "1000"}
+    elif path.endswith("/duplicates") and method == "POST":
+        cell.json = {"other_claim_id": cell.other["claim_id"], "duplicate": False}
+    elif path.endswith("/duplicates"):
+        screen_claim(api, claim_id)
     elif path == "/staff/claims/import":
         out = io.StringIO()
         row = {**claim_body(), "consent": "true", "feature": "", "sales_outage_week": "",

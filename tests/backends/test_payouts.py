@@ -441,7 +441,8 @@ def test_screening_flags_show_in_the_review_and_notices_in_the_accounting(world:
                                        now=w.now)
     assert figures["screening"] == {"reject": 1}
     assert figures["notices_sent"] == 2
-    assert figures["notices_by_status"] == {"delivered": 2, "permanent-failure": 1}
+    # plus the outbox's own: each approved claim's "claim received" and "decision", not sent
+    assert figures["notices_by_status"] == {"created": 4, "delivered": 2, "permanent-failure": 1}
 
 
 def _pay_and_return(w: World, reason: str) -> str:

@@ -219,9 +219,14 @@ def test_the_payouts_walkthrough_from_awards_to_the_final_accounting(tmp_path: P
                           "WHERE l.account = 'fund' AND l.unit = 'KRW' "
                           "AND l.award_id IS NOT NULL").fetchone()[0]
         actions = {r[0] for r in db.execute("SELECT DISTINCT action FROM audit_log")}
+        claim_awards_paid = db.execute(
+            "SELECT COUNT(DISTINCT a.id) FROM payout_awards a JOIN payout_lines l "
+            "ON l.award_id = a.id WHERE a.claim_id IS NOT NULL AND l.account = 'fund'").fetchone()[0]
+        told = db.execute("SELECT COUNT(*) FROM notices WHERE kind = 'payout_sent'").fetchone()[0]
     finally:
         db.close()
     assert paid == cash  # every won awarded in cash was paid, once, after the reissue
+    assert told == claim_awards_paid > 0  # each paid claimant is told, through the outbox
     assert figures["awards"]["paid_by_method"]["kr_bulk"] == {"KRW": str(cash)}
     assert {"payout.awards", "payee.set", "payout.top_up", "payout.prepare", "payout.review",
             "payout.release", "payout.decrypt", "payout.write", "payout.reconcile"} <= actions

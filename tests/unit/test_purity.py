@@ -13,6 +13,7 @@ def test_importing_the_domain_loads_no_framework():
         "import sys, json\n"
         "import makegood.domain.compensation, makegood.domain.incident_file\n"
         "import makegood.domain.policy, makegood.domain.rules, makegood.domain.windows\n"
+        "import makegood.domain.screening, makegood.domain.triage\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -230,10 +230,42 @@ def _chunk(rng: np.random.Generator, first: int, count: int,
     return subs, sales, total
 
 
+# Contact points for notices (docs/notices.md): where people of 2022 had their mail, so that the
+# operator's own domains (daum.net, hanmail.net, kakao.com) are well represented.
+EMAIL_DOMAINS = ("naver.com", "daum.net", "hanmail.net", "kakao.com", "gmail.com")
+EMAIL_SHARES = (0.35, 0.18, 0.12, 0.15, 0.20)
+
+
+def contacts_of(subs: pa.Table, rng: np.random.Generator) -> pa.Table:
+    """One row per account of ``subs``: e-mail (92 %), mobile phone (85 %), app push id (70 %),
+    a webhook for enterprises, language (6 % English)."""
+    pairs = subs.group_by(["account_id", "segment"]).aggregate([]).sort_by("account_id")
+    ids = pairs.column("account_id")
+    n = len(ids)
+    numbers = pc.utf8_slice_codeunits(ids, 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    domain = np.array(EMAIL_DOMAINS, dtype=object)[rng.choice(len(EMAIL_DOMAINS), size=n,
+                                                               p=EMAIL_SHARES)]
+    email = np.array([f"user{k}@{d}" for k, d in zip(numbers, domain, strict=True)], dtype=object)
+    phone = np.array([f"+8210{k % 100_000_000:08d}" for k in numbers], dtype=object)
+    push = np.array([f"push-{k:09x}" for k in numbers], dtype=object)
+    enterprise = pc.equal(pairs.column("segment"), "enterprise").to_numpy(zero_copy_only=False)
+    hook = np.array([f"https://partner{k}.example.com/makegood" for k in numbers], dtype=object)
+    return pa.table({
+        "account_id": ids,
+        "email": pa.array(email, pa.string(), mask=rng.random(n) >= 0.92),
+        "phone": pa.array(phone, pa.string(), mask=rng.random(n) >= 0.85),
+        "push_id": pa.array(push, pa.string(), mask=rng.random(n) >= 0.70),
+        "webhook_url": pa.array(hook, pa.string(), mask=~enterprise),
+        "language": pa.array(np.where(rng.random(n) < 0.06, "en", "ko"), pa.string()),
+    })
+
+
 def generate(
     out: Path, *, accounts: int, seed: int, chunk_accounts: int = 1_000_000
 ) -> Iterator[tuple[int, int]]:
-    """Write ``out/{incident.toml, subscriptions/, sales/}``; yields (accounts, subscriptions) done.
+    """Write ``out/{incident.toml, subscriptions/, sales/, contacts/}``; yields (accounts,
+    subscriptions) done. Contacts draw from their own generator, so adding them changed nothing
+    else.
 
     Each chunk uses its own generator derived from the seed, so the output does not depend on
     anything but the seed, the account count and the chunk size.
@@ -243,6 +275,7 @@ def generate(
         shutil.rmtree(tmp)
     (tmp / "subscriptions").mkdir(parents=True)
     (tmp / "sales").mkdir()
+    (tmp / "contacts").mkdir()
     (tmp / "incident.toml").write_text(dump_incident(kakao_2022_incident()), encoding="utf-8")
     done = subs_done = 0
     part = 0
@@ -252,6 +285,9 @@ def generate(
         subs, sales, n = _chunk(rng, done + 1, count, subs_done + 1)
         pq.write_table(subs, tmp / "subscriptions" / f"part-{part:05d}.parquet", compression="zstd")
         pq.write_table(sales, tmp / "sales" / f"part-{part:05d}.parquet", compression="zstd")
+        contacts = contacts_of(subs, np.random.default_rng([seed, part, 7]))
+        pq.write_table(contacts, tmp / "contacts" / f"part-{part:05d}.parquet",
+                       compression="zstd")
         done += count
         subs_done += n
         part += 1

@@ -106,6 +106,15 @@ class ClaimFilter:
     amount_max: Decimal | None = None
     assigned_to: int | None = None
     unassigned: bool = False
+    # Triage and screening (docs/triage.md): the classifier's damage flag and category, the
+    # score range, a deduction code, the recommendation; ``order`` "score" puts the lowest first.
+    damage: bool | None = None
+    triage_category: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    code: str | None = None
+    recommendation: str | None = None
+    order: str = "created"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from makegood.domain.claims import (
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
 from makegood.domain.incident import nfc
+from makegood.domain.notices import NewNotice, NoticeKind
 from makegood.domain.records import (
     AuditEntry,
     Claim,
@@ -46,6 +47,7 @@ from makegood.domain.records import (
     Message,
 )
 from makegood.domain.windows import Window
+from makegood.services.notice_events import claim_notice
 from makegood.services.ports import Cipher, EvidenceStore, LedgerReader, UnitOfWork
 from makegood.services.verification import read_ledger, verify_claim
 
@@ -206,6 +208,7 @@ class Filing:
     audit: AuditEntry
     idempotency: IdempotencyRecord | None
     receipt: Receipt
+    notice: NewNotice | None = None  # "claim received", in the outbox with the claim
 
 
 def check_incident(claim: ClaimInput, record: IncidentRecord | None, now: datetime
@@ -263,7 +266,8 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     idempotency = None if idempotency_key is None else IdempotencyRecord(
         key=idempotency_key, request_hash=fingerprint, claim_id=claim_id,
         response=cipher.encrypt(stored), created_at=now)
-    return Filing(values, audit, idempotency, receipt)
+    notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received")
+    return Filing(values, audit, idempotency, receipt, notice)
 
 
 BOUND_TO = "bound_to"
@@ -309,6 +313,8 @@ def _submit(*, uow: UnitOfWork, claim: ClaimInput, cipher: Cipher, now: datetime
                             source=source, actor=actor)
         uow.claims.add(filing.claim)
         uow.audit.add(filing.audit)
+        if filing.notice is not None:
+            uow.outbox.add(filing.notice, now=now)
         if filing.idempotency is not None:
             uow.idempotency.add(filing.idempotency)
         uow.commit()

@@ -57,7 +57,7 @@ async def submit(
     filing = file_claim(claim=claim, result=result, cipher=cipher, now=now, client=client,
                         idempotency_key=idempotency_key, fingerprint=fingerprint, source=source,
                         actor=actor)
-    if await store.file(filing.claim, filing.audit, filing.idempotency):
+    if await store.file(filing.claim, filing.audit, filing.idempotency, filing.notice):
         return filing.receipt
     # The key was taken first (a retry, or two requests racing): answer as the first one did.
     assert idempotency_key is not None

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from makegood.domain.accounts import Account, Subscription
 from makegood.domain.claims import LedgerLine
 from makegood.domain.incident import Incident
+from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
 from makegood.domain.records import (
     AuditEntry,
@@ -233,6 +234,46 @@ class AuditRepository(Protocol):
     def of(self, entity: str, entity_id: str) -> list[AuditEntry]: ...
 
 
+class ScreeningRepository(Protocol):
+    """Triage and screening results, neighbour keys and reviewers' duplicate decisions
+    (``adapters/db/screening.py``; docs/triage.md). Rows are plain mappings for now."""
+
+    def claims(self, *, incident_id: str | None = None, ids: Sequence[str] | None = None
+               ) -> list[dict[str, Any]]: ...
+
+    def neighbours(self, keys: Iterable[tuple[str, str]], *, claim_id: str) -> set[str]: ...
+
+    def near_in_time(self, *, client: str, start: datetime, end: datetime) -> set[str]: ...
+
+    def same_segment(self, *, claimant_kind: str, category: str, limit: int) -> set[str]: ...
+
+    def put_keys(self, rows: Sequence[Mapping[str, str]]) -> None: ...
+
+    def put_results(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def get(self, claim_id: str) -> dict[str, Any] | None: ...
+
+    def results(self, claim_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    def group(self, group_id: str) -> list[dict[str, Any]]: ...
+
+    def add_decision(self, *, claim_a: str, claim_b: str, duplicate: bool, note: str,
+                     decided_by: int, now: datetime) -> None: ...
+
+    def decisions(self, claim_ids: Iterable[str] | None = None
+                  ) -> list[tuple[str, str, bool]]: ...
+
+class NoticeOutbox(Protocol):
+    """The notices outbox (``adapters/db/notices.py``): a notice written here commits or rolls
+    back with the state change of the same unit of work (docs/notices.md)."""
+
+    def add(self, notice: NewNotice, *, now: datetime) -> bool:
+        """Write ``notice`` unless its key is known; ``True`` when it was new."""
+        ...
+
+    def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories that work inside it."""
 
@@ -266,6 +307,12 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository: ...
 
+    @property
+    def screening(self) -> ScreeningRepository: ...
+
+    @property
+    def outbox(self) -> NoticeOutbox: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -286,9 +333,10 @@ class IntakeStore(Protocol):
         ...
 
     async def file(self, claim: Claim, audit: AuditEntry,
-                   idempotency: IdempotencyRecord | None) -> bool:
-        """Commit the claim, its audit entry and its idempotency record together; ``False``
-        (nothing written) when the idempotency key is already taken."""
+                   idempotency: IdempotencyRecord | None,
+                   notice: NewNotice | None = None) -> bool:
+        """Commit the claim, its audit entry, its idempotency record and its "claim received"
+        notice together; ``False`` (nothing written) when the idempotency key is taken."""
         ...
 
     async def idempotency(self, key: str) -> IdempotencyRecord | None:
@@ -316,3 +364,7 @@ class Cipher(Protocol):
     def encrypt(self, text: str) -> str: ...
 
     def decrypt(self, token: str) -> str: ...
+
+    def fingerprint(self, text: str) -> str:
+        """A keyed hash that matches equal secrets without revealing them."""
+        ...

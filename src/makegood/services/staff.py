@@ -47,6 +47,7 @@ from makegood.domain.records import (
     Message,
     StaffAccount,
 )
+from makegood.services.notice_events import decision_notice
 from makegood.services.ports import LedgerReader, UnitOfWork
 from makegood.services.verification import read_ledger, verify_claim
 
@@ -443,6 +444,11 @@ def decide(
                                 "amount": decided_amount,
                                 "reason_code": reason_code.value if reason_code else None,
                                 "cure_deadline": deadline}, now=now)
+        notice = decision_notice(updated, stage=stage.value, action=action.value,
+                                 reason_code=reason_code.value if reason_code else None,
+                                 note=text, now=now)
+        if notice is not None:
+            uow.outbox.add(notice, now=now)
         uow.commit()
     return updated
 

@@ -11,6 +11,7 @@ import sqlalchemy.exc
 
 from makegood.adapters.db import rows
 from makegood.adapters.db import schema as t
+from makegood.adapters.db.screening import queue_order, screening_where
 from makegood.domain.errors import Conflict, NotFound
 from makegood.domain.records import (
     Claim,
@@ -101,6 +102,7 @@ class Claims:
             clauses.append(c.assigned_to == f.assigned_to)
         if f.unassigned:
             clauses.append(c.assigned_to.is_(None))
+        clauses.extend(screening_where(f))
         return clauses
 
     def list_(self, f: ClaimFilter, *, limit: int = 50, offset: int = 0
@@ -108,8 +110,7 @@ class Claims:
         where = self._where(f)
         count = self.conn.execute(sa.select(sa.func.count()).select_from(t.claims).where(*where)
                                   ).scalar_one()
-        found = self.conn.execute(sa.select(t.claims).where(*where)
-                                  .order_by(t.claims.c.created_at, t.claims.c.id)
+        found = self.conn.execute(sa.select(t.claims).where(*where).order_by(*queue_order(f))
                                   .limit(limit).offset(offset)).mappings().all()
         return [rows.claim(r) for r in found], int(count)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -84,7 +85,15 @@ class Cipher:
     def _set(self, raw: bytes) -> None:
         self.keys = _keys(raw, field="MAKEGOOD_SECRET_KEY")
         self._primary = Fernet(self.keys[0])
+        self._mac_key = hashlib.sha256(b"makegood fingerprint\0" + self.keys[0]).digest()
         self._fernet = MultiFernet([Fernet(k) for k in self.keys])
+
+    def fingerprint(self, text: str) -> str:
+        """A keyed hash that matches equal secrets without revealing them (screening compares
+        payout accounts this way: an unkeyed hash of an account number is easy to reverse).
+        It follows the primary key: after a rotation, ``makegood claims screen`` recomputes."""
+        self._refresh()
+        return hmac.new(self._mac_key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
     def _file_stamp(self) -> tuple[int, int] | None:
         if self._key_file is None:

@@ -32,12 +32,14 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs or py.typed marker
 from sqlalchemy.engine import Engine
 
 from makegood.adapters.db import rows as records
+from makegood.adapters.db.notices import notice_row
 from makegood.adapters.db.repository import stored_incident, stored_policy
 from makegood.adapters.db.rows import CLAIM_COLUMNS, claim_values, jsonable
 from makegood.adapters.db.schema import exact
 from makegood.domain.accounts import BillingPeriod, Channel, Subscription
 from makegood.domain.errors import Conflict
 from makegood.domain.incident import Incident
+from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
 from makegood.domain.records import AuditEntry, Claim, IdempotencyRecord, IncidentRecord
 
@@ -83,6 +85,21 @@ _KEY_INSERT = ("INSERT INTO idempotency_keys (key, request_hash, response, creat
                + ", c.id FROM c")
 FILE_WITH_KEY = f"WITH c AS ({_CLAIM_INSERT}), a AS ({_AUDIT_INSERT}) {_KEY_INSERT}"
 FILE = f"WITH c AS ({_CLAIM_INSERT}) {_AUDIT_INSERT}"
+# The "claim received" notice goes into the outbox in the same statement (same transaction).
+_NOTICE_COLUMNS = ("key", "incident_id", "account_id", "kind", "language", "payload", "email",
+                   "phone", "status", "step", "tries", "skipped", "next_at", "created_at",
+                   "updated_at")
+
+
+def _notice_insert(first: int) -> str:
+    return ("n AS (INSERT INTO notices (" + ", ".join(_NOTICE_COLUMNS) + ") VALUES ("
+            + ", ".join(f"${first + i}" for i in range(len(_NOTICE_COLUMNS)))
+            + ") ON CONFLICT (key) DO NOTHING)")
+
+
+FILE_NOTICE = f"WITH c AS ({_CLAIM_INSERT}), {_notice_insert(_K)} {_AUDIT_INSERT}"
+FILE_WITH_KEY_NOTICE = (f"WITH c AS ({_CLAIM_INSERT}), a AS ({_AUDIT_INSERT}), "
+                        f"{_notice_insert(_K + 4)} {_KEY_INSERT}")
 IDEMPOTENCY = ("SELECT key, request_hash, claim_id, response, created_at FROM idempotency_keys "
                "WHERE key = $1")
 KEY_CONSTRAINT = "pk_idempotency_keys"
@@ -232,9 +249,11 @@ class PgIntakeStore:
         return parsed
 
     async def file(self, claim: Claim, audit: AuditEntry,
-                   idempotency: IdempotencyRecord | None) -> bool:
-        """Write the claim, its audit entry and its idempotency record in one transaction;
-        ``False`` (and nothing written) when the idempotency key is already taken."""
+                   idempotency: IdempotencyRecord | None,
+                   notice: NewNotice | None = None) -> bool:
+        """Write the claim, its audit entry, its idempotency record and its "claim received"
+        notice in one transaction; ``False`` (and nothing written) when the idempotency key is
+        already taken."""
         before, after = audit.before, audit.after
         values = claim_values(claim)
         args = [_json(values[c]) if c in _JSON else values[c] for c in _CLAIM_COLUMNS]
@@ -244,8 +263,14 @@ class PgIntakeStore:
         if idempotency is not None:
             args += [idempotency.key, idempotency.request_hash, idempotency.response,
                      idempotency.created_at]
+        if notice is not None:
+            row = notice_row(notice, audit.at)
+            args += [row[c] for c in _NOTICE_COLUMNS]
+            query = FILE_NOTICE if idempotency is None else FILE_WITH_KEY_NOTICE
+        else:
+            query = FILE if idempotency is None else FILE_WITH_KEY
         try:
-            await self._run(FILE if idempotency is None else FILE_WITH_KEY, *args, rows=False)
+            await self._run(query, *args, rows=False)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == KEY_CONSTRAINT:
                 return False

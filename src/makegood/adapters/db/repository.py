@@ -30,7 +30,9 @@ from makegood.adapters.db.claim_repositories import (
     Messages,
     conflict,
 )
+from makegood.adapters.db.notices import Outbox
 from makegood.adapters.db.rows import jsonable
+from makegood.adapters.db.screening import ScreeningRepo
 from makegood.domain.accounts import Account, BillingPeriod, Channel, Subscription
 from makegood.domain.errors import NotFound
 from makegood.domain.incident import Incident
@@ -297,6 +299,9 @@ class UnitOfWork:
         self.decisions = Decisions(self.conn)
         self.staff = Staff(self.conn)
         self.audit = Audit(self.conn)
+        self.screening = ScreeningRepo(self.conn)
+
+        self.outbox = Outbox(self.conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -233,6 +233,43 @@ audit_log = sa.Table(  # append-only: triggers refuse UPDATE and DELETE (see the
     sa.Index("ix_audit_entity", "entity", "entity_id"),
 )
 
+# Triage and screening (docs/triage.md): one row per screened claim, the keys that find a new
+# claim's neighbours at intake, and reviewers' duplicate decisions.
+claim_screening = sa.Table(
+    "claim_screening", metadata,
+    sa.Column("claim_id", sa.String(40), sa.ForeignKey("claims.id"), primary_key=True),
+    sa.Column("label", sa.String(30), nullable=True),  # the text classifier's label
+    sa.Column("damage", sa.Boolean, nullable=True),
+    sa.Column("predicted_category", sa.String(40), nullable=True),
+    sa.Column("probability", sa.Float, nullable=True),  # a model's confidence, not money
+    sa.Column("drivers", sa.JSON, nullable=True),  # the words that drove the label
+    sa.Column("score", sa.Integer, nullable=False, index=True),
+    sa.Column("codes", sa.String(400), nullable=False),  # " CODE CODE " (filters with LIKE)
+    sa.Column("recommendation", sa.String(10), nullable=False),
+    sa.Column("group_id", sa.String(40), nullable=True, index=True),
+    sa.Column("links", sa.JSON, nullable=False),  # {kind: [claim ids]} shared features
+    sa.Column("screened_at", UTCDateTime, nullable=False),
+)
+
+screening_keys = sa.Table(
+    "screening_keys", metadata,
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("claim_id", sa.String(40), sa.ForeignKey("claims.id"), nullable=False),
+    sa.PrimaryKeyConstraint("kind", "key", "claim_id"),
+)
+
+duplicate_decisions = sa.Table(
+    "duplicate_decisions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_a", sa.String(40), sa.ForeignKey("claims.id"), nullable=False, index=True),
+    sa.Column("claim_b", sa.String(40), sa.ForeignKey("claims.id"), nullable=False, index=True),
+    sa.Column("duplicate", sa.Boolean, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.Integer, sa.ForeignKey("staff_users.id"), nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+
 # The web pages (entrypoints/web; repositories in web_store.py).
 
 web_drafts = sa.Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from makegood.config import Settings
 from makegood.entrypoints.api import claims, errors, exports, openapi, staff
 from makegood.entrypoints.api.guard import BodyGuard
 from makegood.entrypoints.api.intake import ClaimIntake
+from makegood.services.screening import BackgroundScreener
 
 __all__ = ["ClaimsAPI", "create_app", "utc_now"]
 
@@ -44,11 +46,18 @@ class ClaimsAPI(FastAPI):
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               clock: Callable[[], datetime] = utc_now, web: bool = True) -> FastAPI:
+               clock: Callable[[], datetime] = utc_now, web: bool = True,
+               screen_at_intake: bool | None = None) -> FastAPI:
     """The API for ``settings`` (from the environment by default), with the portal and console
-    pages unless ``web`` is false; the database must be migrated (``makegood db upgrade``)."""
+    pages unless ``web`` is false; the database must be migrated (``makegood db upgrade``).
+    ``screen_at_intake`` (default: the environment variable ``MAKEGOOD_SCREEN_AT_INTAKE``, which
+    ``makegood serve`` sets) screens each new claim on a background thread after it is filed."""
     ctx = bootstrap.api_context(settings, db=engine, clock=clock)
     store = ctx.intake
+    if screen_at_intake is None:
+        screen_at_intake = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "") in ("1", "true", "yes")
+    if screen_at_intake:
+        ctx.screener = BackgroundScreener(uow=ctx.uow, cipher=ctx.cipher, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +68,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         yield
         if store is not None:
             await store.close()
+        if app.state.ctx.screener is not None:
+            app.state.ctx.screener.close()
 
     app = ClaimsAPI(
         upload_limit=lambda: ctx.settings.evidence_max_bytes,

@@ -16,6 +16,7 @@ from makegood.domain.errors import PermissionDenied
 from makegood.entrypoints.api.errors import NotSignedIn
 from makegood.services import staff as staff_service
 from makegood.services.ports import Cipher, EvidenceStore, IntakeStore, UnitOfWork
+from makegood.services.screening import BackgroundScreener
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Context:
     limiter: RateLimiter
     clock: Callable[[], datetime]
     intake: IntakeStore | None = None  # the async submission store (PostgreSQL)
+    screener: BackgroundScreener | None = None  # screens each new claim after it is filed
 
     def uow(self) -> UnitOfWork:
         return bootstrap.unit_of_work(self.engine)

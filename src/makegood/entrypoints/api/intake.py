@@ -31,7 +31,7 @@ from makegood.domain.claims import SalesReport
 from makegood.domain.errors import MakegoodError
 from makegood.entrypoints.api import errors, schemas
 from makegood.entrypoints.api.deps import Context
-from makegood.entrypoints.api.guard import json_problem
+from makegood.entrypoints.api.guard import is_json, json_problem
 from makegood.services import claims as service
 from makegood.services import claims_intake
 
@@ -70,14 +70,6 @@ async def submit_receipt(ctx: Context, body: schemas.ClaimIn, *, client: str,
                                client=client, idempotency_key=idempotency_key))
 
 
-def _is_json(content_type: bytes | None) -> bool:
-    if content_type is None:
-        return True
-    kind = content_type.split(b";", 1)[0].strip().lower()
-    return kind == b"application/json" or (kind.startswith(b"application/")
-                                           and kind.endswith(b"+json"))
-
-
 class ClaimIntake:
     """Answers ``POST /claims`` (JSON) directly; other requests go on to ``app``."""
 
@@ -88,16 +80,18 @@ class ClaimIntake:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/claims":
             await self.app(scope, receive, send)
             return
-        content_type = key = None
+        content_type = key = device = None
         accept = b""
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
             elif name == b"idempotency-key":
                 key = value
+            elif name == b"x-device-id":  # the app's install id: a screening signal only
+                device = value
             elif name == b"accept-language":
                 accept = value
-        if not _is_json(content_type):
+        if not is_json(content_type):
             await self.app(scope, receive, send)
             return
         raw = await _read_body(receive)
@@ -107,7 +101,7 @@ class ClaimIntake:
             return
         answer: Reply
         try:
-            answer = await self._submit(scope, raw, key, lang)
+            answer = await self._submit(scope, raw, key, lang, device)
         except Exception:
             # A bug: logged, and answered as FastAPI's own error handling would, with the
             # catalogue's message (the submission's one statement rolled back: nothing stored).
@@ -115,7 +109,8 @@ class ClaimIntake:
             answer = 500, errors.internal_content(lang), {}
         await _send(send, *answer)
 
-    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str) -> Reply:
+    async def _submit(self, scope: Scope, raw: bytes, key: bytes | None, lang: str,
+                      device: bytes | None = None) -> Reply:
         idempotency_key = key.decode("latin-1") if key else None
         if idempotency_key is not None and len(idempotency_key) > MAX_KEY:
             return 422, errors.validation_content([{
@@ -144,6 +139,9 @@ class ClaimIntake:
         except Unavailable as exc:
             return errors.unavailable_answer(str(exc), lang)
         headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
+        if ctx.screener is not None and not receipt.replayed:
+            ctx.screener.enqueue(receipt.claim_id,  # after the commit, off the request's path
+                                 device=device.decode("latin-1")[:100] if device else None)
         return 201, receipt.to_json(), headers
 
 

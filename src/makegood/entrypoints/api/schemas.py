@@ -198,6 +198,21 @@ class DecisionIn(Strict):
     cure_days: Annotated[int, Field(ge=1, le=120)] | None = None
 
 
+class ScreeningOut(BaseModel):
+    """Triage and screening of a claim (docs/triage.md)."""
+
+    label: str | None
+    damage: bool | None
+    predicted_category: str | None
+    probability: float | None
+    drivers: list[str] | None
+    score: int
+    codes: list[str]
+    recommendation: str
+    group_id: str | None
+    screened_at: datetime
+
+
 class StaffClaimOut(BaseModel):
     """A claim as staff see it: everything but the encrypted payout account."""
 
@@ -231,6 +246,20 @@ class StaffClaimOut(BaseModel):
     appealed: bool
     created_at: datetime
     updated_at: datetime
+    screening: ScreeningOut | None = None  # the queue attaches it; None until screened
+
+
+class DeductionOut(BaseModel):
+    code: str
+    weight: int
+    en: str
+    ko: str
+
+
+class DuplicateDecisionIn(BaseModel):
+    other_claim_id: str = Field(min_length=1, max_length=40)
+    duplicate: bool
+    note: str = Field(default="", max_length=2000)
 
 
 class QueueOut(BaseModel):

@@ -19,7 +19,7 @@ from makegood.domain.errors import InputError, NotFound
 from makegood.domain.records import ClaimFilter
 from makegood.entrypoints.api import schemas, views
 from makegood.entrypoints.api.deps import Context, client_address, context, current_staff
-from makegood.services import claims_import
+from makegood.services import claims_import, screening
 from makegood.services import staff as service
 from makegood.services.staff import StaffUser
 
@@ -144,10 +144,22 @@ def queue(
     amount_max: Annotated[Decimal | None, Query(ge=0, le=MAX_FILTER_AMOUNT, allow_inf_nan=False)
                           ] = None,
     assigned: Annotated[str | None, Query(description="me, none, or a user name")] = None,
+    damage: Annotated[str | None, Query(pattern="^(yes|no)$",
+                                        description="triage: a damage claim or not")] = None,
+    triage_category: Annotated[Category | None, Query(
+        description="triage: the category the text classifier predicts")] = None,
+    score_min: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    score_max: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    code: Annotated[str | None, Query(pattern="^[A-Z_]{3,40}$",
+                                      description="a screening deduction code")] = None,
+    recommendation: Annotated[str | None, Query(pattern="^(clear|review|reject)$")] = None,
+    sort: Annotated[str, Query(pattern="^(created|score)$",
+                               description="created: oldest first; score: lowest first")]
+    = "created",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    """The review queue, oldest first, with filters."""
+    """The review queue, oldest (or lowest screening score) first, with filters."""
     assigned_to: int | None = None
     if assigned not in (None, "none"):
         assigned_to = me.id if assigned == "me" else \
@@ -156,11 +168,41 @@ def queue(
                           category=category.value if category else None,
                           status=status.value if status else None, verification=verification,
                           amount_min=amount_min, amount_max=amount_max, assigned_to=assigned_to,
-                          unassigned=assigned == "none")
+                          unassigned=assigned == "none",
+                          damage=None if damage is None else damage == "yes",
+                          triage_category=triage_category.value if triage_category else None,
+                          score_min=score_min, score_max=score_max, code=code,
+                          recommendation=recommendation, order=sort)
     rows, total = service.queue(uow=ctx.uow(), actor=me, filters=filters, limit=limit,
                                 offset=offset)
-    return {"total": total, "limit": limit, "offset": offset,
-            "claims": [views.staff_claim(c) for c in rows]}
+    claims = [views.staff_claim(c) for c in rows]
+    screening.attach(uow=ctx.uow(), rows=claims)
+    return {"total": total, "limit": limit, "offset": offset, "claims": claims}
+
+
+@router.get("/screening/codes", response_model=list[schemas.DeductionOut])
+def screening_codes(me: Me) -> list[dict[str, Any]]:
+    """Every deduction code with its weight and its meaning in English and Korean."""
+    me.require(Permission.READ)
+    return screening.deductions()
+
+
+@router.get("/claims/{claim_id}/duplicates")
+def duplicates(claim_id: str, ctx: Ctx, me: Me) -> dict[str, Any]:
+    """The claim's duplicate group side by side, each member's shared features marked."""
+    return screening.duplicate_group(uow=ctx.uow(), actor=me, claim_id=claim_id)
+
+
+@router.post("/claims/{claim_id}/duplicates", status_code=201)
+def decide_duplicate(claim_id: str, body: schemas.DuplicateDecisionIn, ctx: Ctx, me: Me
+                     ) -> dict[str, Any]:
+    """Record "duplicate" or "not duplicate" for this claim and another (audit trail); every
+    later screening respects it."""
+    screening.decide_duplicate(uow=ctx.uow(), actor=me, claim_id=claim_id,
+                               other_id=body.other_claim_id, duplicate=body.duplicate,
+                               note=body.note, now=ctx.clock())
+    return {"claim_id": claim_id, "other_claim_id": body.other_claim_id,
+            "duplicate": body.duplicate}
 
 
 @router.get("/claims/{claim_id}", response_model=schemas.StaffClaimDetail)

@@ -27,6 +27,9 @@ LAZY_LAST = {
     "incident": ("makegood.entrypoints.cli.incident", "app"),
     "scenario": ("makegood.entrypoints.cli.scenario", "app"),
     "payouts": ("makegood.entrypoints.cli.payouts", "app"),
+    "claims": ("makegood.entrypoints.cli.triage", "app"),
+
+    "notify": ("makegood.entrypoints.cli.notify", "app"),
 }
 LAZY = {**LAZY_FIRST, **LAZY_LAST}
 

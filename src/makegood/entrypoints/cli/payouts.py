@@ -182,12 +182,15 @@ def reconcile(files: Annotated[list[Path], typer.Argument(help="pain.002, camt.0
               as_user: AsUser) -> None:
     """Read the bank's reports and move each payment on; unmatched lines are listed."""
     from makegood.services import payout_files
+    from makegood.services.payout_notices import OutboxPayoutNotices
 
     engine = ps.engine()
     try:
         actor = ps.sign_in(engine, as_user)
         for path in files:
-            r = payout_files.reconcile(engine=engine, path=path, actor=actor, now=ps.now())
+            # The claimant is told through the notices outbox, in the same transaction.
+            r = payout_files.reconcile(engine=engine, path=path, actor=actor, now=ps.now(),
+                                       notices=OutboxPayoutNotices())
             counts = ", ".join(f"{k} {v:,}" for k, v in sorted(r.counts.items()))
             typer.echo(f"{path.name} ({r.kind}): {counts}")
             for line in r.unmatched:

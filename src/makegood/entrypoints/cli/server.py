@@ -43,6 +43,9 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     demo: Annotated[bool, typer.Option(
         help="Load the demo (out/demo; run first if missing) and demo staff users.")] = False,
+    screen: Annotated[bool | None, typer.Option(
+        help="Screen each new claim after it is filed [default: on, or MAKEGOOD_SCREEN_AT_INTAKE]"
+    )] = None,
 ) -> None:
     """Start the claims API with the portal (/portal) and the console (/console) (SQLite file by
     default; MAKEGOOD_DATABASE_URL for PostgreSQL)."""
@@ -54,6 +57,9 @@ def serve(
 
         demo_env = web_demo.prepare()
     settings = bootstrap.settings()
+    if screen is None:
+        screen = os.environ.get("MAKEGOOD_SCREEN_AT_INTAKE", "1") in ("1", "true", "yes")
+    os.environ["MAKEGOOD_SCREEN_AT_INTAKE"] = "1" if screen else "0"  # read by each worker
     if upgrade:
         from makegood.adapters.db.engine import upgrade as run_upgrade
 
@@ -61,6 +67,10 @@ def serve(
         run_upgrade(engine)
         engine.dispose()
     bootstrap.cipher(settings)  # creates the development key file once, before the workers
+    if os.environ.get("MAKEGOOD_NOTIFY_CONFIG"):  # deliver notices in this process too
+        from makegood.entrypoints.cli.notify import start_background_worker
+
+        start_background_worker(_engine(), os.environ["MAKEGOOD_NOTIFY_CONFIG"])
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
     if demo:

@@ -184,8 +184,12 @@ def ledger_summary(path: str | None) -> dict[str, Any] | None:
 
 
 def submit(ctx: Context, claim: ClaimInput, *, client_address: str, key: str) -> Receipt:
-    return claims_service.submit(uow=ctx.uow(), claim=claim, cipher=ctx.cipher, now=ctx.clock(),
-                                 client=client_address, idempotency_key=key, source="web")
+    receipt = claims_service.submit(uow=ctx.uow(), claim=claim, cipher=ctx.cipher,
+                                    now=ctx.clock(), client=client_address, idempotency_key=key,
+                                    source="web")
+    if ctx.screener is not None and not receipt.replayed:
+        ctx.screener.enqueue(receipt.claim_id)  # screened after the filing, as on the API
+    return receipt
 
 
 def add_evidence(ctx: Context, *, claim_id: str, token: str, filename: str, data: bytes

@@ -15,7 +15,7 @@ from alembic import op
 from makegood.adapters.db.schema import Money, UTCDateTime
 
 revision = "0003_payouts"
-down_revision = "0001"
+down_revision = "0002_notices"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from alembic import op
 from makegood.adapters.db.schema import UTCDateTime
 
 revision = '0005_web'
-down_revision = '0001'
+down_revision = "0004_triage"
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006_audit_truncate"
-down_revision = "0001"
+down_revision = "0005_web"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,281 @@
+# ruff: noqa: E501  (sentences of the corpus stay whole on one line each, to read and edit them)
+"""The phrases of the triage corpus: templates per label, in Korean and English, and their slots.
+
+Written for the reports people filed after the 15 October 2022 outage (DOMAIN.md): paid
+subscriptions that went dark (emoticons, chat backup, music, webtoon and page rentals, drivers'
+Pro membership), money lost through free services (taxi and designated-driver hailing, gift
+coupons), shops that sell through messenger channels, missed interview mail, failed payments and
+transfers, partner sites that log in with the messenger account; and the 67.8 % that were not
+claims: questions, complaints, encouragement, anything else. ``{slot}`` names a filler list
+below; :mod:`makegood.adapters.text.corpus` fills, mixes and roughens them.
+"""
+
+from __future__ import annotations
+
+from makegood.domain.triage import Label
+
+KO: dict[Label, tuple[str, ...]] = {
+    Label.PAID_SERVICE: (
+        "{sub} 구독 중인데 {dur} 동안 하나도 못 썼어요. 구독료 {amt} 냈는데 연장이나 환불 부탁드립니다",
+        "{sub} 결제했는데 먹통이라 이용을 못 했습니다. 이용 기간 보상해 주세요",
+        "유료로 {sub} 쓰고 있는데 {when}부터 안 됐어요. 돈 내고 쓰는 서비스인데 날린 기간 돌려주세요",
+        "{sub} 매달 {amt}씩 나가는데 장애 기간만큼 기간 연장 해주세요",
+        "톡서랍 플러스 유료 회원인데 백업이 안 돼서 대화 내용 다 못 봤어요",
+        "이모티콘 플러스 정기결제 중인데 이모티콘 창이 아예 안 떴습니다",
+        "멜론 이용권 끊어놨는데 {dur} 동안 음악 재생이 안 됐어요",
+        "카카오웹툰 대여권 {n}장 샀는데 대여 기간이 장애 중에 다 끝나버렸어요",
+        "카카오페이지 캐시로 소설 대여했는데 못 읽고 기간 만료됨",
+        "카카오T 프로 멤버십 월 39,000원 내는 기사입니다. 멤버십 기간 {dur} 날아갔습니다",
+        "대리운전 프로 단건 요금제 결제했는데 그날 콜을 하나도 못 받았어요 멤버십비 보상 바랍니다",
+        "{sub} 앱스토어로 결제했는데 연장이 안 된 것 같아요 확인 부탁드려요",
+    ),
+    Label.FREE_SERVICE_LOSS: (
+        "카카오T 택시 호출이 안 돼서 길에서 {dur} 기다리다가 결국 모범택시 타서 {amt} 더 나왔어요",
+        "택시가 안 잡혀서 비행기를 놓쳤고 항공권 다시 사느라 {amt} 썼습니다",
+        "대리 호출이 안 돼서 차 두고 택시 타고 갔다가 다음날 다시 가지러 감. 택시비만 {amt}",
+        "카톡 선물하기로 받은 {gift} 유효기간이 그날까지였는데 못 써서 {amt} 날렸어요",
+        "선물하기 쿠폰이 {when}에 만료됐어요. {amt}짜리인데 재발급이나 환불 해주세요",
+        "카톡이 안 돼서 중고거래 약속을 못 지켰고 계약금 {amt} 돌려받지 못했어요",
+        "카카오맵이랑 택시 둘 다 안 돼서 {place} 앞에서 한참 헤매다가 결국 콜밴 불러서 {amt} 냈어요",
+        "택시 호출 안 돼서 병원 예약 시간 늦었고 진료비 취소 수수료 {amt} 물었습니다",
+        "카카오T 바이크 반납이 안 돼서 요금이 {amt} 계속 올라갔어요",
+        "주차장 카카오T 결제 안 돼서 주차비 {amt} 따로 냈어요 정산도 안 되고",
+    ),
+    Label.BUSINESS_SALES: (
+        "카카오톡 채널로 주문 받는 {shop} 운영 중인데 {dur} 동안 주문을 하나도 못 받았습니다. 평소 주말 매출 {amt} 정도 됩니다",
+        "주말 장사 망쳤어요. 톡채널 예약이 다 날아가서 손님이 안 왔습니다. 매출 손실 {amt}",
+        "카카오 선물하기 입점 {shop}입니다. 주문 확인을 못 해서 환불 요청이 쏟아졌어요 손실이 {amt} 넘습니다",
+        "소상공인입니다. {shop} 예약을 전부 카톡으로 받는데 {dur} 동안 연락이 끊겨서 매출이 반토막 났어요",
+        "카카오페이 결제 안 돼서 {shop} 손님들 그냥 돌아갔어요. 토요일 매출이 평소의 절반도 안 됩니다",
+        "톡스토어 판매자인데 주문 관리가 안 돼서 배송 지연 보상만 {amt} 물어줬습니다",
+        "카톡 주문 받는 {shop}인데 그 주 매출이 9월 최고 주보다 {amt} 줄었어요. 증빙 첨부합니다",
+        "기프티콘 사용처 {shop}인데 쿠폰 조회가 안 돼서 손님 못 받았습니다 매출 피해 보상 원합니다",
+        "개인택시 기사인데 카카오T 콜이 안 들어와서 토요일 저녁 영업 공쳤습니다 하루 수입 {amt}",
+    ),
+    Label.MISSED_COMMUNICATION: (
+        "{mail}로 {event} 안내를 받기로 했는데 메일이 반송돼서 {event}을 놓쳤습니다",
+        "{event} 링크가 {mail}로 왔는데 확인을 못 해서 응시를 못 했어요",
+        "회사에서 거래처에 대용량 파일을 보내야 했는데 카톡 파일 전송이 안 돼서 {event} 날렸습니다",
+        "부고 소식을 카톡으로 못 받아서 장례식에 못 갔어요",
+        "{mail} 계정으로 받아야 할 {event} 메일이 안 와서 기한을 넘겼습니다",
+        "카톡 단톡방으로 {event} 일정 공지가 올라왔는데 못 봐서 불참 처리됐어요",
+        "거래처에서 보낸 메일이 전부 반송됐대요. 계약 건이 늦어져서 위약금 얘기까지 나왔습니다",
+        "병원 검사 결과 알림톡을 못 받아서 재검 날짜를 놓쳤어요",
+        "{event} 합격 연락이 카톡으로 왔는데 {dur} 동안 못 봐서 기한 내 회신을 못 했습니다",
+    ),
+    Label.PAYMENT_FAILED: (
+        "카카오페이로 결제하려다 안 돼서 {place}에서 결제를 못 하고 나왔어요",
+        "카카오페이 송금 {amt}이 중간에 걸려서 돈은 빠져나갔는데 상대방은 못 받았대요",
+        "카카오페이 머니 충전했는데 잔액이 안 보이고 결제도 안 됩니다",
+        "페이 결제 오류로 {amt}이 두 번 결제됐어요. 취소 처리 부탁합니다",
+        "카카오페이 자동결제가 실패해서 {sub} 해지됐고 연체료 {amt} 나왔습니다",
+        "카카오페이로 보낸 경조사비 {amt}이 아직도 처리중으로 떠요",
+        "{place}에서 카카오페이 QR 결제 실패해서 주문 취소당했어요",
+        "카카오페이 송금이 안 돼서 월세를 하루 늦게 냈고 연체 수수료 {amt} 냈어요",
+    ),
+    Label.PARTNER_LOGIN: (
+        "업비트 카카오 로그인이 안 돼서 {coin} 매도를 못 했고 {amt} 손해 봤습니다",
+        "카카오 계정으로 로그인하는 {partner} 접속이 안 돼서 {event2} 놓쳤어요",
+        "업비트 로그인 막혀서 손절 타이밍 놓쳤습니다. {coin} 떨어지는 거 보기만 했어요. 손실 {amt}",
+        "카카오 간편로그인만 연결해놔서 {partner}에 {dur} 동안 못 들어갔어요",
+        "{partner} 카카오 로그인 안 돼서 예약해둔 거 결제를 못 했어요",
+        "코인 거래소 카카오 인증 안 돼서 출금 못 함. 그사이 시세 떨어져서 {amt} 손실",
+        "{partner}에 카카오로만 가입돼 있어서 {event2} 참여를 못 했습니다",
+    ),
+    Label.QUESTION: (
+        "보상은 언제 어떻게 받을 수 있나요?",
+        "무료 이용자도 보상 받을 수 있나요?",
+        "피해 접수는 어디서 하나요? 증빙자료는 뭘 내야 되나요?",
+        "이모티콘 3종 언제 주나요? 아직 못 받았어요",
+        "{sub} 연장은 자동으로 되는 건가요 아니면 따로 신청해야 하나요?",
+        "접수 마감이 언제까지예요?",
+        "소상공인 피해 지원은 어떤 서류가 필요한가요?",
+        "앱스토어로 결제한 사람은 보상이 어떻게 되나요?",
+        "제가 접수한 건 처리 상태를 어디서 확인하나요?",
+        "카톡 대화 내용 복구 되나요? 사진이 안 열려요 어떻게 해야 하죠",
+        "택시 기사 포인트는 언제 들어오나요?",
+        "{when}에 보낸 메일은 다시 보내야 하나요?",
+        "혹시 보상 신청 기간 연장되나요?",
+        "피해 금액은 어떻게 산정하나요?",
+        "이거 접수하면 답변은 언제 오나요?",
+        "카톡 선물하기 쿠폰 기간 지난 건 어떻게 되나요?",
+        "법인 사업자도 신청 가능한가요?",
+    ),
+    Label.COMPLAINT: (
+        "대기업이 서버 이중화도 안 해놨다는 게 말이 되냐",
+        "카톡 {dur} 먹통이라 너무 불편했어요. 제대로 사과하세요",
+        "이모티콘 3개로 퉁치려고? 장난하나",
+        "국민 메신저라면서 데이터센터 하나 불났다고 다 멈추는 게 말이 됩니까",
+        "공지도 제대로 안 하고 고객센터는 점검중이라고만 뜨고 진짜 화납니다",
+        "이번 일로 카카오 신뢰 완전히 잃었습니다. 다른 메신저로 갈아탈게요",
+        "복구가 왜 이렇게 오래 걸려요? 답답해 죽겠네요",
+        "독과점 기업의 민낯이네요. 책임자 처벌하세요",
+        "보상 기준이 너무 불투명합니다. 무료 이용자는 호구입니까",
+        "{when} 내내 아무 연락도 못 하고 진짜 짜증났음",
+        "재발 방지 대책부터 내놓으세요",
+        "이게 몇 번째입니까 정말 실망입니다",
+        "먹통 사태 책임지고 대표 사퇴하세요",
+        "서비스 이용약관만 들이밀고 책임 회피하지 마세요",
+        "사람들 다 불편했는데 사과문 한 줄이 끝이네",
+    ),
+    Label.ENCOURAGEMENT: (
+        "고생 많으셨습니다. 밤새 복구하신 직원분들 힘내세요!",
+        "카카오 화이팅! 빨리 복구돼서 다행이에요",
+        "불난 건 어쩔 수 없죠. 직원분들 다치신 분 없길 바랍니다",
+        "욕하는 사람 많겠지만 저는 응원합니다. 천천히 제대로 고쳐주세요",
+        "복구해주셔서 감사합니다 주말에 고생하셨어요",
+        "이번 기회에 더 튼튼해지길 바랍니다 힘내요",
+        "개발자분들 밤샘 작업하셨다는데 정말 수고 많으셨어요",
+        "보상 안 해주셔도 괜찮아요. 다음엔 백업 잘 부탁드려요",
+        "소방관분들이랑 직원분들 모두 고생하셨습니다",
+        "앞으로도 잘 쓸게요 응원합니다",
+        "이런 일도 있는 거죠 뭐 너무 자책하지 마세요",
+        "복구 소식 듣고 안심했어요 감사해요",
+    ),
+    Label.OTHER: (
+        "테스트",
+        "잘못 눌렀어요 무시해주세요",
+        "광고 문의드립니다. 제휴 담당자 연락처 부탁드려요",
+        "카톡 프로필 뮤직 설정하는 법 알려주실 분",
+        "탈퇴하고 싶어요",
+        "무료 주식 리딩방 초대합니다 수익률 300% 보장",
+        "오늘 날씨 좋네요",
+        "ㅇㅇ",
+        "판교 데이터센터 화재 기사 링크 공유합니다",
+        "제 친구가 카카오 다니는데 요즘 많이 힘들대요",
+        "{shop} 오픈했습니다 많이 놀러오세요",
+        "asdfasdf",
+        "비밀번호 변경은 여기서 하는 거 아닌가요 잘못 왔네요",
+        "이벤트 당첨자 발표는 언제인가요 (다른 게시판 글)",
+        "저희 회사 솔루션으로 이중화 구축해드립니다 연락주세요",
+        ".",
+    ),
+}
+
+EN: dict[Label, tuple[str, ...]] = {
+    Label.PAID_SERVICE: (
+        "I pay for {sub_en} ({amt_en} a month) and could not use it for {dur_en}. Please extend my subscription.",
+        "My {sub_en} was useless during the outage, I want a refund for those days",
+        "Paid for {sub_en} but it was down {when_en}. Give me back the days I lost",
+        "webtoon rental tickets expired while the app was down, please restore them",
+        "I'm a taxi driver paying 39,000 won for Kakao T Pro and got zero calls for {dur_en}",
+        "Talk Drawer Plus subscriber here, backup didn't work and I couldn't open my chats",
+    ),
+    Label.FREE_SERVICE_LOSS: (
+        "I couldn't call a Kakao T taxi and had to take a deluxe cab for {amt_en}",
+        "missed my flight because no taxi could be hailed, new ticket cost {amt_en}",
+        "my gift coupon ({gift_en}) expired during the outage, worth {amt_en}",
+        "designated driver app was down so I left my car and paid {amt_en} for taxis",
+        "couldn't reach the buyer on KakaoTalk and lost my {amt_en} deposit",
+    ),
+    Label.BUSINESS_SALES: (
+        "We run a small {shop_en} that takes orders through our KakaoTalk channel; we lost about {amt_en} in weekend sales",
+        "small business owner here, all bookings come via Kakao channel and we had no customers {when_en}",
+        "my {shop_en} could not take KakaoPay so customers left, sales down {amt_en} versus our best September week",
+        "Gift store seller on Kakao: orders stuck for {dur_en}, refunds cost us {amt_en}",
+    ),
+    Label.MISSED_COMMUNICATION: (
+        "I missed a job {event_en} because the invitation went to my Daum mail and bounced",
+        "the {event_en} link was sent to my Kakao Mail and I never saw it",
+        "couldn't send large files to a client over KakaoTalk and lost the deal",
+        "mail from my clients bounced for {dur_en}, we missed a tender deadline",
+        "didn't get the funeral notice on KakaoTalk and missed it",
+    ),
+    Label.PAYMENT_FAILED: (
+        "KakaoPay transfer of {amt_en} left my account but never arrived",
+        "payment with KakaoPay failed at the {place_en} and I had to leave without paying",
+        "I was charged twice ({amt_en}) because KakaoPay errored, please cancel one",
+        "KakaoPay money balance disappeared after I topped up {amt_en}",
+    ),
+    Label.PARTNER_LOGIN: (
+        "Couldn't log in to Upbit with Kakao login, {coin_en} dropped and I lost {amt_en}",
+        "the {partner_en} only lets me sign in with Kakao so I was locked out for {dur_en}",
+        "Kakao login failed on the exchange and I couldn't sell, loss of {amt_en}",
+    ),
+    Label.QUESTION: (
+        "How do I claim compensation? Is there a deadline?",
+        "Do free users get anything?",
+        "when will the emoticon gift be sent?",
+        "what documents do small businesses need to submit?",
+        "Is the {sub_en} extension automatic or do I need to apply?",
+        "where can I check the status of my report?",
+    ),
+    Label.COMPLAINT: (
+        "This is unacceptable for a company this size. No backup data center?",
+        "{dur_en} without messages, worst service ever, apologize properly",
+        "three free emoticons is an insult",
+        "the customer center just said maintenance, zero communication, ridiculous",
+        "I'm switching to another messenger after this",
+    ),
+    Label.ENCOURAGEMENT: (
+        "Thank you for fixing it so fast, hang in there!",
+        "Cheering for the engineers who worked all night",
+        "No compensation needed, just glad it's back. Stay strong Kakao",
+        "fires happen, hope nobody got hurt. thanks for the hard work",
+    ),
+    Label.OTHER: (
+        "test",
+        "pressed the wrong button sorry",
+        "partnership inquiry, please send me your business contact",
+        "how do I change my profile music",
+        "free crypto signals group, 300% returns guaranteed, join now",
+        "nice weather today",
+    ),
+}
+
+SLOTS: dict[str, tuple[str, ...]] = {
+    "sub": ("이모티콘 플러스", "톡서랍 플러스", "멜론 이용권", "카카오웹툰 대여권", "카카오페이지 대여권",
+            "카카오T 프로 멤버십", "이모티콘 구독", "멜론 스트리밍", "톡서랍", "대리 프로"),
+    "sub_en": ("Emoticon Plus", "Talk Drawer Plus", "Melon streaming", "the webtoon pass",
+               "Kakao Page rental", "Kakao T Pro", "emoticon subscription"),
+    "dur": ("하루 종일", "이틀", "5시간", "반나절", "주말 내내", "10시간 넘게", "3일", "몇 시간",
+            "토요일 오후 내내", "밤새"),
+    "dur_en": ("all day", "two days", "5 hours", "the whole weekend", "over 10 hours", "3 days"),
+    "when": ("10월 15일 토요일 오후", "토요일 3시 반쯤", "15일 저녁", "화재 난 날", "그 주말", "16일 아침",
+             "10/15", "불났던 날"),
+    "when_en": ("on Oct 15", "Saturday afternoon", "the day of the fire", "that weekend",
+                "on 15 October", "Sat evening"),
+    "shop": ("꽃집", "카페", "네일샵", "반찬가게", "정육점", "미용실", "떡집", "베이커리", "치킨집",
+             "공방", "피부관리실", "필라테스 스튜디오", "꽃배달 업체", "케이크 가게"),
+    "shop_en": ("flower shop", "cafe", "nail salon", "side-dish shop", "bakery", "hair salon",
+                "chicken restaurant", "pilates studio", "cake shop"),
+    "place": ("편의점", "식당", "주유소", "마트", "카페", "택시 안", "약국", "PC방"),
+    "place_en": ("convenience store", "restaurant", "gas station", "supermarket", "cafe"),
+    "mail": ("다음 메일", "카카오메일", "한메일", "daum 메일", "다음메일"),
+    "event": ("면접", "코딩테스트", "최종 면접", "서류 합격 발표", "계약서 회신", "입찰 마감", "인적성 검사"),
+    "event_en": ("interview", "coding test", "final interview", "assessment"),
+    "event2": ("이벤트 보상", "한정판 예약", "경매 마감", "티켓 예매", "출석 이벤트"),
+    "partner": ("업비트", "카카오 로그인 쓰는 게임", "배달 앱", "쇼핑몰", "티켓 예매 사이트", "코인 거래소"),
+    "partner_en": ("exchange", "game", "shopping site", "ticketing site"),
+    "coin": ("비트코인", "이더리움", "리플", "도지코인", "코인"),
+    "coin_en": ("Bitcoin", "ETH", "XRP", "my coins"),
+    "gift": ("기프티콘", "커피 쿠폰", "케이크 교환권", "치킨 기프티콘", "모바일 상품권"),
+    "gift_en": ("coffee voucher", "cake voucher", "gift card"),
+}
+
+# Code-switching: a Korean term and the ways it is written in Latin letters.
+SWITCH: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("카카오톡", ("KakaoTalk", "kakaotalk", "KaTalk")),
+    ("카톡", ("katalk", "KakaoTalk", "KT")),
+    ("카카오페이", ("KakaoPay", "kakao pay", "kpay")),
+    ("결제", ("payment", "결제(payment)")),
+    ("택시", ("taxi", "TAXI")),
+    ("면접", ("interview",)),
+    ("로그인", ("login", "log-in")),
+    ("매출", ("sales", "매출(sales)")),
+    ("환불", ("refund",)),
+    ("보상", ("compensation", "보상(compensation)")),
+    ("메일", ("mail", "e-mail")),
+    ("업비트", ("Upbit", "UPBIT")),
+    ("이모티콘", ("emoticon", "emoji")),
+    ("구독", ("subscription", "sub")),
+    ("주문", ("order",)),
+)
+
+PREFIX_KO = ("안녕하세요. ", "수고하십니다. ", "", "", "", "10월 15일 판교 화재 관련입니다. ", "급해요 ",
+             "다름이 아니라 ", "")
+PREFIX_EN = ("Hi, ", "Hello. ", "", "", "Re the Oct 15 outage: ", "")
+SLANG_KO = ("ㅠㅠ", "ㅜㅜ", "ㅋㅋ", "ㄹㅇ", "진짜", "헐", "아오", "하..", "ㅡㅡ", "ㅎㅎ", "개빡치네")
+EMOJI = ("😭", "🙏", "😡", "👍", "💸", "🔥", "😤", "🥲", "❤️", "🙇")
+SUFFIX_KO = ("", "", " 부탁드립니다", " 빠른 답변 바랍니다", " 감사합니다", " 확인 좀 해주세요")
+SUFFIX_EN = ("", "", " thanks", " pls", " Regards.", " asap")

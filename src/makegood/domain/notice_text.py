@@ -1,0 +1,180 @@
+"""The words of a notice, in Korean and English: subject, plain text and HTML for email, and a
+short text for SMS, push and AlimTalk.
+
+A notice stores its facts (the payload: the awards from the ledger, or the claim's state), not
+its words; the words are rendered when it is sent, in the recipient's language. Award lines come
+from the ledger's explanation columns (service, kind, amount, unit, counted seconds, code).
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from makegood.domain.money import format_amount
+from makegood.domain.notices import NoticeKind
+
+SMS_LIMIT = 140  # characters of a short notice; the rest is cut with an ellipsis
+
+# Names people know the 2022 services by; other services show their id.
+SERVICE_NAMES: Mapping[str, Mapping[str, str]] = {
+    "messenger": {"ko": "카카오톡", "en": "KakaoTalk"},
+    "partner_login": {"ko": "카카오 로그인", "en": "Kakao Login"},
+    "taxi": {"ko": "카카오 T 택시", "en": "Kakao T Taxi"},
+    "taxi_pro": {"ko": "카카오 T 프로 멤버십", "en": "Kakao T Pro membership"},
+    "driver_pro": {"ko": "대리운전 프로 멤버십", "en": "designated-driver Pro membership"},
+    "pay": {"ko": "카카오페이", "en": "KakaoPay"},
+    "webtoon": {"ko": "카카오웹툰", "en": "Kakao Webtoon"},
+    "page": {"ko": "카카오페이지", "en": "KakaoPage"},
+    "music": {"ko": "멜론", "en": "Melon"},
+    "emoticon_plus": {"ko": "이모티콘 플러스", "en": "Emoticon Plus"},
+    "chat_backup": {"ko": "톡서랍 플러스", "en": "Talk Drawer Plus"},
+    "kakao_mail": {"ko": "카카오메일", "en": "Kakao Mail"},
+    "daum_mail": {"ko": "다음메일", "en": "Daum Mail"},
+    "biz_channel": {"ko": "카카오톡 채널", "en": "KakaoTalk Channel"},
+}
+_KIND_WORDS = {
+    "extension": {"ko": "이용 기간 연장", "en": "extension"},
+    "credit": {"ko": "크레딧", "en": "credit"},
+    "refund": {"ko": "환불", "en": "refund"},
+    "cash": {"ko": "보상금", "en": "payment"},
+    "item": {"ko": "선물", "en": "gift"},
+    "review": {"ko": "개별 심사", "en": "individual review"},
+}
+_UNITS = {"day": {"ko": "일", "en": "days"}, "hour": {"ko": "시간", "en": "hours"}}
+
+_SUBJECT = {
+    NoticeKind.AWARD_GRANTED: {"ko": "[{title}] 장애 보상 안내", "en": "[{title}] Your compensation"},
+    NoticeKind.CLAIM_RECEIVED: {"ko": "[{title}] 피해 접수 완료 ({claim_id})",
+                                "en": "[{title}] We received your claim ({claim_id})"},
+    NoticeKind.INFORMATION_REQUESTED: {"ko": "[{title}] 추가 자료 요청 ({claim_id})",
+                                       "en": "[{title}] More information needed ({claim_id})"},
+    NoticeKind.DECISION: {"ko": "[{title}] 피해 신청 결과 ({claim_id})",
+                          "en": "[{title}] Decision on your claim ({claim_id})"},
+    NoticeKind.PAYOUT_SENT: {"ko": "[{title}] 보상금 지급 완료", "en": "[{title}] Payment sent"},
+    NoticeKind.PAYOUT_FAILED: {"ko": "[{title}] 보상금 지급 실패: 계좌 확인 필요",
+                               "en": "[{title}] Payment failed: please check your account"},
+    NoticeKind.DEADLINE_REMINDER: {"ko": "[{title}] 마감 안내: {deadline}까지",
+                                   "en": "[{title}] Reminder: due by {deadline}"},
+}
+_BODY = {
+    NoticeKind.AWARD_GRANTED: {
+        "ko": "{incident_window} 장애로 불편을 드려 죄송합니다. 계정 {account_id}에 다음 보상이 "
+              "지급됩니다. 별도 신청은 필요하지 않습니다.",
+        "en": "We are sorry for the outage ({incident_window}). Account {account_id} receives "
+              "the following; you need not apply."},
+    NoticeKind.CLAIM_RECEIVED: {
+        "ko": "{service} 피해 신청({claim_id})이 접수되었습니다. 심사 결과를 알려 드리겠습니다.",
+        "en": "Your claim {claim_id} about {service} was received. We will tell you the decision."},
+    NoticeKind.INFORMATION_REQUESTED: {
+        "ko": "신청 {claim_id} 심사를 위해 추가 자료가 필요합니다: {note} "
+              "{deadline}까지 제출해 주세요.",
+        "en": "To decide claim {claim_id} we need more information: {note} "
+              "Please send it by {deadline}."},
+    NoticeKind.DECISION: {
+        "ko": "신청 {claim_id} 결과: {outcome}. {detail}",
+        "en": "Claim {claim_id}: {outcome}. {detail}"},
+    NoticeKind.PAYOUT_SENT: {
+        "ko": "{amount_text}이(가) {destination}(으)로 지급되었습니다 (지급 번호 {payout_id}).",
+        "en": "{amount_text} was sent to {destination} (payment {payout_id})."},
+    NoticeKind.PAYOUT_FAILED: {
+        "ko": "{amount_text} 지급이 실패했습니다 ({reason}). 계좌 정보를 확인해 주세요 "
+              "(지급 번호 {payout_id}).",
+        "en": "Payment of {amount_text} failed ({reason}). Please check your account details "
+              "(payment {payout_id})."},
+    NoticeKind.DEADLINE_REMINDER: {
+        "ko": "신청 {claim_id}의 마감은 {deadline}입니다. 기한이 지나면 심사를 진행할 수 없습니다.",
+        "en": "Claim {claim_id} is due by {deadline}. After that we cannot go on with it."},
+}
+_OUTCOME = {"approved": {"ko": "승인", "en": "approved"}, "denied": {"ko": "거절", "en": "denied"},
+            "pending_second_approval": {"ko": "승인 검토 중", "en": "approved, pending a second check"}}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    short: str
+
+
+def service_name(service: str, language: str) -> str:
+    return SERVICE_NAMES.get(service, {}).get(language, service)
+
+
+def quantity(amount: Decimal | str, unit: str, language: str) -> str:
+    value = format_amount(Decimal(str(amount)))
+    if unit in _UNITS:
+        word = _UNITS[unit][language]
+        if language == "en" and unit == "day" and Decimal(str(amount)) == 1:
+            word = "day"
+        return f"{value}{word}" if language == "ko" else f"{value} {word}"
+    return f"{value} {unit}"
+
+
+def award_line(award: Mapping[str, Any], language: str) -> str:
+    """One ledger row in words: ``Melon: extension 3 days (outage counted 10 h 30 min)``."""
+    kind = _KIND_WORDS.get(str(award["kind"]), {}).get(language, str(award["kind"]))
+    seconds = int(award.get("counted_seconds") or 0)
+    hours, minutes = divmod(seconds // 60, 60)
+    counted = (f"장애 {hours}시간 {minutes}분 반영" if language == "ko"
+               else f"outage counted {hours} h {minutes} min")
+    return (f"{service_name(str(award['service']), language)}: {kind} "
+            f"{quantity(award['amount'], str(award['unit']), language)} ({counted})")
+
+
+def _local(value: Any, tz: ZoneInfo, language: str) -> str:
+    if not value:
+        return ""
+    instant = datetime.fromisoformat(str(value)).astimezone(tz)
+    return instant.strftime("%Y-%m-%d %H:%M") + (" KST" if str(tz) == "Asia/Seoul" else f" {tz}")
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(kind: NoticeKind, language: str, payload: Mapping[str, Any]) -> Message:
+    """The notice in ``language`` (``ko`` or ``en``; anything else reads English)."""
+    lang = language if language in ("ko", "en") else "en"
+    tz = ZoneInfo(str(payload.get("timezone") or "UTC"))
+    facts = _Blank({k: str(v) for k, v in payload.items() if isinstance(v, str | int)})
+    facts["title"] = str(payload.get("title") or payload.get("incident_id") or "")
+    facts["service"] = service_name(str(payload.get("service", "")), lang)
+    facts["deadline"] = _local(payload.get("deadline"), tz, lang)
+    window = payload.get("window")
+    if isinstance(window, list | tuple) and len(window) == 2:
+        facts["incident_window"] = f"{_local(window[0], tz, lang)} ~ {_local(window[1], tz, lang)}"
+    if "amount" in payload and "currency" in payload:
+        facts["amount_text"] = quantity(payload["amount"], str(payload["currency"]), lang)
+    if kind is NoticeKind.DECISION:
+        outcome = str(payload.get("outcome", ""))
+        facts["outcome"] = _OUTCOME.get(outcome, {}).get(lang, outcome)
+        if payload.get("amount") is not None and payload.get("currency"):
+            facts["detail"] = (f"지급액 {facts['amount_text']}" if lang == "ko"
+                               else f"Amount: {facts['amount_text']}")
+        elif payload.get("reason_code"):
+            facts["detail"] = (f"사유 코드 {payload['reason_code']}" if lang == "ko"
+                               else f"Reason code {payload['reason_code']}")
+    subject = _SUBJECT[kind][lang].format_map(facts)
+    body = _BODY[kind][lang].format_map(facts)
+    lines = [award_line(a, lang) for a in payload.get("awards", ())]
+    text = "\n".join([body, "", *(f"- {line}" for line in lines)]).rstrip() + "\n"
+    html_body = ("<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><body>"
+                 "<p>{body}</p>{items}</body></html>").format(
+        lang=lang, body=html.escape(body),
+        items=("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
+        if lines else "")
+    short = f"[{facts['title']}] {body}" if not lines else \
+        f"[{facts['title']}] " + ("보상: " if lang == "ko" else "Awarded: ") + "; ".join(lines)
+    if len(short) > SMS_LIMIT:
+        short = short[:SMS_LIMIT - 1] + "…"
+    return Message(subject=subject, text=text, html=html_body, short=short)

@@ -1,0 +1,216 @@
+"""Enqueuing notices: campaigns over a ledger or the claims, and the notices of single events.
+
+- :func:`award_campaign`: every account with awards in a compensation run's ledger gets one
+  ``award_granted`` notice listing its awards (the ledger's explanation columns), sent to the
+  contact points of the contacts table. DuckDB groups the ledger by account and joins the
+  contacts; the outbox takes the notices in large batches (COPY on PostgreSQL). The key
+  (account, incident, kind, run) makes a re-run or a resumed campaign add nothing twice.
+- :func:`reminder_campaign`: every claim waiting for the claimant's information whose cure
+  deadline falls within a horizon gets one ``deadline_reminder`` per deadline.
+- :func:`claim_notice` and :func:`payout_notice`: the notice of one claim event or one payout,
+  written by the caller inside the transaction of the state change (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from makegood.adapters.db.notice_bulk import insert_batch
+from makegood.adapters.db.repository import UnitOfWork
+from makegood.domain.errors import Conflict, DataError, InputError
+from makegood.domain.incident import Incident
+from makegood.domain.notices import NoticeKind
+from makegood.services.notice_events import claim_notice
+
+CONTACT_COLUMNS = ("account_id", "email", "phone", "push_id", "webhook_url", "language")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignResult:
+    campaign_id: str
+    accounts: int
+    enqueued: int
+    without_contact: int
+    seconds: float
+
+
+def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
+    digest = hashlib.blake2b(f"{kind}|{incident_id}|{event}".encode(), digest_size=8).hexdigest()
+    return f"{kind[:6]}-{digest}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _contacts_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    if not path.exists():
+        raise DataError("the contacts file does not exist", file=str(path))
+    target = _literal(str(path / "*.parquet") if path.is_dir() else str(path))
+    reader = (f"read_csv({target}, all_varchar=true, header=true)"
+              if path.suffix.lower() == ".csv" else f"read_parquet({target})")
+    try:
+        con.execute(f"CREATE VIEW raw_contacts AS SELECT * FROM {reader}")
+        columns = [r[0] for r in con.execute("DESCRIBE raw_contacts").fetchall()]
+    except duckdb.Error as exc:
+        raise DataError(f"not a readable contacts table: {exc}", file=str(path)) from None
+    if "account_id" not in columns:
+        raise DataError("the contacts table has no account_id column", file=str(path),
+                        field="account_id")
+    picks = [f"NULLIF(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in columns
+             else f"CAST(NULL AS VARCHAR) AS {c}" for c in CONTACT_COLUMNS]
+    con.execute(f"CREATE VIEW contacts AS SELECT {', '.join(picks)} FROM raw_contacts")
+    bad = con.execute(
+        "SELECT n, account_id, language FROM (SELECT row_number() OVER () AS n, * FROM contacts) "
+        "WHERE account_id IS NULL OR coalesce(language, 'ko') NOT IN ('ko', 'en') LIMIT 1"
+    ).fetchall()
+    if bad:
+        row, account, language = bad[0]
+        field = "account_id" if account is None else "language"
+        raise DataError("is empty" if account is None else f"{language!r} is not ko or en",
+                        file=str(path), row=int(row), field=field)
+    duplicate = con.execute("SELECT account_id FROM contacts GROUP BY account_id "
+                            "HAVING count(*) > 1 LIMIT 1").fetchall()
+    if duplicate:
+        raise DataError(f"account {duplicate[0][0]!r} appears more than once", file=str(path),
+                        field="account_id")
+
+
+def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: str,
+                   contacts: Path, now: datetime, batch_rows: int = 500_000,
+                   progress: Progress | None = None, threads: int = 2) -> CampaignResult:
+    """Enqueue one ``award_granted`` notice per account of the ledger that has a contact."""
+    started = time.perf_counter()
+    if not ledger.is_file():
+        raise DataError("the ledger file does not exist", file=str(ledger))
+    campaign_id = campaign_id_for("awards", incident.id, run_id)
+    try:
+        fresh = _start(engine, incident, campaign_id, run_id, ledger, now)
+    except sa.exc.IntegrityError:
+        raise Conflict(f"campaign {campaign_id} is being started by another process; run it "
+                       "again when that one ends (it resumes)") from None
+    con = duckdb.connect(config={"threads": threads})
+    try:
+        _contacts_view(con, contacts)
+        accounts, enqueued, without = _enqueue(con, engine, incident, ledger, run_id,
+                                               campaign_id, now, fresh, batch_rows, progress)
+    except duckdb.Error as exc:
+        raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
+    except sa.exc.IntegrityError:
+        raise Conflict(f"campaign {campaign_id} is being enqueued by another process; run it "
+                       "again when that one ends (it resumes)") from None
+    finally:
+        con.close()
+    with UnitOfWork(engine) as uow:
+        uow.outbox.finish_campaign(campaign_id, accounts=accounts, enqueued=enqueued,
+                                   without_contact=without, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
+
+
+def _start(engine: Engine, incident: Incident, campaign_id: str, run_id: str, ledger: Path,
+           now: datetime) -> bool:
+    with UnitOfWork(engine) as uow:
+        if uow.incidents.get(incident.id) is None:
+            raise InputError(f"incident {incident.id!r} is not in the database; load it first "
+                             "(makegood db load or makegood notify campaign --incident)",
+                             field="incident")
+        fresh = uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards",
+                                          incident_id=incident.id, run_id=run_id,
+                                          source=str(ledger), now=now)
+        uow.commit()
+    return fresh
+
+
+def _enqueue(con: duckdb.DuckDBPyConnection, engine: Engine, incident: Incident, ledger: Path,
+             run_id: str, campaign_id: str, now: datetime, fresh: bool, batch_rows: int,
+             progress: Progress | None) -> tuple[int, int, int]:
+    # The incident's facts (title, window) are added when a notice is rendered; the payload
+    # keeps what is the account's own: its awards, as the ledger explains them.
+    key_prefix = f"{NoticeKind.AWARD_GRANTED.value}|{incident.id}|"
+    source = _literal(str(ledger))
+    if ledger.suffix.lower() == ".csv":
+        con.execute(f"CREATE VIEW ledger AS SELECT *, row_number() OVER () AS file_row_number"
+                    f" FROM read_csv({source}, header=true)")
+    else:
+        con.execute("CREATE VIEW ledger AS SELECT * FROM "
+                    f"read_parquet({source}, file_row_number=true)")
+    # A ledger is sorted by account, subscription, policy and rule (adapters/ledger.py), so
+    # an account's awards in file order are in ledger order: ordering the list by the row
+    # number is that order, and cheaper than by three text keys. Each award is written as
+    # JSON by concatenation (to_json over a list of structs costs four times as much);
+    # every text value goes through to_json, so any text is escaped.
+    award = ("""'{"service":' || to_json(service) || ',"kind":' || to_json(kind)"""
+             """ || ',"amount":"' || CAST(amount AS VARCHAR) || '","unit":' || to_json(unit)"""
+             """ || ',"currency":' || coalesce(to_json(currency), 'null')"""
+             """ || ',"code":' || to_json(code)"""
+             """ || ',"counted_seconds":' || counted_seconds || '}'""")
+    query = f"""
+        WITH awards AS (
+            SELECT account_id, array_to_string(list({award} ORDER BY file_row_number), ',')
+                AS awards
+            FROM ledger GROUP BY account_id)
+        SELECT ? || a.account_id || '|' || ? AS key, ? AS campaign_id,
+               ? AS incident_id, a.account_id, '{NoticeKind.AWARD_GRANTED.value}' AS kind,
+               coalesce(c.language, 'ko') AS language,
+               '{{"run_id": ' || to_json(?::VARCHAR) || ', "awards": [' || a.awards || ']}}'
+                   AS payload,
+               c.email, c.phone, c.push_id, c.webhook_url,
+               coalesce(c.email, c.phone, c.push_id, c.webhook_url) IS NOT NULL AS reachable
+        FROM awards a LEFT JOIN contacts c USING (account_id)
+        ORDER BY a.account_id"""  # keys in order: the unique index grows at its end
+    params = [key_prefix, run_id, campaign_id, incident.id, run_id]
+    reader_: pa.RecordBatchReader = con.sql(query, params=params).to_arrow_reader(batch_rows)
+    accounts = enqueued = without = 0
+    for batch in reader_:
+        accounts += batch.num_rows
+        sendable = batch.filter(batch.column("reachable"))
+        without += batch.num_rows - sendable.num_rows
+        # A first run's keys are new (they carry the run id): copied straight in. A re-run
+        # or a resumed run skips the keys it finds.
+        enqueued += insert_batch(engine, sendable, now=now, fresh=fresh)
+        if progress is not None:
+            progress(accounts, enqueued)
+    return accounts, enqueued, without
+
+
+def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
+                      horizon: timedelta = timedelta(days=7)) -> CampaignResult:
+    """Remind every claimant asked for information whose cure deadline is within ``horizon``."""
+    started = time.perf_counter()
+    campaign_id = campaign_id_for("remind", incident_id, now.date().isoformat())
+    with UnitOfWork(engine) as uow:
+        record = uow.incidents.get_or_raise(incident_id)
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="reminders",
+                                  incident_id=incident_id, run_id=None,
+                                  source=f"cure deadlines before {now + horizon:%Y-%m-%d %H:%M}"
+                                         " UTC", now=now)
+        waiting = [c for c in uow.claims.all_(incident_id)
+                   if c.status.value == "info_requested" and c.cure_deadline is not None
+                   and now <= c.cure_deadline < now + horizon]
+        batch = []
+        for claim in waiting:
+            assert claim.cure_deadline is not None
+            notice = claim_notice(NoticeKind.DEADLINE_REMINDER, claim,
+                                  event=f"reminder:{claim.cure_deadline.isoformat()}",
+                                  incident=record.incident,
+                                  extra={"deadline": claim.cure_deadline})
+            batch.append(dataclasses.replace(notice, campaign_id=campaign_id))
+        enqueued = uow.outbox.add_many(batch, now=now)
+        uow.outbox.finish_campaign(campaign_id, accounts=len(waiting), enqueued=enqueued,
+                                   without_contact=0, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, len(waiting), enqueued, 0, time.perf_counter() - started)
+
