@@ -232,3 +232,29 @@ def test_an_admin_ends_every_session_of_a_user(web: Web) -> None:
     web.client.cookies.clear()
     web.client.cookies.set("mg_staff", str(stolen))
     assert web.client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_the_queue_shows_screening_scores_and_filters_and_sorts_by_them(web: Web) -> None:
+    from makegood.adapters.db.crypto import Cipher
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services.screening import screen_batch
+
+    first, _ = file_claim(web)
+    second, _ = file_claim(web)  # the same evidence, payout account and identity: deductions
+    cipher = Cipher.configured(None, web.root / "secret.key")
+    screen_batch(uow=UnitOfWork(web.engine), cipher=cipher, now=web.clock())
+    with UnitOfWork(web.engine) as uow:
+        results = uow.screening.results([first, second])
+    codes = set(results[first]["codes"].split())
+    assert codes, "two claims sharing evidence and a payout account lose points"
+    web.login("rev")
+    queue = web.client.get("/console/claims?sort=score")
+    assert queue.status_code == 200
+    assert re.search(rf">{results[first]['score']}[ <]", queue.text)
+    code = sorted(codes)[0]
+    assert code in queue.text
+    both = web.client.get(f"/console/claims?code={code}")
+    assert first in both.text
+    assert second in both.text
+    none = web.client.get("/console/claims?code=NO_SUCH_CODE&recommendation=nonsense")
+    assert none.status_code == 200  # unknown values are ignored, never an error

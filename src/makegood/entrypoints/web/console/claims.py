@@ -17,6 +17,7 @@ from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
+from makegood.services import screening
 from makegood.services.staff import StaffUser
 
 router = APIRouter(route_class=WebRoute)
@@ -26,23 +27,34 @@ SORTS = {
     "newest": (lambda r: (r["created_at"], r["id"]), True),
     "amount": (lambda r: (Decimal(r["amount"]), r["id"]), True),
     "status": (lambda r: (r["status"], r["created_at"]), False),
+    "score": (lambda r: (r["id"],), False),  # lowest screening score first, in the database
 }
+SCREENING_CODES = {d["code"] for d in screening.deductions()}
 MAX_SORTED = 1000
 
 
 def _filters(request: Request, me_id: int) -> tuple[ClaimFilter, dict[str, str]]:
     q = request.query_params
     values = {k: q.get(k, "")[:100] for k in ("incident", "status", "category", "service",
-                                              "verification", "assigned", "sort", "page")}
+                                              "verification", "assigned", "sort", "page",
+                                              "damage", "code", "recommendation", "score_max")}
     status = values["status"] if values["status"] in {s.value for s in Status} else None
     category = values["category"] if values["category"] in {c.value for c in Category} else None
     verification = values["verification"] if values["verification"] in ("verified", "flagged") \
         else None
+    code = values["code"] if values["code"] in SCREENING_CODES else None
+    recommendation = values["recommendation"] \
+        if values["recommendation"] in ("clear", "review", "reject") else None
+    score_max = int(values["score_max"]) if values["score_max"].isdigit() \
+        and int(values["score_max"]) <= 1000 else None
     return ClaimFilter(
         incident_id=values["incident"] or None, status=status, category=category,
         service=values["service"] or None, verification=verification,
         assigned_to=me_id if values["assigned"] == "me" else None,
-        unassigned=values["assigned"] == "none"), values
+        unassigned=values["assigned"] == "none",
+        damage={"yes": True, "no": False}.get(values["damage"]), code=code,
+        recommendation=recommendation, score_max=score_max,
+        order="score" if values["sort"] == "score" else "created"), values
 
 
 @router.get("/console/claims", include_in_schema=False)
@@ -52,7 +64,7 @@ def queue(request: Request) -> Response:
     filters, values = _filters(request, me.id)
     sort = values["sort"] if values["sort"] in SORTS else "oldest"
     number = int(values["page"]) if values["page"].isdigit() and int(values["page"]) > 0 else 1
-    if sort == "oldest":
+    if sort in ("oldest", "score"):  # both ordered by the database
         rows, total = deps.queue(ctx, me, filters, limit=PAGE, offset=(number - 1) * PAGE)
     else:
         rows, total = deps.queue(ctx, me, filters, limit=MAX_SORTED, offset=0)
@@ -61,7 +73,9 @@ def queue(request: Request) -> Response:
     names = {u["id"]: u["username"] for u in _staff_names(ctx, me)}
     services = sorted({s for i in deps.incidents(ctx)
                        for s in deps.incident(ctx, i["id"]).incident.services})
+    screening.attach(uow=ctx.uow(), rows=rows)  # each row's score, codes and recommendation
     return page(request, "console/queue.html", rows=rows, total=total, values=values,
+                codes=sorted(SCREENING_CODES),
                 sort=sort, number=number, pages=max((total + PAGE - 1) // PAGE, 1), names=names,
                 services=services, incidents=deps.incidents(ctx),
                 can_review=allowed(me.role, Permission.REVIEW))
