@@ -26,11 +26,11 @@ from makegood.domain.claims import (
     decision_stage,
     legal_basis,
     mask_account,
-    sniff_evidence,
     status_after,
     verify,
 )
 from makegood.domain.errors import Conflict, InputError
+from makegood.domain.evidence import sniff_evidence
 from makegood.domain.policy import load_policy
 from makegood.domain.rules import LossBrackets
 from makegood.domain.windows import Window

@@ -30,12 +30,11 @@ from makegood.domain.claims import (
     check_intake,
     check_payout,
     claimed_instant,
-    evidence_flags,
     is_blank,
     mask_account,
-    sniff_evidence,
 )
 from makegood.domain.errors import Conflict, InputError, NotFound
+from makegood.domain.evidence import evidence_flags, sniff_evidence
 from makegood.domain.incident import nfc
 from makegood.domain.notices import NewNotice, NoticeKind
 from makegood.domain.records import (

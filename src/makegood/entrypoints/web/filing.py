@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
-from makegood.domain.claims import Category, ClaimantKind, check_intake, sniff_evidence
+from makegood.domain.claims import Category, ClaimantKind, check_intake
 from makegood.domain.errors import InputError, MakegoodError
+from makegood.domain.evidence import sniff_evidence
 from makegood.domain.records import IncidentRecord
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, drafts, forms, words
