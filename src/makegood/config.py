@@ -61,6 +61,8 @@ class Settings:
     duckdb_memory_limit: str = "3GB"
     data_dir: Path = Path(".")  # where the console may read accounts for a run
     runs_dir: Path = Path("makegood-runs")  # where runs started from the console write
+    notify_config: Path | None = None  # serve delivers notices with this configuration
+    notify_as_of: str | None = None  # that worker judges the blast radius from this instant
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,4 +83,7 @@ class Settings:
             duckdb_memory_limit=_text("MAKEGOOD_DUCKDB_MEMORY_LIMIT", "3GB"),
             data_dir=Path(os.environ.get("MAKEGOOD_DATA_DIR") or "."),
             runs_dir=Path(os.environ.get("MAKEGOOD_RUNS_DIR") or "makegood-runs"),
+            notify_config=Path(os.environ["MAKEGOOD_NOTIFY_CONFIG"])
+            if os.environ.get("MAKEGOOD_NOTIFY_CONFIG", "").strip() else None,
+            notify_as_of=os.environ.get("MAKEGOOD_NOTIFY_AS_OF", "").strip() or None,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,26 @@ class CampaignResult:
 def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
     digest = hashlib.blake2b(f"{kind}|{incident_id}|{event}".encode(), digest_size=8).hexdigest()
     return f"{kind[:6]}-{digest}"
+
+
+def award_campaign_id(incident_id: str, run_id: str) -> str:
+    """One award campaign per incident and run: starting it again resumes it."""
+    return campaign_id_for("awards", incident_id, run_id)
+
+
+def reminder_campaign_id(incident_id: str, now: datetime) -> str:
+    """One reminder campaign per incident and UTC day."""
+    return campaign_id_for("remind", incident_id, now.date().isoformat())
+
+
+def ledger_run_id(ledger: Path) -> str:
+    """The run id in the summary JSON kept beside a ledger (``LEDGER.summary.json``)."""
+    summary = ledger.with_name(ledger.name + ".summary.json")
+    try:
+        return str(json.loads(summary.read_text(encoding="utf-8"))["run_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError("no run id: give --run-id, or keep the ledger's summary JSON "
+                         "(with its run_id) beside it", file=str(summary)) from None
 
 
 def _literal(text: str) -> str:
@@ -95,7 +116,7 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     started = time.perf_counter()
     if not ledger.is_file():
         raise DataError("the ledger file does not exist", file=str(ledger))
-    campaign_id = campaign_id_for("awards", incident.id, run_id)
+    campaign_id = award_campaign_id(incident.id, run_id)
     try:
         fresh = _start(engine, incident, campaign_id, run_id, ledger, now)
     except sa.exc.IntegrityError:
@@ -190,7 +211,7 @@ def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
                       horizon: timedelta = timedelta(days=7)) -> CampaignResult:
     """Remind every claimant asked for information whose cure deadline is within ``horizon``."""
     started = time.perf_counter()
-    campaign_id = campaign_id_for("remind", incident_id, now.date().isoformat())
+    campaign_id = reminder_campaign_id(incident_id, now)
     with UnitOfWork(engine) as uow:
         record = uow.incidents.get_or_raise(incident_id)
         uow.outbox.start_campaign(campaign_id=campaign_id, kind="reminders",

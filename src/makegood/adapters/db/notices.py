@@ -258,6 +258,26 @@ class Outbox:
         return [dict(r) for r in self.conn.execute(
             sa.select(notice_campaigns).order_by(notice_campaigns.c.created_at)).mappings()]
 
+    def progress(self, campaign_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per campaign: its notices by status, and ``blast_radius`` (notices that had a step
+        skipped because a service the channel depends on was down)."""
+        n, a = notices.c, notice_attempts.c
+        out: dict[str, dict[str, int]] = {cid: {} for cid in campaign_ids}
+        if not out:
+            return out
+        for cid, status, count in self.conn.execute(
+                sa.select(n.campaign_id, n.status, sa.func.count())
+                .where(n.campaign_id.in_(list(out))).group_by(n.campaign_id, n.status)):
+            out[cid][status] = int(count)
+        skipped = (sa.select(n.campaign_id, sa.func.count(sa.distinct(a.notice_id)))
+                   .select_from(notice_attempts.join(notices, n.id == a.notice_id))
+                   .where(n.campaign_id.in_(list(out)), a.provider == "blast_radius",
+                          a.status == DeliveryStatus.SKIPPED.value)
+                   .group_by(n.campaign_id))
+        for cid, count in self.conn.execute(skipped):
+            out[cid]["blast_radius"] = int(count)
+        return out
+
     # -- reports ------------------------------------------------------------------------------
 
     def report(self, *, campaign_id: str | None = None, incident_id: str | None = None

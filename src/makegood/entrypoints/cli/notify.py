@@ -67,18 +67,12 @@ def campaign_awards(
 ) -> None:
     """Notify every affected account of its awards for an incident under a run."""
     from makegood.adapters.db.repository import UnitOfWork
-    from makegood.domain.errors import InputError
     from makegood.domain.incident_file import read_incident
-    from makegood.services.notice_campaigns import award_campaign
+    from makegood.services.notice_campaigns import award_campaign, ledger_run_id
 
     the_incident = read_incident(incident)
     if run_id is None:
-        summary = ledger.with_name(ledger.name + ".summary.json")
-        try:
-            run_id = str(json.loads(summary.read_text(encoding="utf-8"))["run_id"])
-        except (OSError, ValueError, KeyError):
-            raise InputError("no run id: give --run-id, or keep the ledger's summary JSON "
-                             "(with its run_id) beside it", file=str(summary)) from None
+        run_id = ledger_run_id(ledger)
     engine = _engine()
     try:
         now = _now()
@@ -168,21 +162,18 @@ def report(
 ) -> None:
     """The delivery report: by status, by delivering channel, fallbacks, skipped steps."""
     from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services.notice_report import report as delivery_report
 
     engine = _engine()
     try:
-        with UnitOfWork(engine) as uow:
-            if campaign is not None:
-                uow.outbox.campaign(campaign)
-            data = uow.outbox.report(campaign_id=campaign, incident_id=incident_id)
-            campaigns = uow.outbox.campaigns()
+        data = delivery_report(UnitOfWork(engine), campaign_id=campaign, incident_id=incident_id)
     finally:
         engine.dispose()
+    campaigns = data.pop("campaigns")
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
-    print_report(data, campaigns if campaign is None else
-                 [c for c in campaigns if c["id"] == campaign])
+    print_report(data, campaigns)
 
 
 def print_report(data: dict[str, Any], campaigns: list[dict[str, Any]]) -> None:
@@ -218,20 +209,32 @@ def print_report(data: dict[str, Any], campaigns: list[dict[str, Any]]) -> None:
     console.print(skipped)
 
 
-def start_background_worker(engine: Engine, config_path: str) -> threading.Thread:
-    """A delivery worker on a daemon thread (``makegood serve`` with MAKEGOOD_NOTIFY_CONFIG).
+def start_background_worker(engine: Engine, config_path: str | Path, *, as_of: str | None = None,
+                            stop: threading.Event | None = None,
+                            idle_sleep: float = 2.0) -> threading.Thread:
+    """A delivery worker on a daemon thread (``makegood serve`` with MAKEGOOD_NOTIFY_CONFIG;
+    MAKEGOOD_NOTIFY_AS_OF judges the blast radius from a past instant, as ``--as-of``).
     When the server stops, the thread stops with it; its leases run out and another worker
     takes its notices back."""
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.notify.config import load
-    from makegood.services.notices import Worker, senders_for
+    from makegood.services.notices import Worker, close_senders, senders_for
 
     cfg = load(Path(config_path))
-    worker = Worker(uow=lambda: UnitOfWork(engine), config=cfg, senders=senders_for(cfg),
-                    clock=_now)
-    thread = threading.Thread(target=worker.run, kwargs={"idle_sleep": 2.0},
-                              name="makegood-notify", daemon=True)
+    senders = senders_for(cfg)
+    worker = Worker(uow=lambda: UnitOfWork(engine), config=cfg, senders=senders, clock=_now,
+                    incident_clock=_as_of_clock(as_of))
+
+    def work() -> None:
+        try:
+            worker.run(stop=stop, idle_sleep=idle_sleep)
+        finally:
+            worker.close()
+            close_senders(senders)
+
+    thread = threading.Thread(target=work, name="makegood-notify", daemon=True)
     thread.start()
-    typer.echo(f"notices: worker {worker.name} delivering ({cfg.file})", err=True)
+    typer.echo(f"notices: worker {worker.name} delivering ({cfg.file}"
+               + (f", blast radius as of {as_of}" if as_of else "") + ")", err=True)
     return thread
 

@@ -67,10 +67,10 @@ def serve(
         run_upgrade(engine)
         engine.dispose()
     bootstrap.cipher(settings)  # creates the development key file once, before the workers
-    if os.environ.get("MAKEGOOD_NOTIFY_CONFIG"):  # deliver notices in this process too
+    if settings.notify_config is not None:  # deliver notices in this process too
         from makegood.entrypoints.cli.notify import start_background_worker
 
-        start_background_worker(_engine(), os.environ["MAKEGOOD_NOTIFY_CONFIG"])
+        start_background_worker(_engine(), settings.notify_config, as_of=settings.notify_as_of)
     typer.echo(f"makegood claims API on http://{host}:{port} (database: {_safe(settings.database_url)})",
                err=True)
     if demo:

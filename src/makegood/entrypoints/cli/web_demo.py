@@ -21,6 +21,9 @@ from makegood.domain.errors import InputError
 DEMO_DIR = Path("out/demo")
 DEMO_USERS = (("demo-admin", "admin"), ("demo-reviewer", "reviewer"),
               ("demo-supervisor", "supervisor"))
+# The demo's notices are judged as on 17 October 2022 at noon: the messenger is back, the
+# operator's mail (kakao.com, daum.net, hanmail.net) and its business channel are still down.
+DEMO_AS_OF = "2022-10-17T12:00:00+09:00"
 
 
 def read_contacts(path: Path) -> list[tuple[str, str]]:
@@ -91,6 +94,7 @@ def prepare(root: Path = DEMO_DIR) -> dict[str, str]:
         "MAKEGOOD_SECRET_KEY_FILE": str((root / "secret.key").resolve()),
         "MAKEGOOD_RUNS_DIR": str((root / "runs").resolve()),
     }
+    env.update(_notify_env(root))
     os.environ.update(env)
     engine = make_engine(env["MAKEGOOD_DATABASE_URL"])
     now = datetime.now(UTC)
@@ -128,6 +132,20 @@ def prepare(root: Path = DEMO_DIR) -> dict[str, str]:
     return env
 
 
+def _notify_env(root: Path) -> dict[str, str]:
+    """The demo's notices: the shipped 2022 configuration copied beside the demo, so its file
+    channels write ``notices-*.jsonl`` there; the server's worker delivers them as of
+    :data:`DEMO_AS_OF`. Settings the operator gave win."""
+    from makegood.adapters.notify.config import SHIPPED
+
+    config = root / "notify.toml"
+    if not config.is_file():
+        config.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    return {"MAKEGOOD_NOTIFY_CONFIG": os.environ.get("MAKEGOOD_NOTIFY_CONFIG")
+            or str(config.resolve()),
+            "MAKEGOOD_NOTIFY_AS_OF": os.environ.get("MAKEGOOD_NOTIFY_AS_OF") or DEMO_AS_OF}
+
+
 def _first_account(ledger: Path) -> str:
     import pyarrow.parquet as pq
 
@@ -159,4 +177,7 @@ def print_instructions(host: str, port: int, env: dict[str, str], root: Path = D
     for account, kind, digits in examples(root / "ledger.parquet"):
         typer.echo(f"  account {account}, phone digits {digits} ({kind})")
     typer.echo(f"compensation runs read accounts under the working directory, such as "
-               f"{root / 'scenario'}\n")
+               f"{root / 'scenario'}")
+    typer.echo(f"notice campaigns (console, Notices) read contacts such as "
+               f"{root / 'scenario' / 'contacts'}; delivered notices go to "
+               f"{root}/notices-*.jsonl\n")
