@@ -47,11 +47,15 @@ def _params(web: Web) -> dict[str, str]:
                              " ledger_path, summary) values ('r1', 'done', '{}', 'admin',"
                              " '2022-10-20 01:00:00', :p, '{}')"),
                      {"p": str(web.root / "ledger.csv")})
+        conn.execute(sa.text("insert into notice_campaigns (id, kind, incident_id, status,"
+                             " accounts, enqueued, without_contact, created_at) values ('c1',"
+                             " 'awards', 'kakao-2022-10-15', 'enqueued', 0, 0, 0,"
+                             " '2022-10-20 01:00:00')"))
         conn.commit()
     (web.root / "ledger.csv.summary.json").write_text("{}", encoding="utf-8")
     params = {"name": "style.css", "code": "en", "incident_id": "kakao-2022-10-15",
               "token": draft, "claim_id": claim_id, "evidence_id": str(evidence),
-              "run_id": "r1", "what": "summary.json", "receipt": token, "username": "sup2"}
+              "run_id": "r1", "what": "summary.json", "campaign_id": "c1", "receipt": token, "username": "sup2"}
     return params
 
 
