@@ -42,6 +42,17 @@ def test_settings_are_read_from_the_environment(monkeypatch, tmp_path):
         "master": "local[1]"}
 
 
+def test_the_servers_notify_worker_is_configured_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MAKEGOOD_NOTIFY_CONFIG", str(tmp_path / "notify.toml"))
+    monkeypatch.setenv("MAKEGOOD_NOTIFY_AS_OF", "2022-10-17T12:00:00+09:00")
+    settings = Settings.from_env()
+    assert settings.notify_config == tmp_path / "notify.toml"
+    assert settings.notify_as_of == "2022-10-17T12:00:00+09:00"
+    monkeypatch.delenv("MAKEGOOD_NOTIFY_CONFIG")
+    monkeypatch.delenv("MAKEGOOD_NOTIFY_AS_OF")
+    assert Settings.from_env().notify_config is None
+
+
 def test_defaults_when_nothing_is_set(monkeypatch):
     for name in ("MAKEGOOD_SECOND_APPROVAL_ABOVE", "MAKEGOOD_SPARK_MASTER",
                  "MAKEGOOD_DUCKDB_MEMORY_LIMIT", "MAKEGOOD_SESSION_HOURS"):

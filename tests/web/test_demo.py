@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from makegood.adapters.notify.config import load
 from makegood.domain.errors import InputError
 from makegood.entrypoints.cli.web_demo import demo_digits, examples, prepare, read_contacts
 
 ENV = ("MAKEGOOD_DATABASE_URL", "MAKEGOOD_EVIDENCE_DIR", "MAKEGOOD_SECRET_KEY_FILE",
-       "MAKEGOOD_RUNS_DIR")
+       "MAKEGOOD_RUNS_DIR", "MAKEGOOD_NOTIFY_CONFIG", "MAKEGOOD_NOTIFY_AS_OF")
 
 
 def test_serve_demo_runs_the_demo_loads_it_and_answers_check_my_compensation(
@@ -27,6 +28,11 @@ def test_serve_demo_runs_the_demo_loads_it_and_answers_check_my_compensation(
     env = prepare(root)
     again = prepare(root)  # a second start changes nothing and keeps the password
     assert again["password"] == env["password"]
+    # The server's worker delivers the demo's notices through file channels beside the demo,
+    # judging the blast radius as on 17 October 2022 at noon.
+    assert Path(env["MAKEGOOD_NOTIFY_CONFIG"]) == (root / "notify.toml").resolve()
+    assert load(Path(env["MAKEGOOD_NOTIFY_CONFIG"])).base_dir == root.resolve()
+    assert env["MAKEGOOD_NOTIFY_AS_OF"] == "2022-10-17T12:00:00+09:00"
     account, _kind, digits = examples(root / "ledger.parquet")[0]
     assert digits == demo_digits(account)
     with TestClient(create_app()) as client:

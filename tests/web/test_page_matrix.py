@@ -55,7 +55,8 @@ def _params(web: Web) -> dict[str, str]:
     (web.root / "ledger.csv.summary.json").write_text("{}", encoding="utf-8")
     params = {"name": "style.css", "code": "en", "incident_id": "kakao-2022-10-15",
               "token": draft, "claim_id": claim_id, "evidence_id": str(evidence),
-              "run_id": "r1", "what": "summary.json", "campaign_id": "c1", "receipt": token, "username": "sup2"}
+              "run_id": "r1", "what": "summary.json", "campaign_id": "c1", "receipt": token,
+              "username": "sup2"}
     return params
 
 

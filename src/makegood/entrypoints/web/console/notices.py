@@ -93,6 +93,7 @@ KINDS: tuple[Kind, ...] = (
              ctx, incident_id=c.record.incident.id, days=c.days)),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
+KIND_LABELS = {k.key: k.label for k in KINDS}
 
 
 def contacts_path(ctx: Context, text: str) -> Path:
@@ -129,7 +130,7 @@ def _list_page(request: Request, *, errors: dict[str, str], values: dict[str, st
     return page(request, "console/notices.html", status=status, record=record,
                 incidents=found, kinds=KINDS, errors=errors, values=values, sources=sources,
                 data_dir=str(data_dir(ctx)), status_label=STATUS_WORDS,
-                kind_label={k.key: k.label for k in KINDS},
+                kind_label=KIND_LABELS,
                 campaigns=deps.notice_campaigns(ctx, record.incident.id if record else None))
 
 
@@ -262,5 +263,5 @@ def show(campaign_id: str, request: Request) -> Response:
     return page(request, template, campaign_id=campaign_id, campaign=campaign, data=data,
                 progress=progress, failed=failed, record=record, rules=rules,
                 rules_error=rules_error, charts=_charts(request, data), status_words=STATUS_WORDS,
-                again=request.query_params.get("again") == "1",
+                again=request.query_params.get("again") == "1", kind_label=KIND_LABELS,
                 as_of=ctx.settings.notify_as_of)
