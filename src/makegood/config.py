@@ -8,7 +8,7 @@ override the engine settings for one run.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ DEFAULT_URL = "sqlite:///makegood.db"
 
 def _decimal(name: str, default: str) -> Decimal | None:
     raw = os.environ.get(name, default).strip()
-    if raw.lower() in ("", "none", "off"):
+    if raw.lower() in ("", "none", "off", "always"):
         return None
     try:
         return Decimal(raw)
@@ -40,6 +40,15 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InputError(f"{raw!r} is not a whole number", field=name) from None
+
+
+# The paying account's fields (adapters.payouts.lines.Originator) and their variables.
+_ORIGINATOR = {"name": "MAKEGOOD_PAYOUT_ORIGINATOR_NAME",
+               "iban": "MAKEGOOD_PAYOUT_ORIGINATOR_IBAN",
+               "bic": "MAKEGOOD_PAYOUT_ORIGINATOR_BIC",
+               "routing_number": "MAKEGOOD_PAYOUT_ORIGINATOR_ROUTING",
+               "company_id": "MAKEGOOD_PAYOUT_ORIGINATOR_COMPANY_ID",
+               "bank_name": "MAKEGOOD_PAYOUT_ORIGINATOR_BANK"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +72,13 @@ class Settings:
     runs_dir: Path = Path("makegood-runs")  # where runs started from the console write
     notify_config: Path | None = None  # serve delivers notices with this configuration
     notify_as_of: str | None = None  # that worker judges the blast radius from this instant
+    # Payouts (docs/payouts.md): batches above this total need a second person (None: every
+    # batch, as 0);
+    # the account holders' register for the name check; the paying account's details by field
+    # of adapters.payouts.lines.Originator (unset fields keep the demo originator's).
+    payout_four_eyes_above: Decimal | None = Decimal(0)
+    payout_name_register: Path | None = None
+    payout_originator: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -86,4 +102,9 @@ class Settings:
             notify_config=Path(os.environ["MAKEGOOD_NOTIFY_CONFIG"])
             if os.environ.get("MAKEGOOD_NOTIFY_CONFIG", "").strip() else None,
             notify_as_of=os.environ.get("MAKEGOOD_NOTIFY_AS_OF", "").strip() or None,
+            payout_four_eyes_above=_decimal("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "0"),
+            payout_name_register=Path(os.environ["MAKEGOOD_PAYOUT_NAME_REGISTER"])
+            if os.environ.get("MAKEGOOD_PAYOUT_NAME_REGISTER", "").strip() else None,
+            payout_originator={name: os.environ[var].strip() for name, var in _ORIGINATOR.items()
+                               if os.environ.get(var, "").strip()},
         )
