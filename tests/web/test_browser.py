@@ -109,7 +109,12 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(base_url=site.url, locale="ko-KR",
+    yield from watched_page(browser, site.url)
+
+
+def watched_page(browser: Browser, url: str) -> Iterator[Page]:
+    """A Korean desktop page on ``url`` that fails the test on any browser error."""
+    context = browser.new_context(base_url=url, locale="ko-KR",
                                   viewport=VIEWPORTS["desktop"], accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .test_browser import VIEWPORTS, Site, _free_port, browser, check  # noqa: F401
+from .test_browser import Site, _free_port, browser, check, watched_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -81,18 +81,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 @pytest.fixture
 def page(browser: Browser, demo: Demo) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(base_url=demo.url, locale="ko-KR",
-                                  viewport=VIEWPORTS["desktop"])
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    yield page
-    context.close()
-    assert not problems, f"browser errors (a CSP violation shows here too): {problems}"
+    yield from watched_page(browser, demo.url)
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/console/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", password)
+    page.click("button[type=submit] >> nth=-1")
+    page.wait_for_url("**/console")
 
 
 def number(page: Page, selector: str) -> int:
@@ -101,10 +98,7 @@ def number(page: Page, selector: str) -> int:
 
 def test_an_operator_starts_the_award_campaign_and_sees_delivery_and_the_blast_radius(
         page: Page, demo: Demo) -> None:
-    page.goto("/console/login")
-    page.fill("#f-username", "demo-supervisor")
-    page.fill("#f-password", demo.password)
-    page.click("button[type=submit] >> text=로그인")
+    sign_in(page, "demo-supervisor", demo.password)
     page.click("nav >> text=안내")
     expect(page.locator("h1")).to_have_text("안내")
     expect(page.locator("#f-contacts")).to_have_value("out/demo/scenario/contacts")
@@ -140,10 +134,7 @@ def test_an_operator_starts_the_award_campaign_and_sees_delivery_and_the_blast_r
 
 def test_the_page_is_the_same_in_english(page: Page, demo: Demo) -> None:
     page.context.add_cookies([{"name": "mg_lang", "value": "en", "url": demo.url}])
-    page.goto("/console/login")
-    page.fill("#f-username", "demo-reviewer")
-    page.fill("#f-password", demo.password)
-    page.click("button[type=submit]")
+    sign_in(page, "demo-reviewer", demo.password)
     page.goto("/console/notices")
     expect(page.locator("h1")).to_have_text("Notices")
     expect(page.locator("text=Start the campaign")).to_have_count(0)  # reviewers only read

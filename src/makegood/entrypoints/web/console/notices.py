@@ -29,7 +29,7 @@ from makegood.domain.records import IncidentRecord
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, svg
 from makegood.entrypoints.web.console.dashboard import chosen_incident
-from makegood.entrypoints.web.console.runs import data_dir
+from makegood.entrypoints.web.console.runs import data_dir, data_path
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
 from makegood.entrypoints.web.words import N_
@@ -96,17 +96,6 @@ KIND_BY_KEY = {k.key: k for k in KINDS}
 KIND_LABELS = {k.key: k.label for k in KINDS}
 
 
-def contacts_path(ctx: Context, text: str) -> Path:
-    """A contacts table the operator named, which must lie under the data directory."""
-    root = data_dir(ctx)
-    path = (root / text.strip()).resolve()
-    if not text.strip() or (path != root and root not in path.parents):
-        raise InputError(f"must be a path under the data directory {root}", field="contacts")
-    if not path.exists():
-        raise InputError(f"{text.strip()!r} does not exist under {root}", field="contacts")
-    return path
-
-
 def _default_contacts(ctx: Context) -> str:
     """The demo's contacts table, when there is one under the data directory."""
     for candidate in ("out/demo/scenario/contacts",):
@@ -160,7 +149,7 @@ def _check(request: Request) -> tuple[dict[str, str], dict[str, str], Chosen | N
     contacts = None
     if "contacts" in needs:
         try:
-            contacts = contacts_path(ctx, values["contacts"])
+            contacts = data_path(ctx, values["contacts"], field="contacts")
         except InputError:
             errors["contacts"] = _("Give a contacts file or folder under the data directory.")
     days = 0

@@ -43,15 +43,19 @@ def runs_dir(ctx: Context) -> Path:
     return ctx.settings.runs_dir.resolve()
 
 
-def accounts_path(ctx: Context, text: str) -> Path:
+def data_path(ctx: Context, text: str, *, field: str) -> Path:
     """A path the operator typed, which must lie under the data directory."""
     root = data_dir(ctx)
     path = (root / text.strip()).resolve()
     if not text.strip() or (path != root and root not in path.parents):
-        raise InputError(f"must be a path under the data directory {root}", field="accounts")
+        raise InputError(f"must be a path under the data directory {root}", field=field)
     if not path.exists():
-        raise InputError(f"{text.strip()!r} does not exist under {root}", field="accounts")
+        raise InputError(f"{text.strip()!r} does not exist under {root}", field=field)
     return path
+
+
+def accounts_path(ctx: Context, text: str) -> Path:
+    return data_path(ctx, text, field="accounts")
 
 
 def execute(ctx: Context, *, run_id: str, incident_id: str, policy_id: str, accounts: Path,
