@@ -17,9 +17,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,8 +72,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    import uvicorn
-
     from makegood.adapters.db.engine import make_engine, upgrade
     from makegood.entrypoints.api.app import create_app
 
@@ -81,6 +81,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     clock = Clock(datetime(2022, 10, 20, 1, 0, tzinfo=UTC))
     load_case(engine, root, clock)
     app = create_app(settings_for(root), engine=engine, clock=clock)  # type: ignore[arg-type]
+    with serving(app) as url:
+        yield Site(url, root)
+    engine.dispose()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, on a thread; its base URL."""
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            ws="none", lifespan="on"))
@@ -90,10 +100,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if server.started:
             break
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", root)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,11 @@ import dataclasses
 import os
 import re
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from .test_browser import Site, _free_port, browser, check, watched_page  # noqa: F401
+from .test_browser import Site, browser, check, serving, watched_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -36,8 +35,6 @@ class Demo(Site):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    import uvicorn
-
     from makegood.adapters.db.engine import make_engine
     from makegood.config import Settings
     from makegood.entrypoints.api.app import create_app
@@ -57,19 +54,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     worker = start_background_worker(engine, settings.notify_config,
                                      as_of=settings.notify_as_of, stop=stop, idle_sleep=0.2)
     app = create_app(settings, engine=engine, screen_at_intake=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws="none", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield Demo(f"http://127.0.0.1:{port}", root, env["password"])
-    server.should_exit = True
+    with serving(app) as url:
+        yield Demo(url, root, env["password"])
     stop.set()
-    thread.join(timeout=10)
     worker.join(timeout=10)
     engine.dispose()
     for name, value in saved.items():
