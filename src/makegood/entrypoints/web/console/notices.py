@@ -39,6 +39,7 @@ _progress: dict[str, tuple[int, int]] = {}  # campaign id: (accounts read, notic
 _failed: dict[str, str] = {}
 _lock = threading.Lock()
 MAX_DAYS = 60
+DEMO_CONTACTS = "out/demo/scenario/contacts"  # what `makegood serve --demo` leaves
 FIELDS = ("kind", "incident", "source", "contacts", "within_days")
 
 
@@ -68,8 +69,16 @@ class Kind:
 def _award_id(ctx: Context, c: Chosen) -> str:
     from makegood.services.notice_campaigns import award_campaign_id
 
-    assert c.source is not None
+    assert c.source is not None  # the form requires it
     return award_campaign_id(c.record.incident.id, str(c.source["run_id"]))
+
+
+def _awards(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
+    assert c.source is not None  # the form requires it
+    assert c.contacts is not None  # and this
+    return deps.award_campaign(ctx, record=c.record, ledger=str(c.source["ledger"]),
+                               run_id=str(c.source["run_id"]), contacts=c.contacts,
+                               progress=progress)
 
 
 def _reminder_id(ctx: Context, c: Chosen) -> str:
@@ -78,19 +87,17 @@ def _reminder_id(ctx: Context, c: Chosen) -> str:
     return reminder_campaign_id(c.record.incident.id, ctx.clock())
 
 
+def _reminders(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
+    return deps.reminder_campaign(ctx, incident_id=c.record.incident.id, days=c.days)
+
+
 KINDS: tuple[Kind, ...] = (
     Kind("awards", N_("Awards"),
          N_("Tell every account with awards in a run's ledger what it gets."),
-         ("source", "contacts"), _award_id,
-         lambda ctx, c, progress: deps.award_campaign(
-             ctx, record=c.record, ledger=str(c.source["ledger"]) if c.source else "",
-             run_id=str(c.source["run_id"]) if c.source else "", contacts=c.contacts or Path(),
-             progress=progress)),
+         ("source", "contacts"), _award_id, _awards),
     Kind("reminders", N_("Deadline reminders"),
          N_("Remind claimants asked for information whose deadline is near."),
-         ("within_days",), _reminder_id,
-         lambda ctx, c, progress: deps.reminder_campaign(
-             ctx, incident_id=c.record.incident.id, days=c.days)),
+         ("within_days",), _reminder_id, _reminders),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 KIND_LABELS = {k.key: k.label for k in KINDS}
@@ -98,10 +105,7 @@ KIND_LABELS = {k.key: k.label for k in KINDS}
 
 def _default_contacts(ctx: Context) -> str:
     """The demo's contacts table, when there is one under the data directory."""
-    for candidate in ("out/demo/scenario/contacts",):
-        if (data_dir(ctx) / candidate).exists():
-            return candidate
-    return ""
+    return DEMO_CONTACTS if (data_dir(ctx) / DEMO_CONTACTS).exists() else ""
 
 
 def _list_page(request: Request, *, errors: dict[str, str], values: dict[str, str],
