@@ -114,3 +114,13 @@ def test_tracking_without_the_receipt_code_asks_for_it(web: Web) -> None:
     r = web.post("/portal/track", {"claim_id": "abc", "token": " "})
     assert r.status_code == 422
     assert 'id="e-token"' in r.text
+
+
+@pytest.mark.parametrize("accounts", ["\x00", "김" * 2000], ids=["nul", "too-long"])
+def test_a_run_on_an_unusable_accounts_path_gets_a_field_message(web: Web, accounts: str
+                                                                  ) -> None:
+    web.login("admin")
+    r = web.post("/console/runs", {"incident": "kakao-2022-10-15", "policy": "kakao-2022-claims",
+                                   "accounts": accounts, "engine": "reference"})
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert 'id="e-accounts"' in r.text  # type: ignore[attr-defined]

@@ -184,3 +184,21 @@ def test_a_reminder_campaign_starts_from_the_same_form(case: Web) -> None:
 def test_an_unknown_campaign_is_not_found(case: Web) -> None:
     case.login("rev")
     assert case.client.get("/console/notices/awards-0000").status_code == 404
+
+
+@pytest.mark.parametrize("change", [
+    {"within_days": "1e400", "kind": "reminders"}, {"within_days": "-1", "kind": "reminders"},
+    {"within_days": "9" * 400, "kind": "reminders"}, {"within_days": "\x00", "kind": "reminders"},
+    {"contacts": "\x00"}, {"contacts": "김" * 2000}, {"contacts": "/etc"},
+    {"source": "'; drop table notices; --"}, {"kind": "<script>"}, {"incident": ""},
+], ids=lambda c: "-".join(c))
+def test_bad_campaign_input_gets_field_messages_not_a_500(case: Web, change: dict[str, str]
+                                                          ) -> None:
+    import sqlalchemy as sa
+
+    case.login("admin")
+    r = start(case, **change)
+    assert r.status_code == 422, r.text[:500]  # type: ignore[attr-defined]
+    assert 'class="error-summary"' in r.text  # type: ignore[attr-defined]
+    with case.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from notice_campaigns")).scalar() == 0

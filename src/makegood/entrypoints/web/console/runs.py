@@ -46,10 +46,14 @@ def runs_dir(ctx: Context) -> Path:
 def data_path(ctx: Context, text: str, *, field: str) -> Path:
     """A path the operator typed, which must lie under the data directory."""
     root = data_dir(ctx)
-    path = (root / text.strip()).resolve()
+    try:
+        path = (root / text.strip()).resolve()
+        exists = path.exists()
+    except (OSError, ValueError):  # a NUL byte, a name too long, a loop of links
+        raise InputError("is not a usable path", field=field) from None
     if not text.strip() or (path != root and root not in path.parents):
         raise InputError(f"must be a path under the data directory {root}", field=field)
-    if not path.exists():
+    if not exists:
         raise InputError(f"{text.strip()!r} does not exist under {root}", field=field)
     return path
 
