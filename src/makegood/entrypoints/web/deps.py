@@ -21,6 +21,7 @@ from makegood.adapters.db import schema as t
 from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
 from makegood.adapters.db.repository import stored_policy
 from makegood.adapters.db.web_store import Contacts, Runs
+from makegood.domain.awards import Award
 from makegood.domain.claims import Action, DenyReason, Role
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
@@ -134,10 +135,11 @@ def ledger_rows(path: str | None, account_id: str) -> list[dict[str, Any]] | Non
 
 
 def explanations(ctx: Context, record: IncidentRecord, account_id: str,
-                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], tuple[str, Decimal]]:
-    """The reference's sentence for each of the account's awards, by (policy, subscription,
-    rule), with its amount (the page shows it only where it equals the ledger's amount: a fund
-    cap or sales the operator holds elsewhere may change what the ledger says)."""
+                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], Award]:
+    """The reference's award (its facts, worded in the reader's language by
+    :meth:`Award.explain`) for each of the account's awards, by (policy, subscription, rule).
+    The page shows it only where its amount equals the ledger's: a fund cap or sales the
+    operator holds elsewhere may change what the ledger says."""
     from makegood.adapters.calendars import HolidayCalendars
     from makegood.domain.accounts import Account, Segment
     from makegood.domain.compensation import compensate
@@ -150,12 +152,11 @@ def explanations(ctx: Context, record: IncidentRecord, account_id: str,
         return {}
     account = Account(id=account_id, segment=Segment(segment),
                       subscriptions=tuple(subscriptions))
-    out: dict[tuple[str, str, str], tuple[str, Decimal]] = {}
+    out: dict[tuple[str, str, str], Award] = {}
     for policy in policies.values():
         result = compensate(account, record.incident, policy, calendars=HolidayCalendars())
         for award in result.awards:
-            out[(policy.id, award.subscription_id, award.rule_id)] = (award.explanation,
-                                                                       award.amount)
+            out[(policy.id, award.subscription_id, award.rule_id)] = award
     return out
 
 
