@@ -25,10 +25,10 @@ def start_draft(web: Web, **choice: str) -> str:
     return str(r.headers["location"])
 
 
-def file_claim(web: Web, **changes: str) -> tuple[str, str]:
+def file_claim(web: Web, *, evidence: tuple[str, bytes, str] = ("캡처.png", PNG, "image/png"),
+               **changes: str) -> tuple[str, str]:
     draft = start_draft(web)
-    r = web.post(draft, {**DETAILS, **changes},
-                 files=[("evidence", ("캡처.png", PNG, "image/png"))])
+    r = web.post(draft, {**DETAILS, **changes}, files=[("evidence", evidence)])
     assert r.status_code == 303, r.text
     r = web.post(f"{draft}/submit", {}, page=f"{draft}/review")
     assert r.status_code == 303, r.text

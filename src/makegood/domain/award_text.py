@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 from makegood.domain.money import (
     Rounding,
@@ -112,14 +113,7 @@ def windows(found: Sequence[Window], tz: tzinfo, lang: str) -> str:
     """``15 Oct 15:30 - 16 Oct 02:00 KST`` / ``10월 15일 15:30 ~ 10월 16일 02:00 KST``."""
     if lang != "ko":
         return format_windows(found, tz)
-    if not found:
-        return "장애 없음"
-    names = {t.astimezone(tz).tzname() for w in found for t in (w.start, w.end)}
-    if len(names) > 1:
-        return ", ".join(f"{local(w.start, tz, lang, zone=True)} ~ {local(w.end, tz, lang, zone=True)}"
-                         for w in found)
-    text = ", ".join(f"{local(w.start, tz, lang)} ~ {local(w.end, tz, lang)}" for w in found)
-    return f"{text} {names.pop() or tz}"
+    return format_windows(found, tz, local=partial(local, lang=lang), dash=" ~ ", none="장애 없음")
 
 
 def day(value: date, lang: str) -> str:
