@@ -370,3 +370,46 @@ def test_a_claim_is_filed_without_javascript(browser: Browser, site: Site) -> No
     expect(page.locator("h1")).to_have_text("Claim received")
     expect(page.locator("dl.summary")).to_contain_text("notice.png")
     context.close()
+
+
+def test_a_reviewer_sees_a_pdf_previewed_as_its_first_page(browser: Browser, site: Site) -> None:
+    from weasyprint import HTML
+
+    # ASCII text: a Hangul font embedded in the PDF would pass the test server's 64 KiB limit
+    pdf = HTML(string="<h1>Receipt</h1><p>Card payment failed, 12,000 KRW</p>").write_pdf()
+    context = browser.new_context(base_url=site.url, locale="ko-KR", viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    page.goto("/portal/incidents/kakao-2022-10-15/file")
+    page.check("#f-claimant_kind-individual")
+    page.check("#f-category-payment_failed")
+    page.click("form button[type=submit]")
+    page.fill("#f-name", "박지은")
+    page.fill("#f-email", "jieun@example.com")
+    page.fill("#f-phone", "010-5555-0101")
+    page.fill("#f-account_id", "acct-shop")
+    page.select_option("#f-service", "payments")
+    page.fill("#f-start", "2022-10-15 17:00")
+    page.fill("#f-end", "2022-10-15 18:00")
+    page.fill("#f-description", "결제가 실패했습니다")
+    page.set_input_files("#f-evidence", files=[{"name": "영수증.pdf", "mimeType": "application/pdf",
+                                                "buffer": pdf}])
+    page.check("#f-consent")
+    page.click("button[value=review]")
+    try:
+        page.wait_for_url("**/review", timeout=10_000)
+    except Exception:
+        print(page.locator("main").inner_text())
+        raise
+    page.click("form[action$='/submit'] button")
+    page.wait_for_url("**/portal/receipt/**")
+    claim_id = page.locator("#claim-id").inner_text()
+    page.context.clear_cookies()
+    sign_in(page, "aud")  # an auditor may read claims
+    page.goto(f"/console/claims/{claim_id}")
+    preview = page.locator("img.preview.pdf")
+    expect(preview).to_be_visible()
+    expect(preview).to_have_attribute("alt", "영수증.pdf의 첫 쪽 (모두 1쪽)")
+    page.wait_for_function("img => img.complete", arg=preview.element_handle())
+    assert page.evaluate("img => img.naturalWidth", preview.element_handle()) > 0
+    check(page, "claim-pdf-preview")
+    context.close()

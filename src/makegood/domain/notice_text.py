@@ -119,9 +119,14 @@ def quantity(amount: Decimal | str, unit: str, language: str) -> str:
     return f"{value} {unit}"
 
 
+def kind_word(kind: str, language: str) -> str:
+    """``크레딧`` / ``credit``: an award kind as a person reads it."""
+    return _KIND_WORDS.get(kind, {}).get(language, kind)
+
+
 def award_line(award: Mapping[str, Any], language: str) -> str:
     """One ledger row in words: ``Melon: extension 3 days (outage counted 10 h 30 min)``."""
-    kind = _KIND_WORDS.get(str(award["kind"]), {}).get(language, str(award["kind"]))
+    kind = kind_word(str(award["kind"]), language)
     seconds = int(award.get("counted_seconds") or 0)
     hours, minutes = divmod(seconds // 60, 60)
     counted = (f"장애 {hours}시간 {minutes}분 반영" if language == "ko"

@@ -21,6 +21,8 @@ from makegood.adapters.db import schema as t
 from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
 from makegood.adapters.db.repository import stored_policy
 from makegood.adapters.db.web_store import Contacts, Runs
+from makegood.adapters.pdf_preview import NoPreview, Preview, first_page
+from makegood.domain.awards import Award
 from makegood.domain.claims import Action, DenyReason, Role
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
@@ -134,10 +136,11 @@ def ledger_rows(path: str | None, account_id: str) -> list[dict[str, Any]] | Non
 
 
 def explanations(ctx: Context, record: IncidentRecord, account_id: str,
-                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], tuple[str, Decimal]]:
-    """The reference's sentence for each of the account's awards, by (policy, subscription,
-    rule), with its amount (the page shows it only where it equals the ledger's amount: a fund
-    cap or sales the operator holds elsewhere may change what the ledger says)."""
+                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], Award]:
+    """The reference's award (its facts, worded in the reader's language by
+    :meth:`Award.explain`) for each of the account's awards, by (policy, subscription, rule).
+    The page shows it only where its amount equals the ledger's: a fund cap or sales the
+    operator holds elsewhere may change what the ledger says."""
     from makegood.adapters.calendars import HolidayCalendars
     from makegood.domain.accounts import Account, Segment
     from makegood.domain.compensation import compensate
@@ -150,12 +153,11 @@ def explanations(ctx: Context, record: IncidentRecord, account_id: str,
         return {}
     account = Account(id=account_id, segment=Segment(segment),
                       subscriptions=tuple(subscriptions))
-    out: dict[tuple[str, str, str], tuple[str, Decimal]] = {}
+    out: dict[tuple[str, str, str], Award] = {}
     for policy in policies.values():
         result = compensate(account, record.incident, policy, calendars=HolidayCalendars())
         for award in result.awards:
-            out[(policy.id, award.subscription_id, award.rule_id)] = (award.explanation,
-                                                                       award.amount)
+            out[(policy.id, award.subscription_id, award.rule_id)] = award
     return out
 
 
@@ -312,13 +314,28 @@ def revoke_sessions(ctx: Context, me: StaffUser, username: str) -> int:
                                          now=ctx.clock())
 
 
-def evidence_file(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int
-                  ) -> tuple[bytes, str, str]:
+def evidence_row(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int) -> dict[str, Any]:
+    """One evidence file's record (for staff who may read the claim)."""
     view = staff_view(ctx, me, claim_id)
     found = [e for e in view["evidence"] if e["id"] == evidence_id]
     if not found:
         raise NotFound(f"no evidence {evidence_id} on claim {claim_id!r}")
-    return ctx.evidence.get(found[0]["sha256"]), found[0]["content_type"], found[0]["filename"]
+    row: dict[str, Any] = found[0]
+    return row
+
+
+def evidence_file(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int
+                  ) -> tuple[bytes, str, str]:
+    row = evidence_row(ctx, me, claim_id, evidence_id)
+    return ctx.evidence.get(row["sha256"]), row["content_type"], row["filename"]
+
+
+def pdf_preview(ctx: Context, evidence: dict[str, Any]) -> Preview:
+    """The first page of a PDF evidence file (a row from :func:`staff_view`, which checked the
+    reader's permission) as a PNG; :class:`NoPreview` says why there is none."""
+    if evidence["content_type"] != "application/pdf" or evidence.get("flags"):
+        raise NoPreview("not_previewed")
+    return first_page(ctx.evidence.get(evidence["sha256"]), sha256=evidence["sha256"])
 
 
 def export_rows(ctx: Context, me: StaffUser, kind: str, incident_id: str | None
