@@ -3,7 +3,7 @@
 In the claims database on purpose: a notice is written in the same transaction as the state
 change that causes it (a transactional outbox), and the worker that delivers it claims work
 with row locks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a lease column everywhere).
-Migration ``0002_notices`` creates exactly these.
+Migration ``0002_notices`` creates these (``0008_sealed_links`` adds ``notices.sealed``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ notices = sa.Table(
     sa.Column("phone", sa.Text, nullable=True),
     sa.Column("push_id", sa.Text, nullable=True),
     sa.Column("webhook_url", sa.Text, nullable=True),
+    # A secret link's path, encrypted with the service's key; wiped once the notice is final
+    # (migration 0008).
+    sa.Column("sealed", sa.Text, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("step", sa.Integer, nullable=False),  # index in the fallback chain
     sa.Column("tries", sa.Integer, nullable=False),  # attempts on the current step
