@@ -145,9 +145,11 @@ def test_the_receipt_is_emailed_with_a_tracking_link_that_opens_the_claim(
     receipt = portal.file(portal.start())
     _, _, _, claim_id, token = receipt.split("/")
     page = portal.web.client.get(receipt).text
-    assert "ji***@example.com" in page and "010" in page  # the receipt says where it goes
+    assert "ji***@example.com" in page
+    assert "010" in page
     [notice] = _notices(portal.web.engine, "claim_received")
-    assert notice["sealed"] and token not in str(notice["sealed"])
+    assert notice["sealed"]
+    assert token not in str(notice["sealed"])
     assert portal.cipher.decrypt(str(notice["sealed"])) == f"/portal/track/{claim_id}/{token}"
     assert _in_clear(portal.web.engine, token) == []  # only ciphertext and hashes are stored
 
@@ -157,9 +159,11 @@ def test_the_receipt_is_emailed_with_a_tracking_link_that_opens_the_claim(
     path = _link(mail)
     assert path == f"/portal/track/{claim_id}/{token}"
     tracked = portal.web.client.get(path)
-    assert tracked.status_code == 200 and claim_id in tracked.text
+    assert tracked.status_code == 200
+    assert claim_id in tracked.text
     [sent] = _notices(portal.web.engine, "claim_received")
-    assert sent["status"] == "delivered" and sent["sealed"] is None  # wiped once delivered
+    assert sent["status"] == "delivered"
+    assert sent["sealed"] is None
     page = portal.web.client.get(receipt).text
     assert "It was delivered." in page or "전송이 완료되었습니다." in page
     assert _in_clear(portal.web.engine, token) == []
@@ -178,7 +182,8 @@ def test_a_saved_claim_is_resumed_from_the_emailed_link(portal: Portal,
     assert "la***@example.com" in r.text  # type: ignore[attr-defined]
     portal.web.post(draft, saved)  # saved again to the same address: no second email
     [notice] = _notices(portal.web.engine, "resume_link")
-    assert notice["email"] == "later@example.com" and notice["sealed"]
+    assert notice["email"] == "later@example.com"
+    assert notice["sealed"]
     assert _in_clear(portal.web.engine, token) == []
 
     portal.deliver()
@@ -186,7 +191,8 @@ def test_a_saved_claim_is_resumed_from_the_emailed_link(portal: Portal,
     path = _link(mail)
     assert path == f"/portal/drafts/{token}"
     resumed = portal.web.client.get(path)
-    assert resumed.status_code == 200 and "박지훈" in resumed.text
+    assert resumed.status_code == 200
+    assert "박지훈" in resumed.text
     assert _notices(portal.web.engine, "resume_link")[0]["sealed"] is None
     # The resumed claim goes on to a receipt.
     assert portal.file(path).startswith("/portal/receipt/")
@@ -270,7 +276,8 @@ def test_key_rotation_reencrypts_sealed_links_and_draft_contacts(
         after = {r[0] for r in conn.execute(sa.select(notices.c.sealed)).all() if r[0]}
         kept = conn.execute(sa.select(schema.web_drafts.c.contact,
                                       schema.web_drafts.c.sealed)).all()
-    assert len(after) == 2 and after.isdisjoint(before)
+    assert len(after) == 2
+    assert after.isdisjoint(before)
     assert all(new.is_current(v) for row in kept for v in row if v)
     portal.deliver(cipher=Cipher(new.keys[0]))  # the old key is gone: the links still open
     paths = sorted(_link(m) for m in smtp.messages)
