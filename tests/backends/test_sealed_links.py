@@ -42,20 +42,6 @@ CLAIM = {"name": "박지훈", "email": "jihun@example.com", "phone": "010-2222-3
 LINK = re.compile(r"http://testserver(/portal/[a-z]+/[A-Za-z0-9_/-]+)")
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def http() -> Iterator[HttpSink]:
-    sink = HttpSink()
-    yield sink
-    sink.stop()
-
-
 @dataclasses.dataclass
 class Portal:
     web: Web
