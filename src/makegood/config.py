@@ -8,7 +8,7 @@ override the engine settings for one run.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ DEFAULT_URL = "sqlite:///makegood.db"
 
 def _decimal(name: str, default: str) -> Decimal | None:
     raw = os.environ.get(name, default).strip()
-    if raw.lower() in ("", "none", "off"):
+    if raw.lower() in ("", "none", "off", "always"):
         return None
     try:
         return Decimal(raw)
@@ -53,6 +53,15 @@ def _public_url(name: str) -> str | None:
     return raw.rstrip("/")
 
 
+# The paying account's fields (adapters.payouts.lines.Originator) and their variables.
+_ORIGINATOR = {"name": "MAKEGOOD_PAYOUT_ORIGINATOR_NAME",
+               "iban": "MAKEGOOD_PAYOUT_ORIGINATOR_IBAN",
+               "bic": "MAKEGOOD_PAYOUT_ORIGINATOR_BIC",
+               "routing_number": "MAKEGOOD_PAYOUT_ORIGINATOR_ROUTING",
+               "company_id": "MAKEGOOD_PAYOUT_ORIGINATOR_COMPANY_ID",
+               "bank_name": "MAKEGOOD_PAYOUT_ORIGINATOR_BANK"}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the API and the CLI need: storage, secrets, limits, engines."""
@@ -75,6 +84,13 @@ class Settings:
     # The portal's address as claimants reach it: the links in notices (tracking, resume)
     # are built on it. Unset: notices carry no link and say what to do instead.
     public_url: str | None = None
+    # Payouts (docs/payouts.md): batches above this total need a second person (None: every
+    # batch, as 0);
+    # the account holders' register for the name check; the paying account's details by field
+    # of adapters.payouts.lines.Originator (unset fields keep the demo originator's).
+    payout_four_eyes_above: Decimal | None = Decimal(0)
+    payout_name_register: Path | None = None
+    payout_originator: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,4 +112,9 @@ class Settings:
             data_dir=Path(os.environ.get("MAKEGOOD_DATA_DIR") or "."),
             runs_dir=Path(os.environ.get("MAKEGOOD_RUNS_DIR") or "makegood-runs"),
             public_url=_public_url("MAKEGOOD_PUBLIC_URL"),
+            payout_four_eyes_above=_decimal("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "0"),
+            payout_name_register=Path(os.environ["MAKEGOOD_PAYOUT_NAME_REGISTER"])
+            if os.environ.get("MAKEGOOD_PAYOUT_NAME_REGISTER", "").strip() else None,
+            payout_originator={name: os.environ[var].strip() for name, var in _ORIGINATOR.items()
+                               if os.environ.get(var, "").strip()},
         )

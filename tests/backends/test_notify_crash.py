@@ -51,7 +51,7 @@ def http() -> Iterator[HttpSink]:
 
 
 def _work(url: str, config_path: Path, at: datetime, ready: Any) -> None:
-    """A delivery worker in a forked process: its own engine, runs until killed."""
+    """A delivery worker in a process of its own: its own engine, runs until killed."""
     engine = make_engine(url, pool_size=2)
     config = load(config_path)
     worker = Worker(uow=lambda: UnitOfWork(engine), config=config, senders=senders_for(config),
@@ -90,10 +90,12 @@ def test_sigkilled_workers_never_deliver_twice_and_miss_nobody(
     notify_config(tmp_path, smtp_port=smtp.port, http_url=http.url, chain='"sms", "email"',
                   lease=0.6, batch=4, max_tries=4)
     at = datetime(2022, 10, 21, 12, tzinfo=KST)
-    fork = multiprocessing.get_context("fork")
+    # spawn, not fork: this process runs the servers' threads, and forking a threaded process can
+    # copy a lock held by one of them (Python 3.12 warns).
+    spawn = multiprocessing.get_context("spawn")
     for life in range(LIVES + 1):
-        ready = fork.Event()
-        proc = fork.Process(target=_work, args=(db_url, tmp_path / "notify.toml", at, ready))
+        ready = spawn.Event()
+        proc = spawn.Process(target=_work, args=(db_url, tmp_path / "notify.toml", at, ready))
         proc.start()
         assert ready.wait(30)
         if life < LIVES:  # killed at a random point of its work

@@ -61,3 +61,32 @@ def test_a_bad_value_names_the_variable(monkeypatch, name, value):
         Settings.from_env()
     assert error.value.field == name
     assert repr(value) in str(error.value)
+
+
+def test_payout_settings_are_read_in_the_same_place(monkeypatch, tmp_path):
+    assert Settings.from_env().payout_four_eyes_above == Decimal(0)
+    for value in ("none", "always", ""):
+        monkeypatch.setenv("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", value)
+        assert Settings.from_env().payout_four_eyes_above is None  # every batch: two people
+    monkeypatch.setenv("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "1000000")
+    monkeypatch.setenv("MAKEGOOD_PAYOUT_NAME_REGISTER", str(tmp_path / "register.csv"))
+    monkeypatch.setenv("MAKEGOOD_PAYOUT_ORIGINATOR_IBAN", " DE89370400440532013000 ")
+    settings = Settings.from_env()
+    assert settings.payout_four_eyes_above == Decimal(1000000)
+    assert settings.payout_name_register == tmp_path / "register.csv"
+    assert settings.payout_originator == {"iban": "DE89370400440532013000"}
+    monkeypatch.setenv("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "a lot")
+    with pytest.raises(InputError, match="MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE"):
+        Settings.from_env()
+
+
+def test_the_public_address_must_be_an_absolute_http_address(monkeypatch):
+    monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", "https://claims.example.com/")
+    assert Settings.from_env().public_url == "https://claims.example.com"
+    monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", "")
+    assert Settings.from_env().public_url is None
+    for bad in ("claims.example.com", "https://", "https://x.example/?a=1", "ftp://x.example"):
+        monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", bad)
+        with pytest.raises(InputError) as caught:
+            Settings.from_env()
+        assert caught.value.field == "MAKEGOOD_PUBLIC_URL"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from makegood.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -29,7 +30,6 @@ def now() -> datetime:
 
 
 def engine() -> Engine:
-    from makegood.adapters.db.config import Settings
     from makegood.adapters.db.engine import make_engine
 
     return make_engine(Settings.from_env().database_url)
@@ -47,7 +47,6 @@ def sign_in(engine: Engine, username: str) -> StaffUser:
 
 
 def cipher() -> Cipher:
-    from makegood.adapters.db.config import Settings
     from makegood.adapters.db.crypto import Cipher, load_key
 
     settings = Settings.from_env()
@@ -57,31 +56,26 @@ def cipher() -> Cipher:
 def name_check() -> NameCheck:
     from makegood.adapters.payouts.details import NoNameCheck, RegisterNameCheck
 
-    register = os.environ.get("MAKEGOOD_PAYOUT_NAME_REGISTER")
-    return RegisterNameCheck.from_csv(Path(register)) if register else NoNameCheck()
+    register = Settings.from_env().payout_name_register
+    return RegisterNameCheck.from_csv(register) if register else NoNameCheck()
 
 
 def four_eyes() -> Decimal | None:
-    from makegood.domain.money import to_decimal
-
-    raw = os.environ.get("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "0").strip()
-    if raw.lower() in ("", "none", "always"):
-        return None
-    return to_decimal(raw, field="MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE")
+    return Settings.from_env().payout_four_eyes_above
 
 
 def originator() -> Originator:
+    from dataclasses import replace
+
     from makegood.adapters.payouts.lines import Originator
 
     base = Originator()
-    env = os.environ.get
-    return Originator(name=env("MAKEGOOD_PAYOUT_ORIGINATOR_NAME", base.name),
-                      iban=env("MAKEGOOD_PAYOUT_ORIGINATOR_IBAN", base.iban),
-                      bic=env("MAKEGOOD_PAYOUT_ORIGINATOR_BIC", base.bic),
-                      routing_number=env("MAKEGOOD_PAYOUT_ORIGINATOR_ROUTING",
-                                         base.routing_number),
-                      company_id=env("MAKEGOOD_PAYOUT_ORIGINATOR_COMPANY_ID", base.company_id),
-                      bank_name=env("MAKEGOOD_PAYOUT_ORIGINATOR_BANK", base.bank_name))
+    given = Settings.from_env().payout_originator
+    return replace(base, name=given.get("name", base.name), iban=given.get("iban", base.iban),
+                   bic=given.get("bic", base.bic),
+                   routing_number=given.get("routing_number", base.routing_number),
+                   company_id=given.get("company_id", base.company_id),
+                   bank_name=given.get("bank_name", base.bank_name))
 
 
 def method(text: str) -> Method:
