@@ -293,3 +293,14 @@ def test_an_api_claim_seals_its_tracking_link_in_the_outbox(api: Api, tmp_path: 
     assert cipher.decrypt(str(notice["sealed"])) == \
         f"/portal/track/{receipt['claim_id']}/{receipt['receipt_token']}"
     assert _in_clear(api.engine, receipt["receipt_token"]) == []
+
+
+def test_a_link_that_cannot_be_delivered_is_wiped_when_the_notice_gives_up(
+        portal: Portal, smtp: SmtpSink) -> None:
+    draft = portal.start()
+    portal.web.post(draft, {"action": "save", "resume_email": "refuse@example.com"})
+    portal.deliver()  # the mail server refuses the address: nothing else to try
+    [notice] = _notices(portal.web.engine, "resume_link")
+    assert notice["status"] == "permanent_failure"
+    assert notice["sealed"] is None
+    assert smtp.messages == []

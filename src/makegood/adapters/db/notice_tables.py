@@ -15,7 +15,7 @@ from makegood.adapters.db.schema import UTCDateTime, metadata
 notice_campaigns = sa.Table(
     "notice_campaigns", metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("kind", sa.String(20), nullable=False),  # awards | reminders
+    sa.Column("kind", sa.String(20), nullable=False),  # awards | reminders | drafts
     sa.Column("incident_id", sa.String(100), nullable=False),
     sa.Column("run_id", sa.String(100), nullable=True),
     sa.Column("source", sa.Text, nullable=True),  # the ledger (awards) or a note (reminders)
