@@ -11,6 +11,7 @@ serve the whole module.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -80,8 +81,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upgrade(engine)
     clock = Clock(datetime(2022, 10, 20, 1, 0, tzinfo=UTC))
     load_case(engine, root, clock)
-    app = create_app(settings_for(root), engine=engine, clock=clock)  # type: ignore[arg-type]
     port = _free_port()
+    # Links in notices (the receipt, the resume link) point back at this server.
+    settings = dataclasses.replace(settings_for(root),  # type: ignore[type-var]
+                                   public_url=f"http://127.0.0.1:{port}")
+    app = create_app(settings, engine=engine, clock=clock)  # type: ignore[arg-type]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            ws="none", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -340,6 +344,80 @@ def test_an_operator_runs_compensation_and_downloads_the_ledger(page: Page, site
                       ("exports", "/console/exports"), ("users", "/console/users")):
         page.goto(url)
         check(page, name)
+
+
+def _deliver(site: Site, smtp_port: int, http_url: str) -> None:
+    """A delivery worker with the site's key and public address, until the outbox is empty."""
+    from makegood import bootstrap
+    from makegood.adapters.db.engine import make_engine
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services.notices import Worker, close_senders, senders_for
+    from tests.backends.notify_support import notify_config
+
+    engine = make_engine(f"sqlite:///{site.root / 'web.db'}")
+    config = notify_config(site.root, smtp_port=smtp_port, http_url=http_url)
+    senders = senders_for(config)
+    worker = Worker(uow=lambda: UnitOfWork(engine), config=config, senders=senders,
+                    clock=lambda: datetime.now(UTC),
+                    cipher=bootstrap.cipher(settings_for(site.root)),  # type: ignore[arg-type]
+                    public_url=site.url)
+    try:
+        while worker.run_once():
+            pass
+    finally:
+        worker.close()
+        close_senders(senders)
+        engine.dispose()
+
+
+def test_a_claim_saved_on_one_device_is_resumed_from_the_emailed_link_on_another(
+        page: Page, browser: Browser, site: Site) -> None:
+    from tests.notify_servers import HttpSink, SmtpSink
+
+    smtp, http = SmtpSink(), HttpSink()
+    try:
+        page.goto("/portal/incidents/kakao-2022-10-15/file")
+        page.check("#f-claimant_kind-individual")
+        page.check("#f-category-payment_failed")
+        page.click("form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/portal/drafts/[^/]+$"))
+        page.fill("#f-name", "이서연")
+        page.fill("#f-email", "seoyeon@example.com")
+        page.fill("#f-resume_email", "seoyeon@example.com")
+        page.click("button[value=save]")
+        expect(page.locator("#link-sent")).to_contain_text("se***@example.com")
+        check(page, "draft-link-sent")
+        _deliver(site, smtp.port, http.url)
+        [mail] = [m for m in smtp.messages if m["to"] == "seoyeon@example.com"]
+        assert "이어서 작성하기" in mail["subject"]
+        found = re.search(re.escape(site.url) + r"/portal/drafts/[A-Za-z0-9_-]+", mail["text"])
+        assert found, mail["text"]
+        assert found.group(0) == page.url  # the link of the page it was saved on
+
+        other = browser.new_context(locale="ko-KR", viewport=VIEWPORTS["phone"])
+        phone = other.new_page()
+        phone.goto(found.group(0))  # another device: nothing but the link
+        expect(phone.locator("#f-name")).to_have_value("이서연")
+        phone.fill("#f-phone", "010-7777-8888")
+        phone.fill("#f-account_id", "acct-shop")
+        phone.select_option("#f-service", "payments")
+        phone.fill("#f-start", "2022-10-15 17:00")
+        phone.fill("#f-end", "2022-10-15 18:00")
+        phone.fill("#f-description", "결제가 되지 않았습니다")
+        phone.check("#f-consent")
+        phone.click("button[value=review]")
+        phone.click("form[action$='/submit'] button")
+        phone.wait_for_url("**/portal/receipt/**")
+        expect(phone.locator("#receipt-sent")).to_contain_text("se***@example.com")
+        expect(phone.locator("button[data-print]")).to_be_visible()
+        other.close()
+        _deliver(site, smtp.port, http.url)
+        [receipt] = [m for m in smtp.messages if m["to"] == "seoyeon@example.com"
+                     and "피해 접수 완료" in m["subject"]]
+        assert "/portal/track/" in receipt["text"]
+    finally:
+        smtp.stop()
+        http.stop()
 
 
 def test_a_claim_is_filed_without_javascript(browser: Browser, site: Site) -> None:

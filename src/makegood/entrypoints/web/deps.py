@@ -30,7 +30,7 @@ from makegood.domain.records import ClaimFilter, IncidentRecord
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web.security import STAFF_COOKIE, LoginRequired
 from makegood.services import claims as claims_service
-from makegood.services import claims_export
+from makegood.services import claims_export, notice_events
 from makegood.services import staff as staff_service
 from makegood.services.claims import ClaimInput, Receipt
 from makegood.services.staff import StaffUser
@@ -204,6 +204,12 @@ def add_evidence(ctx: Context, *, claim_id: str, token: str, filename: str, data
 
 def claim_by_token(ctx: Context, claim_id: str, token: str) -> dict[str, Any]:
     return claims_service.get_by_token(uow=ctx.uow(), claim_id=claim_id, token=token)
+
+
+def receipt_delivery(ctx: Context, claim_id: str) -> dict[str, Any]:
+    """Where the receipt of a claim goes (masked addresses) and how far it got."""
+    with ctx.uow() as uow:
+        return notice_events.receipt_delivery(uow, claim_id)
 
 
 def answer(ctx: Context, claim_id: str, token: str, text: str) -> None:
