@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.notify_servers import HttpSink, SmtpSink
 
 
 def _java_available() -> bool:
@@ -27,3 +32,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "spark" in item.keywords:
             item.add_marker(skip)
+
+
+# Real servers on loopback for the notice tests (tests/notify_servers.py), each test its own.
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    from tests.notify_servers import SmtpSink
+
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[HttpSink]:
+    from tests.notify_servers import HttpSink
+
+    sink = HttpSink()
+    yield sink
+    sink.stop()

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -41,6 +41,7 @@ class SmtpHandler:
     451 on their first try only."""
 
     received: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[dict[str, str]] = field(default_factory=list)  # to, subject, text, html
     tries: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,10 +61,17 @@ class SmtpHandler:
         content = envelope.content
         raw = content if isinstance(content, bytes) else str(content).encode()
         message = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        full = BytesParser(policy=email.policy.default).parsebytes(raw)
+        parts = {"text": "", "html": ""}
+        for name, subtype in (("text", "plain"), ("html", "html")):
+            part = full.get_body(preferencelist=(subtype,))  # type: ignore[attr-defined]
+            if part is not None:
+                parts[name] = str(part.get_content())
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.received.append({"to": rcpt, "message_id": str(message["Message-ID"]),
                                       "subject": str(message["Subject"])})
+                self.bodies.append({"to": rcpt, "subject": str(message["Subject"]), **parts})
         return "250 Message accepted for delivery"
 
 
@@ -89,6 +97,12 @@ class SmtpSink:
     def received(self) -> list[dict[str, str]]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """What each recipient received: subject, plain text and HTML."""
+        with self.handler.lock:
+            return list(self.handler.bodies)
 
 
 @dataclass

@@ -42,6 +42,17 @@ def _int(name: str, default: int) -> int:
         raise InputError(f"{raw!r} is not a whole number", field=name) from None
 
 
+def _public_url(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw \
+            or len(raw.split("://", 1)[1].strip("/")) == 0:
+        raise InputError(f"{raw!r} is not an absolute http(s) address such as "
+                         "https://claims.example.com", field=name)
+    return raw.rstrip("/")
+
+
 # The paying account's fields (adapters.payouts.lines.Originator) and their variables.
 _ORIGINATOR = {"name": "MAKEGOOD_PAYOUT_ORIGINATOR_NAME",
                "iban": "MAKEGOOD_PAYOUT_ORIGINATOR_IBAN",
@@ -72,6 +83,9 @@ class Settings:
     runs_dir: Path = Path("makegood-runs")  # where runs started from the console write
     notify_config: Path | None = None  # serve delivers notices with this configuration
     notify_as_of: str | None = None  # that worker judges the blast radius from this instant
+    # The portal's address as claimants reach it: the links in notices (tracking, resume)
+    # are built on it. Unset: notices carry no link and say what to do instead.
+    public_url: str | None = None
     # Payouts (docs/payouts.md): batches above this total need a second person (None: every
     # batch, as 0);
     # the account holders' register for the name check; the paying account's details by field
@@ -102,6 +116,7 @@ class Settings:
             notify_config=Path(os.environ["MAKEGOOD_NOTIFY_CONFIG"])
             if os.environ.get("MAKEGOOD_NOTIFY_CONFIG", "").strip() else None,
             notify_as_of=os.environ.get("MAKEGOOD_NOTIFY_AS_OF", "").strip() or None,
+            public_url=_public_url("MAKEGOOD_PUBLIC_URL"),
             payout_four_eyes_above=_decimal("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "0"),
             payout_name_register=Path(os.environ["MAKEGOOD_PAYOUT_NAME_REGISTER"])
             if os.environ.get("MAKEGOOD_PAYOUT_NAME_REGISTER", "").strip() else None,

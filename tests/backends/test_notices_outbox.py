@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,20 +31,6 @@ from .notify_support import (
 )
 
 KST = ZoneInfo("Asia/Seoul")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def http() -> Iterator[HttpSink]:
-    sink = HttpSink()
-    yield sink
-    sink.stop()
 
 
 def _rows(engine: Engine) -> list[dict[str, object]]:

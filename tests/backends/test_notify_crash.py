@@ -43,13 +43,6 @@ LIVES = 6  # workers killed with SIGKILL before the one that finishes
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def http() -> Iterator[HttpSink]:
     sink = HttpSink()
     sink.behaviour.fail_rate = 0.05

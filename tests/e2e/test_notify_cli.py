@@ -71,6 +71,54 @@ def test_demo_campaign_runs_and_its_report_shows_the_blast_radius(demo: Path, tm
     assert "blast radius: biz_channel down" in text
 
 
+def test_draft_reminders_from_the_command_line_once_each_with_the_resume_link(
+        demo: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from makegood.adapters.db.crypto import Cipher, token_hash
+    from makegood.adapters.db.engine import make_engine
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.adapters.db.schema import incidents
+    from makegood.adapters.db.web_store import Drafts
+
+    _copy(demo, tmp_path)
+    env = {"MAKEGOOD_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
+           "MAKEGOOD_PUBLIC_URL": "https://claims.example.com/"}
+    loaded = run(tmp_path, "notify", "campaign", "awards", "--incident", "scenario/incident.toml",
+                 "--ledger", "ledger.parquet", "--contacts", "scenario/contacts", env=env)
+    assert loaded.returncode == 0, loaded.stderr  # the incident is in the database now
+    cipher = Cipher.configured(None, tmp_path / "secret.key")
+    engine = make_engine(f"sqlite:///{tmp_path / 'makegood.db'}")
+    now = datetime.now(UTC)
+    with UnitOfWork(engine) as uow:
+        incident_id = uow.conn.execute(sa.select(incidents.c.id)).scalar_one()
+        Drafts(uow.conn).put(token_hash=token_hash("resume-tok-123"), incident_id=incident_id,
+                             data=cipher.encrypt("{}"), now=now,
+                             expires_at=now + timedelta(days=30),
+                             contact=cipher.encrypt('{"email": "draft@example.com", '
+                                                    '"language": "en"}'),
+                             sealed=cipher.encrypt("resume-tok-123"))
+        uow.commit()
+    engine.dispose()
+    args = ("notify", "campaign", "drafts", "--incident-id", incident_id)
+    first = run(tmp_path, *args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "1 reminders enqueued (new)" in " ".join(first.stdout.split())
+    again = run(tmp_path, *args, env=env)
+    assert "0 reminders enqueued (new)" in " ".join(again.stdout.split())
+    assert run(tmp_path, "notify", "run", "--out", "sent", env=env).returncode == 0
+    mail = [json.loads(line) for line in (tmp_path / "sent" / "notices-email.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+    [reminder] = [m for m in mail if m["to"] == "draft@example.com"]
+    assert "https://claims.example.com/portal/drafts/resume-tok-123" in reminder["text"]
+    assert reminder["short"].endswith("https://claims.example.com/portal/drafts/resume-tok-123")
+    missing = run(tmp_path, "notify", "campaign", "drafts", "--incident-id", "nope", env=env)
+    assert missing.returncode != 0
+    assert "nope" in missing.stdout + missing.stderr
+
+
 def test_contacts_file_that_is_missing_exits_2_naming_it(demo: Path, tmp_path: Path) -> None:
     _copy(demo, tmp_path)
     result = run(tmp_path, "notify", "campaign", "awards", "--incident",

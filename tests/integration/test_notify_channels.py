@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from tests.notify_servers import HttpSink, SmtpSink, free_port
 
 from makegood.adapters.notify.apprise import AppriseSender
@@ -18,20 +16,6 @@ from makegood.domain.notices import DeliveryStatus, NoticeKind
 MESSAGE = render(NoticeKind.CLAIM_RECEIVED, "ko", {
     "title": "판교 데이터센터 화재", "claim_id": "c1", "service": "daum_mail",
     "timezone": "Asia/Seoul"})
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def http() -> Iterator[HttpSink]:
-    sink = HttpSink()
-    yield sink
-    sink.stop()
 
 
 def _smtp(port: int) -> SmtpSender:

@@ -8,7 +8,6 @@ the integers must be the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -56,14 +55,12 @@ def query(cp: CompiledPolicy) -> str:
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
+def spark() -> Any:
+    """The engine's own session (the process's one JVM, started with the engine's settings: a
+    JVM started here with other settings would be the one later engine tests get)."""
+    from makegood.adapters.batch.spark.session import spark_session
 
-    session = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.sql.ansi.enabled", "true")
-               .getOrCreate())
-    yield session
-    session.stop()
+    return spark_session("local[2]")
 
 
 def run(dialect: Dialect, policy: Policy, spark: Any) -> list[tuple[int | str, ...]]:

@@ -89,3 +89,15 @@ def test_payout_settings_are_read_in_the_same_place(monkeypatch, tmp_path):
     monkeypatch.setenv("MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE", "a lot")
     with pytest.raises(InputError, match="MAKEGOOD_PAYOUT_FOUR_EYES_ABOVE"):
         Settings.from_env()
+
+
+def test_the_public_address_must_be_an_absolute_http_address(monkeypatch):
+    monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", "https://claims.example.com/")
+    assert Settings.from_env().public_url == "https://claims.example.com"
+    monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", "")
+    assert Settings.from_env().public_url is None
+    for bad in ("claims.example.com", "https://", "https://x.example/?a=1", "ftp://x.example"):
+        monkeypatch.setenv("MAKEGOOD_PUBLIC_URL", bad)
+        with pytest.raises(InputError) as caught:
+            Settings.from_env()
+        assert caught.value.field == "MAKEGOOD_PUBLIC_URL"

@@ -189,3 +189,39 @@ def test_decision_notice_says_the_amount() -> None:
                                                  "amount": "30000", "currency": "KRW"})
     assert "승인" in message.text
     assert "30,000 KRW" in message.text
+
+
+LINK = "https://claims.example.com/portal/track/" + "c" * 32 + "/" + "t" * 32
+
+
+def test_a_receipt_carries_its_tracking_link_whole_in_every_form() -> None:
+    message = render(NoticeKind.CLAIM_RECEIVED, "ko", {
+        "title": "카카오 서비스 장애", "claim_id": "c" * 32, "service": "messenger"}, LINK)
+    assert f"신청 진행 상황 보기: {LINK}" in message.text
+    assert f'<a href="{LINK}">' in message.html
+    assert message.short.endswith(" " + LINK)  # never cut, even past the short limit
+    assert message.short.startswith("[카카오 서비스 장애]")
+    assert "포털의 신청 조회 페이지" not in message.text
+
+
+def test_without_a_link_a_receipt_says_where_to_follow_the_claim() -> None:
+    message = render(NoticeKind.CLAIM_RECEIVED, "en", {"claim_id": "c1", "service": "music"})
+    assert "claim tracking page with the claim number and the receipt code" in message.text
+    assert "http" not in message.text + message.short
+    assert len(message.short) <= SMS_LIMIT
+
+
+def test_a_draft_reminder_says_the_deadline_or_how_long_the_draft_is_kept() -> None:
+    facts = {"title": "Kakao outage", "timezone": "Asia/Seoul",
+             "expires_at": "2022-11-19T01:00:00+00:00"}
+    due = render(NoticeKind.DRAFT_REMINDER, "en", {**facts,
+                                                   "deadline": "2022-11-06T15:00:00+00:00"},
+                 "https://x.example/portal/drafts/abc")
+    assert "Please submit it by 2022-11-07 00:00 KST." in due.text
+    assert "Continue your claim: https://x.example/portal/drafts/abc" in due.text
+    kept = render(NoticeKind.DRAFT_REMINDER, "ko", facts)
+    assert "2022-11-19 10:00 KST까지 보관됩니다" in kept.text
+    assert "화면에 표시된 링크로" in kept.text  # no link: where to find it instead
+    resume = render(NoticeKind.RESUME_LINK, "ko", {**facts, "service": "music"}, "https://x/y")
+    assert "멜론 피해 신청서는 2022-11-19 10:00 KST까지" in resume.text
+    assert resume.subject == "[Kakao outage] 저장한 피해 신청서 이어서 작성하기"

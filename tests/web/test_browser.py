@@ -11,12 +11,13 @@ serve the whole module.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,18 +81,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upgrade(engine)
     clock = Clock(datetime(2022, 10, 20, 1, 0, tzinfo=UTC))
     load_case(engine, root, clock)
-    app = create_app(settings_for(root), engine=engine, clock=clock)  # type: ignore[arg-type]
-    with serving(app) as url:
+    # Links in notices (the receipt, the resume link) point back at this server.
+    with serving(lambda url: create_app(
+            dataclasses.replace(settings_for(root), public_url=url),  # type: ignore[type-var]
+            engine=engine, clock=clock)) as url:
         yield Site(url, root)
     engine.dispose()
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port, on a thread; its base URL."""
+def serving(make_app: Callable[[str], Any]) -> Iterator[str]:
+    """The app ``make_app`` builds for its base URL, served by uvicorn on a free loopback port
+    on a thread; the base URL."""
     import uvicorn
 
     port = _free_port()
+    app = make_app(f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            ws="none", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -358,6 +363,80 @@ def test_an_operator_runs_compensation_and_downloads_the_ledger(page: Page, site
         check(page, name)
 
 
+def _deliver(site: Site, smtp_port: int, http_url: str) -> None:
+    """A delivery worker with the site's key and public address, until the outbox is empty."""
+    from makegood import bootstrap
+    from makegood.adapters.db.engine import make_engine
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services.notices import Worker, close_senders, senders_for
+    from tests.backends.notify_support import notify_config
+
+    engine = make_engine(f"sqlite:///{site.root / 'web.db'}")
+    config = notify_config(site.root, smtp_port=smtp_port, http_url=http_url)
+    senders = senders_for(config)
+    worker = Worker(uow=lambda: UnitOfWork(engine), config=config, senders=senders,
+                    clock=lambda: datetime.now(UTC),
+                    cipher=bootstrap.cipher(settings_for(site.root)),  # type: ignore[arg-type]
+                    public_url=site.url)
+    try:
+        while worker.run_once():
+            pass
+    finally:
+        worker.close()
+        close_senders(senders)
+        engine.dispose()
+
+
+def test_a_claim_saved_on_one_device_is_resumed_from_the_emailed_link_on_another(
+        page: Page, browser: Browser, site: Site) -> None:
+    from tests.notify_servers import HttpSink, SmtpSink
+
+    smtp, http = SmtpSink(), HttpSink()
+    try:
+        page.goto("/portal/incidents/kakao-2022-10-15/file")
+        page.check("#f-claimant_kind-individual")
+        page.check("#f-category-payment_failed")
+        page.click("form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/portal/drafts/[^/]+$"))
+        page.fill("#f-name", "이서연")
+        page.fill("#f-email", "seoyeon@example.com")
+        page.fill("#f-resume_email", "seoyeon@example.com")
+        page.click("button[value=save]")
+        expect(page.locator("#link-sent")).to_contain_text("se***@example.com")
+        check(page, "draft-link-sent")
+        _deliver(site, smtp.port, http.url)
+        [mail] = [m for m in smtp.messages if m["to"] == "seoyeon@example.com"]
+        assert "이어서 작성하기" in mail["subject"]
+        found = re.search(re.escape(site.url) + r"/portal/drafts/[A-Za-z0-9_-]+", mail["text"])
+        assert found, mail["text"]
+        assert found.group(0) == page.url  # the link of the page it was saved on
+
+        other = browser.new_context(locale="ko-KR", viewport=VIEWPORTS["phone"])
+        phone = other.new_page()
+        phone.goto(found.group(0))  # another device: nothing but the link
+        expect(phone.locator("#f-name")).to_have_value("이서연")
+        phone.fill("#f-phone", "010-7777-8888")
+        phone.fill("#f-account_id", "acct-shop")
+        phone.select_option("#f-service", "payments")
+        phone.fill("#f-start", "2022-10-15 17:00")
+        phone.fill("#f-end", "2022-10-15 18:00")
+        phone.fill("#f-description", "결제가 되지 않았습니다")
+        phone.check("#f-consent")
+        phone.click("button[value=review]")
+        phone.click("form[action$='/submit'] button")
+        phone.wait_for_url("**/portal/receipt/**")
+        expect(phone.locator("#receipt-sent")).to_contain_text("se***@example.com")
+        expect(phone.locator("button[data-print]")).to_be_visible()
+        other.close()
+        _deliver(site, smtp.port, http.url)
+        [receipt] = [m for m in smtp.messages if m["to"] == "seoyeon@example.com"
+                     and "피해 접수 완료" in m["subject"]]
+        assert "/portal/track/" in receipt["text"]
+    finally:
+        smtp.stop()
+        http.stop()
+
+
 def test_a_claim_is_filed_without_javascript(browser: Browser, site: Site) -> None:
     context = browser.new_context(base_url=site.url, locale="en-GB", java_script_enabled=False,
                                   viewport=VIEWPORTS["phone"])
@@ -385,4 +464,47 @@ def test_a_claim_is_filed_without_javascript(browser: Browser, site: Site) -> No
     page.click("text=Send my claim")
     expect(page.locator("h1")).to_have_text("Claim received")
     expect(page.locator("dl.summary")).to_contain_text("notice.png")
+    context.close()
+
+
+def test_a_reviewer_sees_a_pdf_previewed_as_its_first_page(browser: Browser, site: Site) -> None:
+    from weasyprint import HTML
+
+    # ASCII text: a Hangul font embedded in the PDF would pass the test server's 64 KiB limit
+    pdf = HTML(string="<h1>Receipt</h1><p>Card payment failed, 12,000 KRW</p>").write_pdf()
+    context = browser.new_context(base_url=site.url, locale="ko-KR", viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    page.goto("/portal/incidents/kakao-2022-10-15/file")
+    page.check("#f-claimant_kind-individual")
+    page.check("#f-category-payment_failed")
+    page.click("form button[type=submit]")
+    page.fill("#f-name", "박지은")
+    page.fill("#f-email", "jieun@example.com")
+    page.fill("#f-phone", "010-5555-0101")
+    page.fill("#f-account_id", "acct-shop")
+    page.select_option("#f-service", "payments")
+    page.fill("#f-start", "2022-10-15 17:00")
+    page.fill("#f-end", "2022-10-15 18:00")
+    page.fill("#f-description", "결제가 실패했습니다")
+    page.set_input_files("#f-evidence", files=[{"name": "영수증.pdf", "mimeType": "application/pdf",
+                                                "buffer": pdf}])
+    page.check("#f-consent")
+    page.click("button[value=review]")
+    try:
+        page.wait_for_url("**/review", timeout=10_000)
+    except Exception:
+        print(page.locator("main").inner_text())
+        raise
+    page.click("form[action$='/submit'] button")
+    page.wait_for_url("**/portal/receipt/**")
+    claim_id = page.locator("#claim-id").inner_text()
+    page.context.clear_cookies()
+    sign_in(page, "aud")  # an auditor may read claims
+    page.goto(f"/console/claims/{claim_id}")
+    preview = page.locator("img.preview.pdf")
+    expect(preview).to_be_visible()
+    expect(preview).to_have_attribute("alt", "영수증.pdf의 첫 쪽 (모두 1쪽)")
+    page.wait_for_function("img => img.complete", arg=preview.element_handle())
+    assert page.evaluate("img => img.naturalWidth", preview.element_handle()) > 0
+    check(page, "claim-pdf-preview")
     context.close()

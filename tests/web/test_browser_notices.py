@@ -54,7 +54,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     worker = start_background_worker(engine, settings.notify_config,
                                      as_of=settings.notify_as_of, stop=stop, idle_sleep=0.2)
     app = create_app(settings, engine=engine, screen_at_intake=False)
-    with serving(app) as url:
+    with serving(lambda _url: app) as url:
         yield Demo(url, root, env["password"])
     stop.set()
     worker.join(timeout=10)

@@ -202,3 +202,17 @@ def test_bad_campaign_input_gets_field_messages_not_a_500(case: Web, change: dic
     assert 'class="error-summary"' in r.text  # type: ignore[attr-defined]
     with case.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from notice_campaigns")).scalar() == 0
+
+
+def test_a_draft_reminder_campaign_reaches_a_saved_claim_form(case: Web) -> None:
+    from .test_portal import start_draft
+
+    case.clock.now = AS_OF
+    draft = start_draft(case)
+    saved = case.post(draft, {"action": "save", "email": "minji@example.com"})
+    assert saved.status_code in (200, 303)  # type: ignore[attr-defined]
+    case.login("sup1")
+    r = start(case, kind="drafts")
+    assert r.status_code == 303, r.text  # type: ignore[attr-defined]
+    page = wait_enqueued(case, r.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    assert "계정 1개, 새 안내 1건" in page

@@ -25,10 +25,10 @@ def start_draft(web: Web, **choice: str) -> str:
     return str(r.headers["location"])
 
 
-def file_claim(web: Web, **changes: str) -> tuple[str, str]:
+def file_claim(web: Web, *, evidence: tuple[str, bytes, str] = ("캡처.png", PNG, "image/png"),
+               **changes: str) -> tuple[str, str]:
     draft = start_draft(web)
-    r = web.post(draft, {**DETAILS, **changes},
-                 files=[("evidence", ("캡처.png", PNG, "image/png"))])
+    r = web.post(draft, {**DETAILS, **changes}, files=[("evidence", evidence)])
     assert r.status_code == 303, r.text
     r = web.post(f"{draft}/submit", {}, page=f"{draft}/review")
     assert r.status_code == 303, r.text
@@ -43,7 +43,8 @@ def test_notice_names_services_in_local_time_and_the_deadline_in_korean(web: Web
     assert "2022-10-15 15:30 KST" in r.text
     assert "2022-10-16 01:31 KST" in r.text
     assert "2022-11-07 00:00 KST까지 신청을 받습니다" in r.text
-    assert "music 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text  # the policy, in Korean
+    assert "멜론 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text  # the policy, in Korean
+    assert "<td>멜론</td>" in r.text  # services by the names people know
 
 
 def test_english_by_accept_language_and_by_the_switch(web: Web) -> None:
@@ -67,11 +68,24 @@ def test_check_shows_the_accounts_awards_in_words(web: Web) -> None:
     r = web.post("/portal/check", {"account_id": "acct-paid", "phone_last4": "5678",
                                    "incident_id": "kakao-2022-10-15"})
     assert r.status_code == 200
-    assert "music" in r.text
-    assert "3 days" in r.text
+    assert "<strong>멜론</strong>" in r.text
     assert "인정된 장애 시간: 15시간 30분" in r.text
-    assert "music 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text
-    assert "music: down 15 Oct 15:30 - 16 Oct 07:00 KST, 15 h 30 min" in r.text
+    assert "멜론 유료 구독: 장애가 있었다면 이용 기간 3일 연장" in r.text
+    # DOMAIN.md's music window (15 Oct 15:30 - 16 Oct 07:00 KST), explained in Korean
+    assert ("멜론: 10월 15일 15:30 ~ 10월 16일 07:00 KST 장애, 15시간 30분; 규칙 music-web; "
+            "장애 기간 중 구독 → 이용 기간 3일 연장") in r.text
+    assert "down 15 Oct" not in r.text
+    assert 'lang="en"' not in r.text.split("<main", 1)[1]  # nothing on the result reads English
+
+
+def test_check_in_english_explains_in_english(web: Web) -> None:
+    web.client.cookies.set("mg_lang", "en")
+    r = web.post("/portal/check", {"account_id": "acct-paid", "phone_last4": "5678",
+                                   "incident_id": "kakao-2022-10-15"})
+    assert r.status_code == 200
+    assert "<strong>Melon</strong>" in r.text
+    assert ("music: down 15 Oct 15:30 - 16 Oct 07:00 KST, 15 h 30 min; rule music-web; "
+            "subscriber during the outage -&gt; +3 days") in r.text
 
 
 def test_check_with_wrong_digits_says_nothing_about_the_account(web: Web) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from makegood.domain.award_text import Capped, Fact, explain
 from makegood.domain.money import format_quantity
 
 
@@ -26,8 +27,9 @@ class Award:
     """One line of a compensation ledger.
 
     ``counted_seconds`` is the counted outage of the subscription (after clipping to its period);
-    ``code`` is the explanation code a batch engine writes in place of the text; ``explanation``
-    is the sentence ``makegood explain`` prints.
+    ``code`` is the explanation code a batch engine writes in place of the text; ``why`` holds
+    the facts the rule found (:mod:`makegood.domain.award_text`), which :meth:`explain` words in
+    Korean or English; ``explanation`` is the English sentence ``makegood explain`` prints.
     """
 
     account_id: str
@@ -41,7 +43,15 @@ class Award:
     currency: str | None
     counted_seconds: int
     code: str
-    explanation: str
+    why: tuple[Fact, ...] = field(default=(), compare=False)
+
+    @property
+    def explanation(self) -> str:
+        return explain(self.why, "en")
+
+    def explain(self, lang: str) -> str:
+        """Why this award is what it is, in ``lang`` (``ko`` or ``en``)."""
+        return explain(self.why, lang)
 
     @property
     def is_money(self) -> bool:
@@ -50,10 +60,11 @@ class Award:
     def describe(self) -> str:
         return f"{self.kind.value} {format_quantity(self.amount, self.unit)}"
 
-    def adjusted(self, amount: Decimal, code: str, note: str) -> Award:
-        """This award with a new amount, an extra code and a sentence saying why."""
-        return replace(self, amount=amount, code=f"{self.code}+{code}",
-                       explanation=f"{self.explanation}; {note}")
+    def adjusted(self, amount: Decimal, code: str, by: str, **limits: Decimal) -> Award:
+        """This award with a new amount, an extra code and the cap that changed it (``by``:
+        ``rule``, ``account`` or ``fund``; ``limit=`` the cap, ``factor=`` the fund's factor)."""
+        note = Capped(by, amount, self.unit, limits.get("limit"), limits.get("factor"))
+        return replace(self, amount=amount, code=f"{self.code}+{code}", why=(*self.why, note))
 
     def sort_key(self) -> tuple[int, str, str]:
         return (self.rule_index, self.service, self.subscription_id)

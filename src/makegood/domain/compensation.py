@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from makegood.domain.accounts import Account, Subscription
 from makegood.domain.awards import Award, AwardKind
 from makegood.domain.incident import Incident, zone
-from makegood.domain.money import format_amount
 from makegood.domain.policy import Policy
 from makegood.domain.rules import Calendars, Exposure, Rule, StaticCalendars
 from makegood.domain.windows import Window, clip
@@ -89,8 +88,7 @@ def compensate(
 def _rule_cap(award: Award, rule: Rule) -> Award:
     if rule.cap is None or not award.is_money or award.amount <= rule.cap:
         return award
-    return award.adjusted(rule.cap, "CAP_RULE",
-                          f"capped at {format_amount(rule.cap)} {award.unit} by the rule")
+    return award.adjusted(rule.cap, "CAP_RULE", "rule")
 
 
 def _account_cap(awards: list[Award], policy: Policy) -> Iterator[Award]:
@@ -103,9 +101,7 @@ def _account_cap(awards: list[Award], policy: Policy) -> Iterator[Award]:
         if award.is_money and award.currency == policy.currency:
             room = max(Decimal(0), cap - used)
             if award.amount > room:
-                award = award.adjusted(room, "CAP_ACCOUNT",
-                                       f"cut to {format_amount(room)} {award.unit} by the "
-                                       f"per-account cap of {format_amount(cap)}")
+                award = award.adjusted(room, "CAP_ACCOUNT", "account", limit=cap)
             used += award.amount
             if award.amount <= 0:
                 continue
@@ -141,10 +137,7 @@ def scale_awards(awards: Iterable[Award], policy: Policy, factor: Decimal) -> li
     for award in awards:
         if award.kind is AwardKind.CASH:
             scaled = rounding.apply(award.amount * factor)
-            award = award.adjusted(
-                scaled, "FUND_SCALED",
-                f"scaled pro rata by the fund cap ({format_amount(factor.quantize(Decimal('0.000001')))}"
-                f") -> {format_amount(scaled)} {award.unit}")
+            award = award.adjusted(scaled, "FUND_SCALED", "fund", factor=factor)
         out.append(award)
     return out
 

@@ -63,6 +63,10 @@ _SUBJECT = {
                                "en": "[{title}] Payment failed: please check your account"},
     NoticeKind.DEADLINE_REMINDER: {"ko": "[{title}] 마감 안내: {deadline}까지",
                                    "en": "[{title}] Reminder: due by {deadline}"},
+    NoticeKind.RESUME_LINK: {"ko": "[{title}] 저장한 피해 신청서 이어서 작성하기",
+                             "en": "[{title}] Continue the claim you saved"},
+    NoticeKind.DRAFT_REMINDER: {"ko": "[{title}] 작성 중인 피해 신청서가 아직 제출되지 않았습니다",
+                                "en": "[{title}] Your saved claim is not submitted yet"},
 }
 _BODY = {
     NoticeKind.AWARD_GRANTED: {
@@ -92,7 +96,38 @@ _BODY = {
     NoticeKind.DEADLINE_REMINDER: {
         "ko": "신청 {claim_id}의 마감은 {deadline}입니다. 기한이 지나면 심사를 진행할 수 없습니다.",
         "en": "Claim {claim_id} is due by {deadline}. After that we cannot go on with it."},
+    NoticeKind.RESUME_LINK: {
+        "ko": "저장하신 {service}피해 신청서는 {expires}까지 이어서 작성할 수 있습니다. 링크를 가진 "
+              "사람은 누구나 신청서를 볼 수 있으니 공유하지 마세요.",
+        "en": "You can continue the {service}claim you saved until {expires}. Anyone with the "
+              "link can see the claim, so do not share it."},
+    NoticeKind.DRAFT_REMINDER: {
+        "ko": "저장하신 {service}피해 신청서가 아직 제출되지 않았습니다. {due}",
+        "en": "The {service}claim you saved is not submitted yet. {due}"},
 }
+# Kinds whose notice carries a secret link (sealed in the outbox): what introduces the link,
+# and what is said instead when no link can be given (no public address configured).
+_LINK = {
+    NoticeKind.CLAIM_RECEIVED: {"ko": "신청 진행 상황 보기", "en": "Follow your claim"},
+    NoticeKind.RESUME_LINK: {"ko": "이어서 작성하기", "en": "Continue your claim"},
+    NoticeKind.DRAFT_REMINDER: {"ko": "이어서 작성하기", "en": "Continue your claim"},
+}
+_NO_LINK = {
+    NoticeKind.CLAIM_RECEIVED: {
+        "ko": "접수증의 신청 번호와 접수 코드로 포털의 신청 조회 페이지에서 진행 상황을 확인할 수 "
+              "있습니다.",
+        "en": "Follow it on the portal's claim tracking page with the claim number and the "
+              "receipt code from your receipt."},
+    NoticeKind.RESUME_LINK: {
+        "ko": "신청서를 저장할 때 화면에 표시된 링크로 이어서 작성할 수 있습니다.",
+        "en": "Continue from the link shown on the page when you saved the claim."},
+    NoticeKind.DRAFT_REMINDER: {
+        "ko": "신청서를 저장할 때 화면에 표시된 링크로 이어서 작성할 수 있습니다.",
+        "en": "Continue from the link shown on the page when you saved the claim."},
+}
+_DUE = {"ko": "{deadline}까지 제출해 주세요.", "en": "Please submit it by {deadline}."}
+_KEPT = {"ko": "저장된 신청서는 {expires}까지 보관됩니다.",
+         "en": "The saved claim is kept until {expires}."}
 _OUTCOME = {"approved": {"ko": "승인", "en": "approved"}, "denied": {"ko": "거절", "en": "denied"},
             "pending_second_approval": {"ko": "승인 검토 중", "en": "approved, pending a second check"}}
 
@@ -119,9 +154,14 @@ def quantity(amount: Decimal | str, unit: str, language: str) -> str:
     return f"{value} {unit}"
 
 
+def kind_word(kind: str, language: str) -> str:
+    """``크레딧`` / ``credit``: an award kind as a person reads it."""
+    return _KIND_WORDS.get(kind, {}).get(language, kind)
+
+
 def award_line(award: Mapping[str, Any], language: str) -> str:
     """One ledger row in words: ``Melon: extension 3 days (outage counted 10 h 30 min)``."""
-    kind = _KIND_WORDS.get(str(award["kind"]), {}).get(language, str(award["kind"]))
+    kind = kind_word(str(award["kind"]), language)
     seconds = int(award.get("counted_seconds") or 0)
     hours, minutes = divmod(seconds // 60, 60)
     counted = (f"장애 {hours}시간 {minutes}분 반영" if language == "ko"
@@ -142,14 +182,24 @@ class _Blank(dict[str, str]):
         return ""
 
 
-def render(kind: NoticeKind, language: str, payload: Mapping[str, Any]) -> Message:
-    """The notice in ``language`` (``ko`` or ``en``; anything else reads English)."""
+def render(kind: NoticeKind, language: str, payload: Mapping[str, Any],
+           link: str | None = None) -> Message:
+    """The notice in ``language`` (``ko`` or ``en``; anything else reads English).
+
+    ``link``: the notice's secret link (opened from its sealed part when it is sent), shown in
+    the text, the HTML and, never cut, at the end of the short text. A kind that carries a link
+    says what to do instead when there is none.
+    """
     lang = language if language in ("ko", "en") else "en"
     tz = ZoneInfo(str(payload.get("timezone") or "UTC"))
     facts = _Blank({k: str(v) for k, v in payload.items() if isinstance(v, str | int)})
     facts["title"] = str(payload.get("title") or payload.get("incident_id") or "")
     facts["service"] = service_name(str(payload.get("service", "")), lang)
     facts["deadline"] = _local(payload.get("deadline"), tz, lang)
+    facts["expires"] = _local(payload.get("expires_at"), tz, lang)
+    if kind in (NoticeKind.RESUME_LINK, NoticeKind.DRAFT_REMINDER):
+        facts["service"] = facts["service"] + " " if payload.get("service") else ""
+        facts["due"] = (_DUE if facts["deadline"] else _KEPT)[lang].format_map(facts)
     window = payload.get("window")
     if isinstance(window, list | tuple) and len(window) == 2:
         facts["incident_window"] = f"{_local(window[0], tz, lang)} ~ {_local(window[1], tz, lang)}"
@@ -167,14 +217,25 @@ def render(kind: NoticeKind, language: str, payload: Mapping[str, Any]) -> Messa
     subject = _SUBJECT[kind][lang].format_map(facts)
     body = _BODY[kind][lang].format_map(facts)
     lines = [award_line(a, lang) for a in payload.get("awards", ())]
-    text = "\n".join([body, "", *(f"- {line}" for line in lines)]).rstrip() + "\n"
+    link_text = link_html = ""
+    if kind in _LINK and link:
+        label = _LINK[kind][lang]
+        link_text = f"\n{label}: {link}\n"
+        link_html = (f'<p><a href="{html.escape(link, quote=True)}">{html.escape(label)}</a><br>'
+                     f"{html.escape(link)}</p>")
+    elif kind in _NO_LINK:
+        body = f"{body} {_NO_LINK[kind][lang]}"
+    text = "\n".join([body, "", *(f"- {line}" for line in lines)]).rstrip() + "\n" + link_text
     html_body = ("<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><body>"
-                 "<p>{body}</p>{items}</body></html>").format(
-        lang=lang, body=html.escape(body),
+                 "<p>{body}</p>{items}{link}</body></html>").format(
+        lang=lang, body=html.escape(body), link=link_html,
         items=("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
         if lines else "")
     short = f"[{facts['title']}] {body}" if not lines else \
         f"[{facts['title']}] " + ("보상: " if lang == "ko" else "Awarded: ") + "; ".join(lines)
-    if len(short) > SMS_LIMIT:
-        short = short[:SMS_LIMIT - 1] + "…"
+    room = SMS_LIMIT - (len(link) + 1 if link_text and link else 0)
+    if len(short) > room:
+        short = short[:max(room, 20) - 1] + "…"
+    if link_text and link:
+        short = f"{short} {link}"
     return Message(subject=subject, text=text, html=html_body, short=short)

@@ -40,6 +40,8 @@ class NoticeKind(StrEnum):
     PAYOUT_SENT = "payout_sent"
     PAYOUT_FAILED = "payout_failed"
     DEADLINE_REMINDER = "deadline_reminder"
+    RESUME_LINK = "resume_link"  # the link back to a claim saved on the portal to finish later
+    DRAFT_REMINDER = "draft_reminder"  # a saved claim not submitted yet, before its deadline
 
 
 class DeliveryStatus(StrEnum):
@@ -53,10 +55,11 @@ class DeliveryStatus(StrEnum):
     PERMANENT_FAILURE = "permanent_failure"
     TECHNICAL_FAILURE = "technical_failure"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # withdrawn before it was sent (a draft reminder, draft submitted)
 
 
 FINAL = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.PERMANENT_FAILURE,
-                   DeliveryStatus.TECHNICAL_FAILURE})
+                   DeliveryStatus.TECHNICAL_FAILURE, DeliveryStatus.CANCELLED})
 RETRYABLE = frozenset({DeliveryStatus.TEMPORARY_FAILURE, DeliveryStatus.TECHNICAL_FAILURE})
 
 
@@ -116,7 +119,12 @@ def mask(address: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NewNotice:
     """A notice to write to the outbox: the event's key, the facts its words are rendered from,
-    the contact points to use."""
+    the contact points to use.
+
+    ``sealed``: a secret of the notice (the path of a link that holds a receipt or resume
+    token), already encrypted with the service's key. It is stored as it is, opened only when
+    the notice is rendered for sending, and wiped once the notice is final.
+    """
 
     key: str
     incident_id: str
@@ -125,6 +133,7 @@ class NewNotice:
     payload: Mapping[str, object]
     contact: Contact
     campaign_id: str | None = None
+    sealed: str | None = None
 
 
 def idempotency_key(*, account_id: str, incident_id: str, kind: NoticeKind, event: str) -> str:

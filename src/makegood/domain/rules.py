@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
+from makegood.domain import award_text as why
 from makegood.domain.accounts import Account, Channel, Segment, Subscription
 from makegood.domain.awards import Award, AwardKind
 from makegood.domain.document import Table
@@ -39,14 +40,11 @@ from makegood.domain.money import (
     check_mode,
     format_amount,
     format_quantity,
-    to_decimal_places,
 )
 from makegood.domain.windows import (
     ZERO,
     Window,
     format_duration,
-    format_local,
-    format_windows,
     longest,
     total,
 )
@@ -260,15 +258,13 @@ def fee_worth(monthly: Fraction, hours: Decimal | Fraction, days: int) -> Fracti
     return monthly * Fraction(hours) / (days * 24)
 
 
-def fee_for_hours(e: Exposure, hours: Decimal | Fraction, fee_days: int | None) -> tuple[Fraction, int]:
-    """The fee worth ``hours`` of the subscription, and the month length used."""
+def fee_share(e: Exposure, time: timedelta, fee_days: int | None, rounding: Rounding
+              ) -> why.FeeShare:
+    """The fee worth ``time`` of the subscription, in the month length used, rounded."""
     days = month_days(fee_days, e)
-    return fee_worth(e.subscription.monthly_fee(), hours, days), days
-
-
-def shown(x: Fraction) -> str:
-    """An exact amount as a person reads it in an explanation (to the cent)."""
-    return format_amount(to_decimal_places(x))
+    monthly = e.subscription.monthly_fee()
+    exact = fee_worth(monthly, Fraction(int(time.total_seconds()), 3600), days)
+    return why.FeeShare(time, monthly, e.currency, days, exact, rounding.apply(exact), rounding)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,11 +304,10 @@ class Rule(ABC):
             text += f"; at most {format_amount(self.cap)} per award"
         return text
 
-    def award(self, e: Exposure, kind: AwardKind, amount: Decimal, unit: str, body: str,
+    def award(self, e: Exposure, kind: AwardKind, amount: Decimal, unit: str, body: why.Fact,
               code: str) -> Award:
         sub = e.subscription
-        prefix = (f"{sub.service}: down {format_windows(e.windows, e.tz)}, "
-                  f"{format_duration(e.counted)}; rule {self.id}; ")
+        outage = why.Outage(sub.service, e.windows, e.tz, e.counted, self.id)
         money = kind in (AwardKind.CREDIT, AwardKind.REFUND, AwardKind.CASH, AwardKind.REVIEW)
         return Award(
             account_id=e.account.id,
@@ -326,7 +321,7 @@ class Rule(ABC):
             currency=e.currency if money and unit == e.currency else None,
             counted_seconds=int(e.counted.total_seconds()),
             code=code,
-            explanation=prefix + body,
+            why=(outage, body),
         )
 
 
@@ -382,10 +377,7 @@ class ExtensionMultiple(Rule):
         units = self.rounding.units(extended)
         if units <= 0:
             return None
-        note = " (force majeure)" if force_majeure else ""
-        body = (f"{format_amount(factor)} x {format_duration(base)}{note} = "
-                f"{format_duration(extended)} -> +{format_quantity(units, self.rounding.unit)} "
-                f"({self.rounding.describe()})")
+        body = why.Extended(factor, base, force_majeure, extended, units, self.rounding)
         return self.award(e, AwardKind.EXTENSION, units, self.rounding.unit, body, "EXT_MULTIPLE")
 
     def terms(self) -> str:
@@ -439,19 +431,11 @@ class FeeMultiple(Rule):
             return None
         base = e.counted if self.measure == "cumulative" else e.longest
         multiplied = timedelta(seconds=int(Decimal(int(base.total_seconds())) * self.multiplier))
-        rounded = self.time_rounding.apply(multiplied)
-        hours = Fraction(int(rounded.total_seconds()), 3600)
-        exact, days = fee_for_hours(e, hours, self.fee_days)
-        amount = self.rounding.apply(exact)
-        if amount <= 0:
+        fee = fee_share(e, self.time_rounding.apply(multiplied), self.fee_days, self.rounding)
+        if fee.amount <= 0:
             return None
-        body = (f"{format_amount(self.multiplier)} x {format_duration(base)} = "
-                f"{format_duration(multiplied)} -> {format_duration(rounded)} "
-                f"({self.time_rounding.describe()}); {format_duration(rounded)} of "
-                f"{shown(e.subscription.monthly_fee())} {e.currency} a month "
-                f"({days}-day month) = {shown(exact)} -> "
-                f"{format_amount(amount)} {e.currency} ({self.rounding.describe()})")
-        return self.award(e, self.award_kind, amount, e.currency, body, "FEE_MULTIPLE")
+        body = why.Multiplied(self.multiplier, base, multiplied, self.time_rounding, fee)
+        return self.award(e, self.award_kind, fee.amount, e.currency, body, "FEE_MULTIPLE")
 
     def amount_for(self, monthly: Fraction, rounded_seconds: int, days: int) -> Decimal:
         """The credit for an already multiplied and rounded outage time (batch engines)."""
@@ -527,22 +511,17 @@ class Fixed(Rule):
             return None
         if self.extension is not None:
             amount, unit = self.extension
-            body = f"subscriber during the outage -> +{format_quantity(amount, unit)}"
+            body = why.Subscribed(amount, unit, extension=True)
             return self.award(e, AwardKind.EXTENSION, amount, unit, body, "FIXED_EXTENSION")
         if self.fee_time is not None:
-            hours = Fraction(int(self.fee_time.total_seconds()), 3600)
-            exact, days = fee_for_hours(e, hours, self.fee_days)
-            amount = self.rounding.apply(exact)
-            if amount <= 0:
+            fee = fee_share(e, self.fee_time, self.fee_days, self.rounding)
+            if fee.amount <= 0:
                 return None
-            body = (f"subscriber during the outage -> {format_duration(self.fee_time)} of "
-                    f"{shown(e.subscription.monthly_fee())} {e.currency} a month "
-                    f"({days}-day month) = {shown(exact)} -> "
-                    f"{format_amount(amount)} {e.currency} ({self.rounding.describe()})")
-            return self.award(e, self.award_kind, amount, e.currency, body, "FIXED_FEE_TIME")
+            body = why.Subscribed(fee.amount, e.currency, fee=fee)
+            return self.award(e, self.award_kind, fee.amount, e.currency, body, "FIXED_FEE_TIME")
         assert self.amount is not None
         unit = self.unit or e.currency
-        body = f"subscriber during the outage -> {format_quantity(self.amount, unit)}"
+        body = why.Subscribed(self.amount, unit)
         return self.award(e, self.award_kind, self.amount, unit, body, "FIXED_AMOUNT")
 
     def fee_time_amount(self, monthly: Fraction, days: int) -> Decimal:
@@ -626,7 +605,7 @@ class SlaTiers(Rule):
             return None
         fee = e.subscription.monthly_fee()
         total_credit = Decimal(0)
-        parts = []
+        parts: list[why.SlaMonth] = []
         for month, down in sorted(split_months(e.windows, e.tz).items()):
             month_seconds = month.seconds
             down_seconds = int(down.total_seconds())
@@ -635,12 +614,10 @@ class SlaTiers(Rule):
                 Decimal("0.0001"))
             credit = self.month_credit(fee, percent)
             total_credit += credit
-            parts.append(f"{month.first:%b %Y}: {format_duration(down)} down, uptime {uptime} % -> "
-                         f"{format_amount(percent)} % of {shown(fee)} {e.currency} = "
-                         f"{format_amount(credit)} {e.currency}")
+            parts.append(why.SlaMonth(month.first, down, uptime, percent, fee, e.currency, credit))
         if total_credit <= 0:
             return None
-        body = "; ".join(parts)
+        body = why.SlaCredit(tuple(parts))
         if total_credit < self.min_credit:
             return None
         return self.award(e, AwardKind.CREDIT, total_credit, e.currency, body, "SLA_TIER")
@@ -745,13 +722,13 @@ class PerDay(Rule):
     def evaluate(self, e: Exposure) -> Award | None:
         fee = e.subscription.monthly_fee()
         total_amount = Decimal(0)
-        parts = []
+        parts: list[why.PaidDays] = []
         for window in e.windows:
             ends = self.grace_end(window.start, e)
             days = days_after_grace(ends, window.end, grace=self.grace, tz=e.tz)
             if days <= 0:
                 continue
-            pieces = []
+            pieces: list[tuple[int, Decimal]] = []
             for i, step in enumerate(self.steps):
                 last = self.steps[i + 1].from_day - 1 if i + 1 < len(self.steps) else days
                 n = min(last, days) - step.from_day + 1
@@ -759,21 +736,16 @@ class PerDay(Rule):
                     continue
                 each = self.day_amount(step, fee)
                 total_amount += each * n
-                pieces.append(f"{n} x {format_amount(each)}")
-            if self.grace == "elapsed":
-                counted = f"{days} started period(s) of 24 h"
-            else:
+                pieces.append((n, each))
+            since = until = None
+            if self.grace != "elapsed":
                 since = local_date(max(ends, window.start), e.tz)
                 until = last_date(window.end, e.tz)
-                counted = (f"{days} local day(s), {since:%a %d %b}" +
-                           (f" to {until:%a %d %b}" if until != since else ""))
-            parts.append(f"{format_duration(window.duration)} from "
-                         f"{format_local(window.start, e.tz, zone=True)}; grace of "
-                         f"{self.grace_days} {self.grace} days ends "
-                         f"{format_local(ends, e.tz, zone=True)}; {counted}: " + " + ".join(pieces))
+            parts.append(why.PaidDays(window.duration, window.start, e.tz, self.grace_days,
+                                      self.grace, ends, days, since, until, tuple(pieces)))
         if total_amount <= 0:
             return None
-        body = "; ".join(parts) + f" = {format_amount(total_amount)} {e.currency}"
+        body = why.PerDayTotal(tuple(parts), total_amount, e.currency)
         return self.award(e, self.award_kind, total_amount, e.currency, body, "PER_DAY")
 
     def terms(self) -> str:
@@ -815,7 +787,7 @@ class Goodwill(Rule):
     def evaluate(self, e: Exposure) -> Award | None:
         if e.counted <= ZERO:
             return None
-        body = f"affected account -> {format_quantity(self.quantity, self.item)}"
+        body = why.Goodwill(self.quantity, self.item)
         return self.award(e, AwardKind.ITEM, self.quantity, self.item, body, "GOODWILL")
 
     def terms(self) -> str:
@@ -878,10 +850,16 @@ class LossBrackets(Rule):
         )
 
     def loss(self, account: Account) -> tuple[Decimal, str] | None:
+        """The loss and how it was found, in English (claims review)."""
+        found = self.measured_loss(account, "")
+        return None if found is None else (found.loss, why.loss_text(found, "en"))
+
+    def measured_loss(self, account: Account, currency: str) -> why.Loss | None:
+        """The account's loss: as reported, or the best baseline week minus the outage week."""
         if self.source == "reported":
             if account.reported_loss is None:
                 return None
-            return account.reported_loss, f"reported loss {format_amount(account.reported_loss)}"
+            return why.Loss(account.reported_loss, currency)
         assert self.outage_week is not None
         assert self.baseline_from is not None
         assert self.baseline_to is not None
@@ -891,28 +869,21 @@ class LossBrackets(Rule):
         if not baseline or outage is None:
             return None
         best = max(baseline, key=lambda w: (w.amount, w.week_start))
-        loss = best.amount - outage
-        return loss, (f"best baseline week {best.week_start:%d %b} {format_amount(best.amount)} - "
-                      f"outage week {self.outage_week:%d %b} {format_amount(outage)} = "
-                      f"loss {format_amount(loss)}")
+        return why.Loss(best.amount - outage, currency, best.week_start, best.amount,
+                        self.outage_week, outage)
 
     def evaluate(self, e: Exposure) -> Award | None:
         if e.counted <= ZERO:
             return None
-        found = self.loss(e.account)
-        if found is None:
-            return None
-        loss, text = found
-        if loss <= 0:
+        found = self.measured_loss(e.account, e.currency)
+        if found is None or found.loss <= 0:
             return None
         for bracket in self.brackets:
-            if loss <= bracket.up_to:
-                body = (f"{text} <= {format_amount(bracket.up_to)} -> "
-                        f"{format_amount(bracket.amount)} {e.currency}")
+            if found.loss <= bracket.up_to:
+                body = why.Bracketed(found, bracket.up_to, bracket.amount)
                 return self.award(e, AwardKind.CASH, bracket.amount, e.currency, body, "LOSS_BRACKET")
-        body = (f"{text} > {format_amount(self.brackets[-1].up_to)} -> individual review "
-                f"against documents")
-        return self.award(e, AwardKind.REVIEW, loss, e.currency, body, "LOSS_REVIEW")
+        body = why.Bracketed(found, self.brackets[-1].up_to, None)
+        return self.award(e, AwardKind.REVIEW, found.loss, e.currency, body, "LOSS_REVIEW")
 
     def terms(self) -> str:
         brackets = ", ".join(f"<= {format_amount(b.up_to)} -> {format_amount(b.amount)}"

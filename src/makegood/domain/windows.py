@@ -9,7 +9,7 @@ A naive timestamp is an input error, never silently assumed to be UTC or local.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -190,18 +190,22 @@ def format_local(instant: datetime, tz: tzinfo, *, zone: bool = False) -> str:
     return f"{text} {local.tzname() or tz}" if zone else text
 
 
-def format_windows(windows: Sequence[Window], tz: tzinfo) -> str:
+def format_windows(windows: Sequence[Window], tz: tzinfo, *,
+                   local: Callable[..., str] = format_local, dash: str = " - ",
+                   none: str = "no outage") -> str:
     """``15 Oct 15:30 - 16 Oct 02:00 KST`` (several windows joined by commas).
 
     One zone label at the end when every time shown has the same one; otherwise each time
-    carries its own (``25 Mar 10:00 GMT - 30 Mar 00:30 BST``).
+    carries its own (``25 Mar 10:00 GMT - 30 Mar 00:30 BST``). Another language passes its own
+    ``local(instant, tz, zone=...)``, ``dash`` and ``none``.
     """
     if not windows:
-        return "no outage"
+        return none
     names = {t.astimezone(tz).tzname() for w in windows for t in (w.start, w.end)}
     if len(names) > 1:
-        return ", ".join(f"{format_local(w.start, tz, zone=True)} - {format_local(w.end, tz, zone=True)}"
+        return ", ".join(f"{local(w.start, tz, zone=True)}{dash}{local(w.end, tz, zone=True)}"
                          for w in windows)
     zone = names.pop() or str(tz)
-    text = ", ".join(f"{format_local(w.start, tz)} - {format_local(w.end, tz)}" for w in windows)
+    text = ", ".join(f"{local(w.start, tz, zone=False)}{dash}{local(w.end, tz, zone=False)}"
+                     for w in windows)
     return f"{text} {zone}"

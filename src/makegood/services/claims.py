@@ -46,7 +46,7 @@ from makegood.domain.records import (
     Message,
 )
 from makegood.domain.windows import Window
-from makegood.services.notice_events import claim_notice
+from makegood.services.notice_events import claim_notice, seal, track_path
 from makegood.services.ports import Cipher, EvidenceStore, LedgerReader, UnitOfWork
 from makegood.services.verification import read_ledger, verify_claim
 
@@ -265,7 +265,9 @@ def file_claim(*, claim: ClaimInput, result: Verification, cipher: Cipher, now: 
     idempotency = None if idempotency_key is None else IdempotencyRecord(
         key=idempotency_key, request_hash=fingerprint, claim_id=claim_id,
         response=cipher.encrypt(stored), created_at=now)
-    notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received")
+    # The receipt by email or SMS: the tracking link (it holds the receipt token) is sealed.
+    notice = claim_notice(NoticeKind.CLAIM_RECEIVED, values, event="received",
+                          sealed=seal(cipher, track_path(claim_id, token)))
     return Filing(values, audit, idempotency, receipt, notice)
 
 

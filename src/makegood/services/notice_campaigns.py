@@ -7,6 +7,10 @@
   (account, incident, kind, run) makes a re-run or a resumed campaign add nothing twice.
 - :func:`reminder_campaign`: every claim waiting for the claimant's information whose cure
   deadline falls within a horizon gets one ``deadline_reminder`` per deadline.
+- :func:`draft_reminder_campaign`: everyone who saved a claim form on the portal with an email
+  or phone and has not submitted it (the draft is neither submitted, deleted nor expired) gets
+  one ``draft_reminder`` with the resume link (sealed) and the intake deadline if the incident
+  has one. One per draft, ever: a re-run adds nothing; submitting withdraws one not sent yet.
 - :func:`claim_notice` and :func:`payout_notice`: the notice of one claim event or one payout,
   written by the caller inside the transaction of the state change (the transactional outbox).
 """
@@ -29,10 +33,12 @@ from sqlalchemy.engine import Engine
 
 from makegood.adapters.db.notice_bulk import insert_batch
 from makegood.adapters.db.repository import UnitOfWork
+from makegood.adapters.db.web_store import Drafts
 from makegood.domain.errors import Conflict, DataError, InputError
 from makegood.domain.incident import Incident
-from makegood.domain.notices import NoticeKind
-from makegood.services.notice_events import claim_notice
+from makegood.domain.notices import Contact, NoticeKind
+from makegood.services.notice_events import claim_notice, draft_account, draft_reminder_notice
+from makegood.services.ports import Cipher
 
 CONTACT_COLUMNS = ("account_id", "email", "phone", "push_id", "webhook_url", "language")
 Progress = Callable[[int, int], None]
@@ -60,6 +66,11 @@ def award_campaign_id(incident_id: str, run_id: str) -> str:
 def reminder_campaign_id(incident_id: str, now: datetime) -> str:
     """One reminder campaign per incident and UTC day."""
     return campaign_id_for("remind", incident_id, now.date().isoformat())
+
+
+def draft_campaign_id(incident_id: str, now: datetime) -> str:
+    """One draft reminder campaign per incident and UTC day."""
+    return campaign_id_for("drafts", incident_id, now.date().isoformat())
 
 
 def ledger_run_id(ledger: Path) -> str:
@@ -235,3 +246,39 @@ def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
         uow.commit()
     return CampaignResult(campaign_id, len(waiting), enqueued, 0, time.perf_counter() - started)
 
+
+
+def draft_reminder_campaign(*, engine: Engine, cipher: Cipher, incident_id: str,
+                            now: datetime) -> CampaignResult:
+    """Remind everyone who started a claim on the portal and has not submitted it: one
+    ``draft_reminder`` per saved draft of the incident that is not expired and has a contact,
+    with its resume link sealed and the intake deadline when the incident has one."""
+    started = time.perf_counter()
+    campaign_id = draft_campaign_id(incident_id, now)
+    with UnitOfWork(engine) as uow:
+        record = uow.incidents.get_or_raise(incident_id)
+        closes = record.intake_closes
+        if closes is not None and closes <= now:
+            raise InputError(f"incident {incident_id!r} stopped taking claims at "
+                             f"{closes.isoformat()}; a reminder to finish a claim would come "
+                             "too late", field="incident")
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="drafts",
+                                  incident_id=incident_id, run_id=None,
+                                  source="saved claim forms not submitted", now=now)
+        drafts = Drafts(uow.conn).reachable(incident_id, now)
+        batch = []
+        for draft in drafts:
+            kept = json.loads(cipher.decrypt(draft["contact"]))
+            contact = Contact(account_id=draft_account(draft["token_hash"]),
+                              email=kept.get("email"), phone=kept.get("phone"),
+                              language=kept.get("language") or "ko")
+            batch.append(draft_reminder_notice(
+                token_hash=draft["token_hash"], sealed_token=draft["sealed"],
+                incident_id=incident_id, contact=contact, expires_at=draft["expires_at"],
+                deadline=closes, cipher=cipher, incident=record.incident,
+                campaign_id=campaign_id))
+        enqueued = uow.outbox.add_many(batch, now=now)
+        uow.outbox.finish_campaign(campaign_id, accounts=len(drafts), enqueued=enqueued,
+                                   without_contact=0, now=now)
+        uow.commit()
+    return CampaignResult(campaign_id, len(drafts), enqueued, 0, time.perf_counter() - started)

@@ -12,7 +12,7 @@ from typing import Any
 
 from makegood.adapters.db.repository import UnitOfWork
 from makegood.domain.incident import Incident, Severity
-from makegood.domain.notices import BlastRadius, DeliveryStatus
+from makegood.domain.notices import FINAL, BlastRadius, DeliveryStatus
 
 STATUSES = tuple(s.value for s in DeliveryStatus if s is not DeliveryStatus.SKIPPED)
 
@@ -48,8 +48,7 @@ def _with_progress(uow: UnitOfWork, found: list[dict[str, Any]]) -> list[dict[st
         mine = counts.get(c["id"], {})
         by_status = {s: mine.get(s, 0) for s in STATUSES}
         total = sum(by_status.values())
-        settled = by_status["delivered"] + by_status["permanent_failure"] \
-            + by_status["technical_failure"]
+        settled = sum(by_status[s.value] for s in FINAL)
         out.append({**c, "by_status": by_status, "notices": total, "settled": settled,
                     "blast_radius": mine.get("blast_radius", 0)})
     return out

@@ -11,6 +11,11 @@ the open attempt a technical failure ("outcome unknown") and tries the **same ch
 with the same provider key** (the ``Idempotency-Key`` an HTTP provider deduplicates on, the
 e-mail's Message-ID), never the next channel: a notice that may have arrived is not sent over a
 second channel.
+
+Sealed links: a notice's secret link (a tracking or resume link with its token) is stored
+encrypted; the worker opens it with ``cipher`` only to render the message, joins it to
+``public_url`` (``MAKEGOOD_PUBLIC_URL``), and never writes it anywhere (attempt rows, the
+webhook's facts). Without a public URL or a cipher the message says what to do instead.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from makegood.domain.notices import (
     mask,
     provider_key,
 )
-from makegood.services.notice_events import incident_facts
+from makegood.services.notice_events import incident_facts, open_link
+from makegood.services.ports import Cipher
 
 Clock = Callable[[], datetime]
 
@@ -86,8 +92,11 @@ class Worker:
     def __init__(self, *, uow: UnitOfWorkFactory, config: NotifyConfig,
                  senders: Mapping[Channel, Sender], clock: Clock,
                  incident_clock: Clock | None = None, name: str | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, cipher: Cipher | None = None,
+                 public_url: str | None = None) -> None:
         self.uow = uow
+        self.cipher = cipher
+        self.public_url = public_url
         self.config = config
         self.senders = senders
         self.clock = clock
@@ -227,7 +236,9 @@ class Worker:
         notice = plan.notice
         incident = self._incidents.get(notice.incident_id)
         payload = {**incident_facts(incident), **notice.payload} if incident else notice.payload
-        message = render(notice.kind, notice.contact.language, payload)
+        link = (open_link(self.cipher, notice.sealed, self.public_url)
+                if self.cipher is not None else None)
+        message = render(notice.kind, notice.contact.language, payload, link)
         with self._throttle_locks[plan.channel]:
             wait = self.throttles[plan.channel].wait(time.monotonic())
         if wait > 0:

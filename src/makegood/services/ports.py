@@ -273,6 +273,14 @@ class NoticeOutbox(Protocol):
 
     def add_many(self, batch: Sequence[NewNotice], *, now: datetime) -> int: ...
 
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The outbox row of the notice with this key."""
+        ...
+
+    def cancel(self, key: str, *, now: datetime) -> bool:
+        """Withdraw the notice with this key if it is not sent yet."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction and the repositories that work inside it."""

@@ -87,7 +87,7 @@ FILE_WITH_KEY = f"WITH c AS ({_CLAIM_INSERT}), a AS ({_AUDIT_INSERT}) {_KEY_INSE
 FILE = f"WITH c AS ({_CLAIM_INSERT}) {_AUDIT_INSERT}"
 # The "claim received" notice goes into the outbox in the same statement (same transaction).
 _NOTICE_COLUMNS = ("key", "incident_id", "account_id", "kind", "language", "payload", "email",
-                   "phone", "status", "step", "tries", "skipped", "next_at", "created_at",
+                   "phone", "sealed", "status", "step", "tries", "skipped", "next_at", "created_at",
                    "updated_at")
 
 

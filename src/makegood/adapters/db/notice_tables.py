@@ -3,7 +3,7 @@
 In the claims database on purpose: a notice is written in the same transaction as the state
 change that causes it (a transactional outbox), and the worker that delivers it claims work
 with row locks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a lease column everywhere).
-Migration ``0002_notices`` creates exactly these.
+Migration ``0002_notices`` creates these (``0008_sealed_links`` adds ``notices.sealed``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from makegood.adapters.db.schema import UTCDateTime, metadata
 notice_campaigns = sa.Table(
     "notice_campaigns", metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("kind", sa.String(20), nullable=False),  # awards | reminders
+    sa.Column("kind", sa.String(20), nullable=False),  # awards | reminders | drafts
     sa.Column("incident_id", sa.String(100), nullable=False),
     sa.Column("run_id", sa.String(100), nullable=True),
     sa.Column("source", sa.Text, nullable=True),  # the ledger (awards) or a note (reminders)
@@ -42,6 +42,9 @@ notices = sa.Table(
     sa.Column("phone", sa.Text, nullable=True),
     sa.Column("push_id", sa.Text, nullable=True),
     sa.Column("webhook_url", sa.Text, nullable=True),
+    # A secret link's path, encrypted with the service's key; wiped once the notice is final
+    # (migration 0008).
+    sa.Column("sealed", sa.Text, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("step", sa.Integer, nullable=False),  # index in the fallback chain
     sa.Column("tries", sa.Integer, nullable=False),  # attempts on the current step

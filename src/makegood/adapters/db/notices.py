@@ -21,13 +21,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from makegood.adapters.db.notice_tables import notice_attempts, notice_campaigns, notices
 from makegood.domain.errors import NotFound
-from makegood.domain.notices import Channel, Contact, DeliveryStatus, NewNotice, NoticeKind
+from makegood.domain.notices import (
+    FINAL,
+    Channel,
+    Contact,
+    DeliveryStatus,
+    NewNotice,
+    NoticeKind,
+)
 
 MOVE_COLUMNS = ("status", "step", "tries", "skipped", "step_started_at", "next_at", "channel",
                 "delivered_at", "updated_at", "lease_owner", "lease_until")
 MOVE_DEFAULTS: dict[str, Any] = {"lease_owner": None, "lease_until": None, "channel": None,
                                  "delivered_at": None}
 CLAIMABLE = (DeliveryStatus.CREATED.value, DeliveryStatus.TEMPORARY_FAILURE.value)
+FINAL_VALUES = tuple(s.value for s in FINAL)
 
 
 def notice_row(notice: NewNotice, now: datetime) -> dict[str, Any]:
@@ -38,7 +46,7 @@ def notice_row(notice: NewNotice, now: datetime) -> dict[str, Any]:
             "kind": notice.kind.value, "language": c.language,
             "payload": json.dumps(dict(notice.payload), ensure_ascii=False, default=str),
             "email": c.email, "phone": c.phone, "push_id": c.push_id,
-            "webhook_url": c.webhook_url, **initial_state(now)}
+            "webhook_url": c.webhook_url, "sealed": notice.sealed, **initial_state(now)}
 
 
 def initial_state(now: datetime) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class Notice:
     skipped: bool
     step_started_at: datetime | None
     created_at: datetime
+    sealed: str | None = None  # encrypted; opened only to render the notice for sending
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,7 @@ def _notice(row: Mapping[str, Any]) -> Notice:
                         language=row["language"]),
         status=DeliveryStatus(row["status"]), step=int(row["step"]), tries=int(row["tries"]),
         skipped=bool(row["skipped"]), step_started_at=row["step_started_at"],
-        created_at=row["created_at"])
+        created_at=row["created_at"], sealed=row.get("sealed"))
 
 
 def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
@@ -205,6 +214,27 @@ class Outbox:
                                   **{f"n_{col}": values.get(col, MOVE_DEFAULTS.get(col))
                                      for col in MOVE_COLUMNS}}
                                  for notice_id, values in rows])
+        self.wipe_final([notice_id for notice_id, values in rows
+                         if values.get("status") in FINAL_VALUES])
+
+    def wipe_final(self, notice_ids: Sequence[int]) -> None:
+        """Drop the sealed secret of notices that reached a final status: nothing sends them
+        again, so nothing needs their link."""
+        if not notice_ids:
+            return
+        c = notices.c
+        self.conn.execute(notices.update().where(c.id.in_(list(notice_ids)),
+                                                 c.status.in_(FINAL_VALUES),
+                                                 c.sealed.is_not(None)).values(sealed=None))
+
+    def cancel(self, key: str, *, now: datetime) -> bool:
+        """Withdraw a notice not sent yet (created, or waiting to be tried again) and wipe its
+        sealed secret; ``True`` when there was one to withdraw."""
+        c = notices.c
+        result = self.conn.execute(notices.update().where(c.key == key, c.status.in_(CLAIMABLE))
+                                   .values(status=DeliveryStatus.CANCELLED.value, sealed=None,
+                                           updated_at=now))
+        return bool(result.rowcount)
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.conn.execute(sa.select(notices).where(notices.c.key == key)).mappings().first()

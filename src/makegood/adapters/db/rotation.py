@@ -3,8 +3,9 @@ as they go, so that a rotation stopped by a crash is finished by running it agai
 
 The secrets are the payout accounts (``claims.payout_encrypted``), the stored first answers
 of idempotent submissions, which hold receipt tokens (``idempotency_keys.response``), the
-payees' bank details (``payout_payees.details_encrypted``) and the claim forms saved on the
-portal to finish later (``web_drafts.data``). A value
+payees' bank details (``payout_payees.details_encrypted``), the claim forms saved on the
+portal to finish later (``web_drafts.data``, with their contact and resume token), and the
+sealed links of notices not sent yet (``notices.sealed``). A value
 is re-encrypted in memory (:meth:`Cipher.rotate`) and written back; no plaintext is written
 anywhere, logged, or kept beyond the call.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from makegood.adapters.db import notice_tables as nt
 from makegood.adapters.db import payout_tables as pt
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.crypto import Cipher
@@ -27,6 +29,9 @@ SECRETS = (
     (t.idempotency_keys, t.idempotency_keys.c.key, t.idempotency_keys.c.response),
     (pt.payout_payees, pt.payout_payees.c.id, pt.payout_payees.c.details_encrypted),
     (t.web_drafts, t.web_drafts.c.token_hash, t.web_drafts.c.data),  # saved claim forms (web)
+    (t.web_drafts, t.web_drafts.c.token_hash, t.web_drafts.c.contact),
+    (t.web_drafts, t.web_drafts.c.token_hash, t.web_drafts.c.sealed),
+    (nt.notices, nt.notices.c.id, nt.notices.c.sealed),  # links with receipt or resume tokens
 )
 
 
@@ -51,7 +56,7 @@ def reencrypt(engine: Engine, cipher: Cipher, *, batch: int = 500,
     """Re-encrypt every stored secret that is not under the current key."""
     done = Rotated()
     for table, key, column in SECRETS:
-        after: str | None = None
+        after: object = None
         while True:
             query = sa.select(key, column).where(column.is_not(None)).order_by(key).limit(batch)
             if after is not None:

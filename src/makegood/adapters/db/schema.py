@@ -277,6 +277,10 @@ web_drafts = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("incident_id", sa.String(100), nullable=False),
     sa.Column("data", sa.Text, nullable=False),  # encrypted JSON of the form's fields
+    # For the resume link by email and the draft reminders (migration 0008): the contact
+    # (encrypted JSON: email, phone, language) and the resume token (encrypted).
+    sa.Column("contact", sa.Text, nullable=True),
+    sa.Column("sealed", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),

@@ -2,7 +2,8 @@
 factor of "check my compensation", and compensation runs started from the console.
 
 A draft holds a half-filled claim form, encrypted (it holds names, phone numbers and a payout
-account), under the hash of its resume token: the token itself is only in the resume link.
+account), under the hash of its resume token. For the resume link by email and the draft
+reminders it also keeps, encrypted, the contact to write to and the resume token itself.
 """
 
 from __future__ import annotations
@@ -20,14 +21,27 @@ class Drafts:
         self.conn = conn
 
     def put(self, *, token_hash: str, incident_id: str, data: str, now: datetime,
-            expires_at: datetime) -> None:
+            expires_at: datetime, contact: str | None = None, sealed: str | None = None
+            ) -> None:
+        """Write a draft; ``contact`` and ``sealed`` (both encrypted) replace the stored ones
+        when given and are kept when not."""
+        extra = {k: v for k, v in (("contact", contact), ("sealed", sealed)) if v is not None}
         updated = self.conn.execute(web_drafts.update()
                                     .where(web_drafts.c.token_hash == token_hash)
-                                    .values(data=data, updated_at=now, expires_at=expires_at))
+                                    .values(data=data, updated_at=now, expires_at=expires_at,
+                                            **extra))
         if updated.rowcount == 0:
             self.conn.execute(web_drafts.insert().values(
                 token_hash=token_hash, incident_id=incident_id, data=data, created_at=now,
-                updated_at=now, expires_at=expires_at))
+                updated_at=now, expires_at=expires_at, **extra))
+
+    def reachable(self, incident_id: str, now: datetime) -> list[dict[str, Any]]:
+        """The drafts of an incident, not expired, with a contact and a stored resume token."""
+        c = web_drafts.c
+        return [dict(r) for r in self.conn.execute(
+            sa.select(c.token_hash, c.incident_id, c.data, c.contact, c.sealed, c.expires_at)
+            .where(c.incident_id == incident_id, c.expires_at > now, c.contact.is_not(None),
+                   c.sealed.is_not(None)).order_by(c.token_hash)).mappings()]
 
     def get(self, token_hash: str, now: datetime) -> dict[str, Any] | None:
         row = self.conn.execute(sa.select(web_drafts).where(

@@ -41,6 +41,18 @@ def _engine() -> Engine:
     return engine
 
 
+def _links() -> dict[str, Any]:
+    """What a worker needs to open sealed links: the service's cipher and its public URL."""
+    from makegood import bootstrap
+
+    config = bootstrap.settings()
+    if config.public_url is None:
+        typer.echo("notices: MAKEGOOD_PUBLIC_URL is not set, so notices carry no tracking or "
+                   "resume link (they tell the claimant to use the tracking page instead)",
+                   err=True)
+    return {"cipher": bootstrap.cipher(config), "public_url": config.public_url}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -115,6 +127,28 @@ def campaign_reminders(
                   f"information, {result.enqueued:,} reminders enqueued (new)")
 
 
+@campaign_app.command("drafts")
+@handles_errors
+def campaign_drafts(
+    incident_id: Annotated[str, typer.Option("--incident-id", help="The incident's id.")],
+) -> None:
+    """Remind everyone who saved a claim on the portal and has not submitted it."""
+    from makegood import bootstrap
+    from makegood.services.notice_campaigns import draft_reminder_campaign
+
+    config = bootstrap.settings()
+    engine = _engine()
+    try:
+        result = draft_reminder_campaign(engine=engine, cipher=bootstrap.cipher(config),
+                                         incident_id=incident_id, now=_now())
+    finally:
+        engine.dispose()
+    console.print(f"campaign {result.campaign_id}: {result.accounts:,} saved claims not "
+                  f"submitted with a contact, {result.enqueued:,} reminders enqueued (new)")
+    if config.public_url is None:
+        console.print("MAKEGOOD_PUBLIC_URL is not set: the reminders will carry no resume link")
+
+
 @app.command("run")
 @handles_errors
 def run(
@@ -138,7 +172,7 @@ def run(
     engine = _engine()
     senders = senders_for(cfg)
     worker = Worker(uow=lambda: UnitOfWork(engine), config=cfg, senders=senders, clock=_now,
-                    incident_clock=_as_of_clock(as_of))
+                    incident_clock=_as_of_clock(as_of), **_links())
     stop = threading.Event()
     try:
         stats = worker.run(stop=stop, until_idle=until_idle)
@@ -223,7 +257,7 @@ def start_background_worker(engine: Engine, config_path: str | Path, *, as_of: s
     cfg = load(Path(config_path))
     senders = senders_for(cfg)
     worker = Worker(uow=lambda: UnitOfWork(engine), config=cfg, senders=senders, clock=_now,
-                    incident_clock=_as_of_clock(as_of))
+                    incident_clock=_as_of_clock(as_of), **_links())
 
     def work() -> None:
         try:

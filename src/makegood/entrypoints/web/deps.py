@@ -21,6 +21,8 @@ from makegood.adapters.db import schema as t
 from makegood.adapters.db.repository import UnitOfWork as SqlUnitOfWork
 from makegood.adapters.db.repository import stored_policy
 from makegood.adapters.db.web_store import Contacts, Runs
+from makegood.adapters.pdf_preview import NoPreview, Preview, first_page
+from makegood.domain.awards import Award
 from makegood.domain.claims import Action, DenyReason, Role
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
@@ -28,7 +30,7 @@ from makegood.domain.records import ClaimFilter, IncidentRecord
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web.security import STAFF_COOKIE, LoginRequired
 from makegood.services import claims as claims_service
-from makegood.services import claims_export
+from makegood.services import claims_export, notice_events
 from makegood.services import staff as staff_service
 from makegood.services.claims import ClaimInput, Receipt
 from makegood.services.staff import StaffUser
@@ -134,10 +136,11 @@ def ledger_rows(path: str | None, account_id: str) -> list[dict[str, Any]] | Non
 
 
 def explanations(ctx: Context, record: IncidentRecord, account_id: str,
-                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], tuple[str, Decimal]]:
-    """The reference's sentence for each of the account's awards, by (policy, subscription,
-    rule), with its amount (the page shows it only where it equals the ledger's amount: a fund
-    cap or sales the operator holds elsewhere may change what the ledger says)."""
+                 policies: dict[str, Policy]) -> dict[tuple[str, str, str], Award]:
+    """The reference's award (its facts, worded in the reader's language by
+    :meth:`Award.explain`) for each of the account's awards, by (policy, subscription, rule).
+    The page shows it only where its amount equals the ledger's: a fund cap or sales the
+    operator holds elsewhere may change what the ledger says."""
     from makegood.adapters.calendars import HolidayCalendars
     from makegood.domain.accounts import Account, Segment
     from makegood.domain.compensation import compensate
@@ -150,12 +153,11 @@ def explanations(ctx: Context, record: IncidentRecord, account_id: str,
         return {}
     account = Account(id=account_id, segment=Segment(segment),
                       subscriptions=tuple(subscriptions))
-    out: dict[tuple[str, str, str], tuple[str, Decimal]] = {}
+    out: dict[tuple[str, str, str], Award] = {}
     for policy in policies.values():
         result = compensate(account, record.incident, policy, calendars=HolidayCalendars())
         for award in result.awards:
-            out[(policy.id, award.subscription_id, award.rule_id)] = (award.explanation,
-                                                                       award.amount)
+            out[(policy.id, award.subscription_id, award.rule_id)] = award
     return out
 
 
@@ -202,6 +204,12 @@ def add_evidence(ctx: Context, *, claim_id: str, token: str, filename: str, data
 
 def claim_by_token(ctx: Context, claim_id: str, token: str) -> dict[str, Any]:
     return claims_service.get_by_token(uow=ctx.uow(), claim_id=claim_id, token=token)
+
+
+def receipt_delivery(ctx: Context, claim_id: str) -> dict[str, Any]:
+    """Where the receipt of a claim goes (masked addresses) and how far it got."""
+    with ctx.uow() as uow:
+        return notice_events.receipt_delivery(uow, claim_id)
 
 
 def answer(ctx: Context, claim_id: str, token: str, text: str) -> None:
@@ -312,13 +320,28 @@ def revoke_sessions(ctx: Context, me: StaffUser, username: str) -> int:
                                          now=ctx.clock())
 
 
-def evidence_file(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int
-                  ) -> tuple[bytes, str, str]:
+def evidence_row(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int) -> dict[str, Any]:
+    """One evidence file's record (for staff who may read the claim)."""
     view = staff_view(ctx, me, claim_id)
     found = [e for e in view["evidence"] if e["id"] == evidence_id]
     if not found:
         raise NotFound(f"no evidence {evidence_id} on claim {claim_id!r}")
-    return ctx.evidence.get(found[0]["sha256"]), found[0]["content_type"], found[0]["filename"]
+    row: dict[str, Any] = found[0]
+    return row
+
+
+def evidence_file(ctx: Context, me: StaffUser, claim_id: str, evidence_id: int
+                  ) -> tuple[bytes, str, str]:
+    row = evidence_row(ctx, me, claim_id, evidence_id)
+    return ctx.evidence.get(row["sha256"]), row["content_type"], row["filename"]
+
+
+def pdf_preview(ctx: Context, evidence: dict[str, Any]) -> Preview:
+    """The first page of a PDF evidence file (a row from :func:`staff_view`, which checked the
+    reader's permission) as a PNG; :class:`NoPreview` says why there is none."""
+    if evidence["content_type"] != "application/pdf" or evidence.get("flags"):
+        raise NoPreview("not_previewed")
+    return first_page(ctx.evidence.get(evidence["sha256"]), sha256=evidence["sha256"])
 
 
 def export_rows(ctx: Context, me: StaffUser, kind: str, incident_id: str | None
@@ -377,68 +400,3 @@ def finish_run(ctx: Context, run_id: str, *, status: str, summary: dict[str, Any
                               error=error, now=ctx.clock())
         uow.commit()
 
-
-# ---------------------------------------------------------------------------------------------
-# Notices
-
-
-def notice_campaigns(ctx: Context, incident_id: str | None) -> list[dict[str, Any]]:
-    from makegood.services import notice_report
-
-    return notice_report.campaigns(sql(ctx), incident_id=incident_id)
-
-
-def notice_report(ctx: Context, campaign_id: str) -> dict[str, Any]:
-    from makegood.services import notice_report
-
-    return notice_report.report(sql(ctx), campaign_id=campaign_id)
-
-
-def blast_radius(ctx: Context, record: IncidentRecord | None) -> list[Any]:
-    """The blast-radius map of the server's notify configuration (the shipped 2022 example
-    when MAKEGOOD_NOTIFY_CONFIG is unset), each line with the incident's outages."""
-    from makegood.adapters.notify.config import load
-    from makegood.services.notice_report import blast_radius_rules
-
-    config = load(ctx.settings.notify_config)
-    return blast_radius_rules(config.blast_radius, record.incident if record else None)
-
-
-def ledger_sources(ctx: Context) -> list[dict[str, Any]]:
-    """The ledgers an award campaign may read, with their run ids: each incident's own (loaded
-    with it, its run id in the summary beside it) and each finished console run."""
-    from makegood.domain.errors import InputError
-    from makegood.services.notice_campaigns import ledger_run_id
-
-    out: list[dict[str, Any]] = []
-    for found in incidents(ctx):
-        path = incident(ctx, found["id"]).ledger_path
-        if path and Path(path).is_file():
-            try:
-                out.append({"key": f"incident:{found['id']}", "incident_id": found["id"],
-                            "ledger": path, "run_id": ledger_run_id(Path(path)), "run": None})
-            except InputError:
-                continue  # a ledger without its summary has no run id to name
-    for r in runs(ctx):
-        if r["status"] == "done" and r["ledger_path"] and Path(r["ledger_path"]).is_file():
-            out.append({"key": f"run:{r['id']}", "incident_id": r["params"].get("incident"),
-                        "ledger": r["ledger_path"], "run": r["id"],
-                        "run_id": str((r["summary"] or {}).get("run_id") or r["id"])})
-    return out
-
-
-def award_campaign(ctx: Context, *, record: IncidentRecord, ledger: str, run_id: str,
-                   contacts: Path, progress: Any) -> Any:
-    from makegood.services.notice_campaigns import award_campaign as start
-
-    return start(engine=ctx.engine, incident=record.incident, ledger=Path(ledger),
-                 run_id=run_id, contacts=contacts, now=ctx.clock(), progress=progress)
-
-
-def reminder_campaign(ctx: Context, *, incident_id: str, days: int) -> Any:
-    from datetime import timedelta
-
-    from makegood.services.notice_campaigns import reminder_campaign as start
-
-    return start(engine=ctx.engine, incident_id=incident_id, now=ctx.clock(),
-                 horizon=timedelta(days=days))

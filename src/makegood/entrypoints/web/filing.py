@@ -1,6 +1,8 @@
 """Filing a claim in steps: what happened (category and who files), the details with evidence,
 payment and consent, a review, then the receipt. Every step is saved as a draft under a resume
-token; the resume link (``/portal/drafts/<token>``) is the only way back to it."""
+token; the resume link (``/portal/drafts/<token>``) is the only way back to it. On "save and
+continue later" the link is shown, and sent by email when the claimant gives an address (and
+``MAKEGOOD_PUBLIC_URL`` is set); the receipt goes by email or SMS the same way."""
 
 from __future__ import annotations
 
@@ -62,9 +64,14 @@ def begin(incident_id: str, request: Request) -> Response:
 
 
 def _details(request: Request, draft: drafts.Draft, record: IncidentRecord, *,
-             errors: dict[str, str], status: int = 200, saved: bool = False) -> Response:
+             errors: dict[str, str], status: int = 200, saved: bool = False,
+             resume_email: str | None = None) -> Response:
+    ctx = deps.ctx_of(request)
     return page(request, "portal/details.html", status=status, draft=draft, record=record,
                 values=draft.data, errors=errors, saved=saved, words=words,
+                email_links=ctx.settings.public_url is not None,
+                resume_email=str(draft.data.get("email") or "") if resume_email is None
+                else resume_email,
                 resume=str(request.base_url).rstrip("/") + f"/portal/drafts/{draft.token}",
                 max_bytes=deps.ctx_of(request).settings.evidence_max_bytes)
 
@@ -120,15 +127,23 @@ def update(token: str, request: Request) -> Response:
     data = forms.fields_from(form(request), draft.data)
     errors: dict[str, str] = {}
     _files(request, data, errors)
-    draft = drafts.save_draft(ctx, incident_id=draft.incident_id, data=data, token=token)
     action = form(request).get("action")
+    resume_email = str(form(request).get("resume_email") or "").strip()[:200]
+    send = action == "save" and bool(resume_email) and ctx.settings.public_url is not None
+    if send and not drafts.contact_of({}, "", email=resume_email):
+        errors["resume_email"] = gettext(request)(
+            "Enter an email address such as name@example.com.")
+        send = False
+    contact = drafts.contact_of(data, request.state.lang, email=resume_email if send else "")
+    draft = drafts.save_draft(ctx, incident_id=draft.incident_id, data=data, token=token,
+                              contact=contact, send_link=send, incident=record.incident)
     if action == "review" and not errors:
         _claim, errors = _check(request, record, data)
         if not errors:
             return RedirectResponse(f"/portal/drafts/{token}/review", status_code=303)
     if action == "save":
         return _details(request, draft, record, errors=errors, saved=True,
-                        status=422 if errors else 200)
+                        status=422 if errors else 200, resume_email=resume_email)
     return _details(request, draft, record, errors=errors, status=422 if errors else 200)
 
 
@@ -165,7 +180,7 @@ def submit(token: str, request: Request) -> Response:
                               filename=item["filename"], data=deps.read_file(ctx, item["sha256"]))
         except (MakegoodError, OSError):
             continue  # the claim stands; the tracking page lets the claimant attach it again
-    drafts.delete_draft(ctx, token)
+    drafts.delete_draft(ctx, token, incident_id=draft.incident_id)
     return RedirectResponse(f"/portal/receipt/{receipt.claim_id}/{receipt.receipt_token}",
                             status_code=303)
 
@@ -177,4 +192,4 @@ def receipt(claim_id: str, token: str, request: Request) -> Response:
     record = deps.incident(ctx, claim["incident_id"])
     track = str(request.base_url).rstrip("/") + f"/portal/track/{claim_id}/{token}"
     return page(request, "portal/receipt.html", claim=claim, token=token, record=record,
-                track=track, words=words)
+                track=track, words=words, sent=deps.receipt_delivery(ctx, claim_id))

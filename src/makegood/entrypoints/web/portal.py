@@ -203,11 +203,11 @@ def check(request: Request) -> Response:
                 rule = policy.rule(str(row["rule_id"]))
             except InputError:
                 rule = None
-        sentence, amount = why.get((str(row.get("policy_id")), str(row["subscription_id"]),
-                                    str(row["rule_id"])), ("", None))
-        same = amount is not None and Decimal(str(row["amount"])) == amount
+        award = why.get((str(row.get("policy_id")), str(row["subscription_id"]),
+                         str(row["rule_id"])))
+        same = award is not None and Decimal(str(row["amount"])) == award.amount
         awards.append({"row": row, "policy": policy, "rule": rule,
-                       "explanation": sentence if same else ""})
+                       "explanation": award.explain(request.state.lang) if award and same else ""})
     return page(request, "portal/check.html", incidents=found, values=values, errors={},
                 result={"account": account, "awards": awards, "ledger": rows is not None,
                         "record": record})

@@ -15,9 +15,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from makegood.domain import notice_text, rule_text
 from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.windows import format_duration
-from makegood.entrypoints.web import i18n, policy_words, words
+from makegood.entrypoints.web import i18n, words
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -76,7 +77,10 @@ def environment(lang: str) -> Environment:
     env.filters["quantity"] = quantity
     env.filters["jsontext"] = jsontext
     env.globals["words"] = words
-    env.globals["rule_words"] = lambda rule: policy_words.describe(rule, lang)
+    env.globals["rule_words"] = lambda rule, policy=None: rule_text.describe(
+        rule, lang, policy.currency if policy is not None else "")
+    env.globals["policy_words"] = lambda policy: rule_text.policy_lines(policy, lang)
+    env.filters["service"] = lambda service: notice_text.service_name(str(service), lang)
     return env
 
 

@@ -37,6 +37,13 @@ KINDS = {
     "enterprise": N_("A larger company"),
 }
 
+NO_PREVIEW = {  # why a PDF evidence file has no preview (adapters/pdf_preview.py)
+    "too_large": N_("the file is too large to preview; download it."),
+    "encrypted": N_("the PDF is protected by a password; download it."),
+    "unreadable": N_("the PDF cannot be read; download it to check it."),
+    "no_pages": N_("the PDF has no pages."),
+}
+
 STATUSES = {
     "submitted": N_("Received, waiting for review"),
     "info_requested": N_("We need more information from you"),

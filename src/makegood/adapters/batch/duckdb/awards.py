@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 
 import pyarrow as pa
 
-from makegood.adapters.batch.duckdb.inputs import first, quote
+from makegood.adapters.batch.duckdb.inputs import first
 from makegood.adapters.batch.duckdb.ledger import rank_of
-from makegood.adapters.batch.duckdb.state import AMOUNT, RunState, tuple_sql
-from makegood.adapters.batch.plan import CompiledPolicy, CompiledRule
+from makegood.adapters.batch.duckdb.state import RunState
+from makegood.adapters.batch.plan import DUCKDB, CompiledPolicy, CompiledRule
+from makegood.adapters.batch.plan.awards_sql import (
+    AMOUNT,
+    account_cap,
+    int_list,
+    loss_award,
+    money,
+    pair_amount,
+    price_keys,
+    template_case,
+)
 from makegood.adapters.ledger import format_decimal
-from makegood.domain.accounts import monthly_fee
 from makegood.domain.awards import AwardKind
 from makegood.domain.policy import Policy
 from makegood.domain.rules import LossBrackets
@@ -55,22 +63,10 @@ class Awards(RunState):
         if priced:
             fee_rules = [r.rule.index for r in priced if r.needs_fee] or [-1]
             keys = con.execute(f"""
-                SELECT DISTINCT ri, CASE WHEN ri IN {tuple_sql(fee_rules)} THEN fee_text ELSE '' END,
-                    CASE WHEN ri IN {tuple_sql(fee_rules)} THEN bp ELSE '' END {''.join(', ' + x for x in xs)}
-                FROM pairs WHERE ri IN {tuple_sql([r.rule.index for r in priced])}""").fetchall()
-            by_index = {r.rule.index: r for r in priced}
-            fees: dict[tuple[str, str], Fraction] = {}
-            out = []
-            for ri, fee_text, bp, *slot_values in keys:
-                rule = by_index[ri]
-                assert rule.evaluate is not None
-                fee = Fraction(0)
-                if rule.needs_fee:
-                    fee = fees.get((fee_text, bp)) or fees.setdefault(
-                        (fee_text, bp), monthly_fee(Decimal(fee_text), bp))
-                amount = rule.evaluate(fee, tuple(slot_values[: len(rule.slots)]))
-                out.append((ri, fee_text, bp, *slot_values,
-                            None if amount is None else format_decimal(amount)))
+                SELECT DISTINCT ri, CASE WHEN ri IN {int_list(fee_rules)} THEN fee_text ELSE '' END,
+                    CASE WHEN ri IN {int_list(fee_rules)} THEN bp ELSE '' END {''.join(', ' + x for x in xs)}
+                FROM pairs WHERE ri IN {int_list([r.rule.index for r in priced])}""").fetchall()
+            out = price_keys(priced, keys)
             if out:
                 table = pa.table({name: [row[i] for row in out]
                                   for i, name in enumerate(["ri", "fk", "bk", *xs, "amount"])})
@@ -78,24 +74,20 @@ class Awards(RunState):
                 con.execute("INSERT INTO lk SELECT * FROM lk_rows")
                 con.unregister("lk_rows")
         tk_of = {r.rule.index: self._template(r.template) for r in rules}
-        tk_case = " ".join(f"WHEN {ri} THEN {tk}" for ri, tk in tk_of.items())
-        consts = " ".join(f"WHEN {r.rule.index} THEN CAST({quote(format_decimal(r.constant))} AS {AMOUNT})"
-                          for r in rules if r.constant is not None)
         fee_rules = [r.rule.index for r in priced if r.needs_fee] or [-1]
         join_on = " AND ".join([
             "lk.ri = p.ri",
-            f"lk.fk = CASE WHEN p.ri IN {tuple_sql(fee_rules)} THEN p.fee_text ELSE '' END",
-            f"lk.bk = CASE WHEN p.ri IN {tuple_sql(fee_rules)} THEN p.bp ELSE '' END",
+            f"lk.fk = CASE WHEN p.ri IN {int_list(fee_rules)} THEN p.fee_text ELSE '' END",
+            f"lk.bk = CASE WHEN p.ri IN {int_list(fee_rules)} THEN p.bp ELSE '' END",
             *[f"lk.{x} = p.{x}" for x in xs]])
-        amount_sql = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
-                      else f"CAST(lk.amount AS {AMOUNT})")
         con.execute(f"""
             INSERT INTO {self.target}
             SELECT * FROM (
-                SELECT p.pos, p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
-                    p.counted_us // 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
+                SELECT p.pos, p.aid, p.sid, p.segment, p.service, {template_case(tk_of)} AS tk, p.ri,
+                    p.counted_us // 1000000 AS counted_s, {pair_amount(rules, DUCKDB)} AS amount,
+                    0 AS flags
                 FROM pairs p LEFT JOIN lk ON {join_on}
-                WHERE p.ri IN {tuple_sql(list(tk_of))}
+                WHERE p.ri IN {int_list(list(tk_of))}
             ) WHERE amount IS NOT NULL""")
         con.execute("DROP TABLE lk")
 
@@ -117,32 +109,14 @@ class Awards(RunState):
         tk = self._template(rule.template)
         if rule.constant is not None:
             con.execute(f"""INSERT INTO {self.target} SELECT pos, aid, sid, segment, service, {tk}, {ri},
-                counted_s, CAST({quote(format_decimal(rule.constant))} AS {AMOUNT}), 0
+                counted_s, {money(rule.constant, DUCKDB)}, 0
                 FROM ({chosen})""")
             return
-        loss_rule = rule.rule
-        assert isinstance(loss_rule, LossBrackets)
+        assert isinstance(rule.rule, LossBrackets)
         assert rule.review is not None
-        review = self._template(rule.review)
-        if loss_rule.source == "reported":
-            losses = "SELECT aid, loss FROM losses"
-        else:
-            losses = f"""
-                SELECT aid, max(amount) FILTER (WHERE week BETWEEN DATE '{loss_rule.baseline_from}'
-                    AND DATE '{loss_rule.baseline_to}') - max(amount) FILTER (WHERE week =
-                    DATE '{loss_rule.outage_week}') AS loss
-                FROM sales GROUP BY aid"""
-        brackets = " ".join(
-            f"WHEN l.loss <= CAST({quote(format_decimal(b.up_to))} AS {AMOUNT}) "
-            f"THEN CAST({quote(format_decimal(b.amount))} AS {AMOUNT})" for b in loss_rule.brackets)
-        top = format_decimal(loss_rule.brackets[-1].up_to)
-        con.execute(f"""
-            INSERT INTO {self.target}
-            SELECT c.pos, c.aid, c.sid, c.segment, c.service,
-                CASE WHEN l.loss <= CAST({quote(top)} AS {AMOUNT}) THEN {tk} ELSE {review} END,
-                {ri}, c.counted_s, CASE {brackets} ELSE l.loss END, 0
-            FROM ({chosen}) c JOIN ({losses}) l ON l.aid = c.aid
-            WHERE l.loss > 0""")
+        con.execute(f"INSERT INTO {self.target} " + loss_award(
+            rule.rule, tk=tk, review=self._template(rule.review), d=DUCKDB, chosen=chosen,
+            columns=("pos", "aid", "sid", "segment", "service")))
 
     def _rule_caps(self, cp: CompiledPolicy) -> None:
         capped = [(i, r.rule.cap) for r in cp.rules if r.rule.cap is not None
@@ -150,27 +124,17 @@ class Awards(RunState):
                   if t.is_money and t.policy_id == cp.policy.id and t.rule_index == r.rule.index]
         for tk, cap in capped:
             assert cap is not None
-            value = f"CAST({quote(format_decimal(cap))} AS {AMOUNT})"
+            value = money(cap, DUCKDB)
             self.con.execute(f"UPDATE pawards SET amount = {value}, flags = flags | 1 "
                              f"WHERE tk = {tk} AND amount > {value}")
 
     def _account_cap(self, cap: Decimal) -> None:
-        money = self._money_tks_current()
-        if not money:
+        money_tks = self._money_tks_current()
+        if not money_tks:
             return
-        value = f"CAST({quote(format_decimal(cap))} AS {AMOUNT})"
-        self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE pawards AS
-            SELECT pos, aid, sid, segment, service, tk, ri, counted_s,
-                CASE WHEN amount > room THEN room ELSE amount END AS amount,
-                CASE WHEN amount > room THEN flags | 2 ELSE flags END AS flags
-            FROM (
-                SELECT *, {value} - least(coalesce(sum(amount) OVER (PARTITION BY aid ORDER BY ri,
-                    service, sid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), {value}) AS room
-                FROM pawards WHERE tk IN {tuple_sql(money)}
-            ) WHERE least(amount, room) > 0
-            UNION ALL
-            SELECT * FROM pawards WHERE tk NOT IN {tuple_sql(money)}""")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE pawards AS " + account_cap(
+            "pawards", columns=("pos", "aid", "sid", "segment", "service", "tk", "ri", "counted_s"),
+            cap=cap, money_tks=money_tks, d=DUCKDB))
 
     def _money_tks_current(self) -> list[int]:
         rows = self.con.execute("SELECT DISTINCT tk FROM pawards").fetchall()
@@ -184,21 +148,21 @@ class Awards(RunState):
                 if self.templates[tk].kind == AwardKind.CASH.value]
         if not cash:
             return Decimal(1)
-        total, = first(self.con, f"SELECT sum(amount) FROM pawards WHERE tk IN {tuple_sql(cash)}"
+        total, = first(self.con, f"SELECT sum(amount) FROM pawards WHERE tk IN {int_list(cash)}"
                                   ) or (None,)
         owed = Decimal(0) + (total or 0)
         if owed <= available:
             return Decimal(1)
         factor = available / owed
         amounts = [a for a, in self.con.execute(
-            f"SELECT DISTINCT amount FROM pawards WHERE tk IN {tuple_sql(cash)}").fetchall()]
+            f"SELECT DISTINCT amount FROM pawards WHERE tk IN {int_list(cash)}").fetchall()]
         rounding = policy.caps.fund_rounding
         scaled = pa.table({"old": [format_decimal(Decimal(a)) for a in amounts],
                            "new": [format_decimal(rounding.apply(Decimal(a) * factor)) for a in amounts]})
         self.con.register("fund_rows", scaled)
         self.con.execute(f"""
             UPDATE pawards SET amount = CAST(f.new AS {AMOUNT}), flags = flags | 4
-            FROM fund_rows f WHERE pawards.tk IN {tuple_sql(cash)}
+            FROM fund_rows f WHERE pawards.tk IN {int_list(cash)}
                 AND pawards.amount = CAST(f.old AS {AMOUNT})""")
         self.con.unregister("fund_rows")
         return factor

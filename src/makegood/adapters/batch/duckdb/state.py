@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import duckdb
 
 from makegood.adapters.batch.plan import Template
+from makegood.adapters.batch.plan.awards_sql import AMOUNT
 
-AMOUNT = "DECIMAL(38, 10)"
+__all__ = ["AMOUNT", "RunState"]
 
 
 class RunState:
@@ -31,6 +30,3 @@ class RunState:
         self.templates.append(template)
         return len(self.templates) - 1
 
-
-def tuple_sql(values: Sequence[int]) -> str:
-    return "(" + ", ".join(str(v) for v in values) + ")" if values else "(NULL)"

@@ -15,19 +15,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from makegood.adapters.batch.plan import SPARK, CompiledPolicy, CompiledRule, Template
+from makegood.adapters.batch.plan.awards_sql import (
+    AMOUNT,
+    account_cap,
+    int_list,
+    loss_award,
+    money,
+    pair_amount,
+    price_keys,
+    template_case,
+)
 from makegood.adapters.ledger import format_decimal
-from makegood.domain.accounts import monthly_fee
 from makegood.domain.awards import AwardKind
 from makegood.domain.policy import Policy
 from makegood.domain.rules import LossBrackets
 
-AMOUNT = "DECIMAL(38, 10)"
 AWARD_COLUMNS = "aid, sid, segment, service, tk, ri, counted_s, amount, flags"
 
 
@@ -35,14 +42,6 @@ def _by_policy(exprs: Sequence[str]) -> str:
     if len(exprs) == 1:
         return exprs[0]
     return "(CASE pi " + " ".join(f"WHEN {i} THEN ({e})" for i, e in enumerate(exprs)) + " END)"
-
-
-def _in(values: Sequence[int]) -> str:
-    return "(" + ", ".join(str(v) for v in values) + ")" if values else "(NULL)"
-
-
-def _quote(text: str) -> str:
-    return SPARK.text(text)
 
 
 def pairs_sql(compiled: Sequence[CompiledPolicy]) -> str:
@@ -118,7 +117,7 @@ def _subscription_awards(spark: SparkSession, cp: CompiledPolicy, pi: int, rules
                          run: Awards) -> DataFrame:
     xs = [f"x{i}" for i in range(cp.nslots)]
     priced = [r for r in rules if r.evaluate is not None]
-    fee_rules = _in([r.rule.index for r in priced if r.needs_fee])
+    fee_rules = int_list([r.rule.index for r in priced if r.needs_fee])
 
     def fee_key(column: str, alias: str = "") -> str:
         """The fee or billing period where the rule needs it, else '' (a key without fee)."""
@@ -132,35 +131,19 @@ def _subscription_awards(spark: SparkSession, cp: CompiledPolicy, pi: int, rules
     if priced:
         slots = "".join(", " + x for x in xs)
         keys = spark.sql(f"""SELECT DISTINCT ri, {fee_key('fee_text')} AS fk, {fee_key('bp')} AS bk{slots}
-            FROM pairs WHERE pi = {pi} AND ri IN {_in([r.rule.index for r in priced])}""").collect()
-        by_index = {r.rule.index: r for r in priced}
-        fees: dict[tuple[str, str], Fraction] = {}
-        for key in keys:
-            ri, fee_text, bp, *slot_values = tuple(key)
-            rule = by_index[ri]
-            assert rule.evaluate is not None
-            fee = Fraction(0)
-            if rule.needs_fee:
-                fee = fees.get((fee_text, bp)) or fees.setdefault(
-                    (fee_text, bp), monthly_fee(Decimal(fee_text), bp))
-            amount = rule.evaluate(fee, tuple(slot_values[: len(rule.slots)]))
-            out.append((ri, fee_text, bp, *slot_values,
-                        None if amount is None else format_decimal(amount)))
+            FROM pairs WHERE pi = {pi} AND ri IN {int_list([r.rule.index for r in priced])}""").collect()
+        out = price_keys(priced, [tuple(key) for key in keys])
     spark.createDataFrame(out, schema).createOrReplaceTempView(f"lk_{pi}")
     tk_of = {r.rule.index: run.template(r.template) for r in rules}
-    tk_case = " ".join(f"WHEN {ri} THEN {tk}" for ri, tk in tk_of.items())
-    consts = " ".join(f"WHEN {r.rule.index} THEN CAST({_quote(format_decimal(r.constant))} AS {AMOUNT})"
-                      for r in rules if r.constant is not None)
     join_on = " AND ".join(["lk.ri = p.ri", f"lk.fk = {fee_key('fee_text', 'p.')}",
                             f"lk.bk = {fee_key('bp', 'p.')}", *[f"lk.{x} = p.{x}" for x in xs]])
-    amount_sql = (f"CASE p.ri {consts} ELSE CAST(lk.amount AS {AMOUNT}) END" if consts
-                  else f"CAST(lk.amount AS {AMOUNT})")
     return spark.sql(f"""
         SELECT * FROM (
-            SELECT p.aid, p.sid, p.segment, p.service, CASE p.ri {tk_case} END AS tk, p.ri,
-                p.counted_us DIV 1000000 AS counted_s, {amount_sql} AS amount, 0 AS flags
+            SELECT p.aid, p.sid, p.segment, p.service, {template_case(tk_of)} AS tk, p.ri,
+                p.counted_us DIV 1000000 AS counted_s, {pair_amount(rules, SPARK)} AS amount,
+                0 AS flags
             FROM pairs p LEFT JOIN lk_{pi} lk ON {join_on}
-            WHERE p.pi = {pi} AND p.ri IN {_in(list(tk_of))}
+            WHERE p.pi = {pi} AND p.ri IN {int_list(list(tk_of))}
         ) WHERE amount IS NOT NULL""")
 
 
@@ -174,30 +157,12 @@ def _account_awards(spark: SparkSession, rule: CompiledRule, pi: int, run: Award
     tk = run.template(rule.template)
     if rule.constant is not None:
         return spark.sql(f"""SELECT aid, sid, segment, service, {tk} AS tk, {ri} AS ri, counted_s,
-            CAST({_quote(format_decimal(rule.constant))} AS {AMOUNT}) AS amount, 0 AS flags
+            {money(rule.constant, SPARK)} AS amount, 0 AS flags
             FROM ({chosen})""")
-    loss_rule = rule.rule
-    assert isinstance(loss_rule, LossBrackets)
+    assert isinstance(rule.rule, LossBrackets)
     assert rule.review is not None
-    review = run.template(rule.review)
-    if loss_rule.source == "reported":
-        losses = "SELECT aid, loss FROM losses"
-    else:
-        losses = f"""
-            SELECT aid, max(amount) FILTER (WHERE week BETWEEN DATE '{loss_rule.baseline_from}'
-                AND DATE '{loss_rule.baseline_to}') - max(amount) FILTER (WHERE week =
-                DATE '{loss_rule.outage_week}') AS loss
-            FROM sales GROUP BY aid"""
-    brackets = " ".join(
-        f"WHEN l.loss <= CAST({_quote(format_decimal(b.up_to))} AS {AMOUNT}) "
-        f"THEN CAST({_quote(format_decimal(b.amount))} AS {AMOUNT})" for b in loss_rule.brackets)
-    top = format_decimal(loss_rule.brackets[-1].up_to)
-    return spark.sql(f"""
-        SELECT c.aid, c.sid, c.segment, c.service,
-            CASE WHEN l.loss <= CAST({_quote(top)} AS {AMOUNT}) THEN {tk} ELSE {review} END AS tk,
-            {ri} AS ri, c.counted_s, CAST(CASE {brackets} ELSE l.loss END AS {AMOUNT}) AS amount, 0 AS flags
-        FROM ({chosen}) c JOIN ({losses}) l ON l.aid = c.aid
-        WHERE l.loss > 0""")
+    return spark.sql(loss_award(rule.rule, tk=tk, review=run.template(rule.review), d=SPARK,
+                                chosen=chosen, columns=("aid", "sid", "segment", "service")))
 
 
 def _money_tks(cp: CompiledPolicy, run: Awards) -> list[int]:
@@ -210,8 +175,7 @@ def _rule_caps(awards: DataFrame, cp: CompiledPolicy, run: Awards) -> DataFrame:
               if t.is_money and t.policy_id == cp.policy.id and t.rule_index == r.rule.index]
     if not capped:
         return awards
-    cap_of = " ".join(f"WHEN {tk} THEN CAST({_quote(format_decimal(cap))} AS {AMOUNT})"
-                      for tk, cap in capped if cap is not None)
+    cap_of = " ".join(f"WHEN {tk} THEN {money(cap, SPARK)}" for tk, cap in capped if cap is not None)
     cap = f"(CASE tk {cap_of} END)"
     return awards.selectExpr(
         "aid", "sid", "segment", "service", "tk", "ri", "counted_s",
@@ -220,23 +184,14 @@ def _rule_caps(awards: DataFrame, cp: CompiledPolicy, run: Awards) -> DataFrame:
 
 
 def _account_cap(awards: DataFrame, cap: Decimal, cp: CompiledPolicy, run: Awards) -> DataFrame:
-    money = _money_tks(cp, run)
-    if not money:
+    money_tks = _money_tks(cp, run)
+    if not money_tks:
         return awards
-    value = f"CAST({_quote(format_decimal(cap))} AS {AMOUNT})"
     view = f"capped_{id(cp)}"
     awards.createOrReplaceTempView(view)
-    return awards.sparkSession.sql(f"""
-        SELECT aid, sid, segment, service, tk, ri, counted_s,
-            CAST(CASE WHEN amount > room THEN room ELSE amount END AS {AMOUNT}) AS amount,
-            CASE WHEN amount > room THEN flags | 2 ELSE flags END AS flags
-        FROM (
-            SELECT *, {value} - least(coalesce(sum(amount) OVER (PARTITION BY aid ORDER BY ri,
-                service, sid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), {value}) AS room
-            FROM {view} WHERE tk IN {_in(money)}
-        ) WHERE least(amount, room) > 0
-        UNION ALL
-        SELECT {AWARD_COLUMNS} FROM {view} WHERE tk NOT IN {_in(money)}""")
+    return awards.sparkSession.sql(account_cap(
+        view, columns=("aid", "sid", "segment", "service", "tk", "ri", "counted_s"), cap=cap,
+        money_tks=money_tks, d=SPARK))
 
 
 def _fund_cap(spark: SparkSession, awards: DataFrame, policy: Policy, run: Awards) -> DataFrame:
@@ -253,14 +208,14 @@ def _fund_cap(spark: SparkSession, awards: DataFrame, policy: Policy, run: Award
     run.cached.append(awards)
     view = f"funded_{id(policy)}"
     awards.createOrReplaceTempView(view)
-    total = spark.sql(f"SELECT sum(amount) AS t FROM {view} WHERE tk IN {_in(cash)}").collect()[0]["t"]
+    total = spark.sql(f"SELECT sum(amount) AS t FROM {view} WHERE tk IN {int_list(cash)}").collect()[0]["t"]
     owed = Decimal(0) + (total or 0)
     if owed <= available:
         return awards
     factor = available / owed
     run.fund_factors[policy.id] = str(factor)
     amounts = [r["amount"] for r in spark.sql(
-        f"SELECT DISTINCT amount FROM {view} WHERE tk IN {_in(cash)}").collect()]
+        f"SELECT DISTINCT amount FROM {view} WHERE tk IN {int_list(cash)}").collect()]
     rounding = policy.caps.fund_rounding
     rows = [(format_decimal(Decimal(a)), format_decimal(rounding.apply(Decimal(a) * factor)))
             for a in amounts]
@@ -270,4 +225,4 @@ def _fund_cap(spark: SparkSession, awards: DataFrame, policy: Policy, run: Award
             CASE WHEN f.new IS NULL THEN a.amount ELSE CAST(f.new AS {AMOUNT}) END AS amount,
             CASE WHEN f.new IS NULL THEN a.flags ELSE a.flags | 4 END AS flags
         FROM {view} a LEFT JOIN {view}_rows f
-            ON a.tk IN {_in(cash)} AND a.amount = CAST(f.old AS {AMOUNT})""")
+            ON a.tk IN {int_list(cash)} AND a.amount = CAST(f.old AS {AMOUNT})""")

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from makegood.adapters.pdf_preview import NoPreview
 from makegood.domain.claims import Action, Category, DenyReason, Permission, Status, allowed
 from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
 from makegood.domain.records import ClaimFilter
 from makegood.entrypoints.api.deps import Context
+from makegood.entrypoints.api.staff import attachment_headers
 from makegood.entrypoints.web import deps, words
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
@@ -97,6 +98,12 @@ def _detail(request: Request, claim_id: str, *, errors: dict[str, str], values: 
     users = _staff_names(ctx, me)
     reviewers = [u for u in users if u["role"] in ("reviewer", "supervisor", "admin")]
     names = {u["id"]: u["username"] for u in users}
+    for e in view["evidence"]:
+        if e["content_type"] == "application/pdf" and not e.get("flags"):
+            try:
+                e["preview"] = deps.pdf_preview(ctx, e)
+            except NoPreview as exc:
+                e["no_preview"] = exc.code
     return page(request, "console/claim.html", status=status, view=view, claim=view["claim"],
                 record=record, errors=errors, values=values, done=done, reviewers=reviewers,
                 names=names, reasons=list(DenyReason),
@@ -195,14 +202,26 @@ def evidence(claim_id: str, evidence_id: str, request: Request) -> Response:
         raise NotFound(f"no evidence {evidence_id!r}")
     data, content_type, filename = deps.evidence_file(deps.ctx_of(request), me, claim_id,
                                                       int(evidence_id))
-    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in ".-_") else "_"
-                         for c in filename)[:100] or "evidence"
-    return Response(data, media_type=content_type, headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
-                               f"filename*=UTF-8''{quote(filename[:100])}",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, no-store"})
+    return Response(data, media_type=content_type, headers=attachment_headers(filename[:100]))
+
+
+@router.get("/console/claims/{claim_id}/evidence/{evidence_id}/preview.png",
+            include_in_schema=False)
+def evidence_preview(claim_id: str, evidence_id: str, request: Request) -> Response:
+    """A PDF's first page as a PNG: an attachment like the file itself (an ``<img>`` shows it
+    all the same), never sniffed, for staff who may read the claim."""
+    me = deps.staff(request)
+    if not evidence_id.isdigit():
+        raise NotFound(f"no evidence {evidence_id!r}")
+    ctx = deps.ctx_of(request)
+    row = deps.evidence_row(ctx, me, claim_id, int(evidence_id))
+    try:
+        preview = deps.pdf_preview(ctx, row)
+    except NoPreview as exc:
+        raise InputError(f"no preview of this file ({exc.code}); download it instead",
+                         field="evidence") from None
+    name = f"{row['filename'][:90]}-page-1.png"
+    return Response(preview.png, media_type="image/png", headers=attachment_headers(name))
 
 
 def status_words(status: str) -> str:

@@ -27,12 +27,13 @@ from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, MakegoodError, NotFound
 from makegood.domain.records import IncidentRecord
 from makegood.entrypoints.api.deps import Context
-from makegood.entrypoints.web import deps, svg
+from makegood.entrypoints.web import deps, notice_deps, svg
 from makegood.entrypoints.web.console.dashboard import chosen_incident
 from makegood.entrypoints.web.console.runs import data_dir, data_path
 from makegood.entrypoints.web.render import gettext, page
 from makegood.entrypoints.web.security import WebRoute, form
 from makegood.entrypoints.web.words import N_
+from makegood.services.notice_report import STATUSES
 
 router = APIRouter(route_class=WebRoute)
 _progress: dict[str, tuple[int, int]] = {}  # campaign id: (accounts read, notices enqueued)
@@ -76,7 +77,7 @@ def _award_id(ctx: Context, c: Chosen) -> str:
 def _awards(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
     assert c.source is not None  # the form requires it
     assert c.contacts is not None  # and this
-    return deps.award_campaign(ctx, record=c.record, ledger=str(c.source["ledger"]),
+    return notice_deps.award_campaign(ctx, record=c.record, ledger=str(c.source["ledger"]),
                                run_id=str(c.source["run_id"]), contacts=c.contacts,
                                progress=progress)
 
@@ -88,7 +89,17 @@ def _reminder_id(ctx: Context, c: Chosen) -> str:
 
 
 def _reminders(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
-    return deps.reminder_campaign(ctx, incident_id=c.record.incident.id, days=c.days)
+    return notice_deps.reminder_campaign(ctx, incident_id=c.record.incident.id, days=c.days)
+
+
+def _draft_id(ctx: Context, c: Chosen) -> str:
+    from makegood.services.notice_campaigns import draft_campaign_id
+
+    return draft_campaign_id(c.record.incident.id, ctx.clock())
+
+
+def _drafts(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
+    return notice_deps.draft_reminder_campaign(ctx, incident_id=c.record.incident.id)
 
 
 KINDS: tuple[Kind, ...] = (
@@ -98,6 +109,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("reminders", N_("Deadline reminders"),
          N_("Remind claimants asked for information whose deadline is near."),
          ("within_days",), _reminder_id, _reminders),
+    Kind("drafts", N_("Unfinished claim forms"),
+         N_("Remind everyone who saved a claim form on the portal and has not submitted it."),
+         (), _draft_id, _drafts),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 KIND_LABELS = {k.key: k.label for k in KINDS}
@@ -115,16 +129,16 @@ def _list_page(request: Request, *, errors: dict[str, str], values: dict[str, st
     record = deps.incident(ctx, values["incident"]) \
         if values.get("incident") in {i["id"] for i in found} else chosen_incident(request)
     wanted = values.get("incident") or (record.incident.id if record else "")
-    sources = deps.ledger_sources(ctx)
+    sources = notice_deps.ledger_sources(ctx)
     values = {"kind": KINDS[0].key, "within_days": "7", "contacts": _default_contacts(ctx),
               "incident": wanted,
               "source": next((s["key"] for s in sources if s["incident_id"] == wanted), ""),
               **{k: v for k, v in values.items() if v}}
     return page(request, "console/notices.html", status=status, record=record,
                 incidents=found, kinds=KINDS, errors=errors, values=values, sources=sources,
-                data_dir=str(data_dir(ctx)), status_label=STATUS_WORDS,
+                data_dir=str(data_dir(ctx)), status_label=STATUS_WORDS, statuses=STATUSES,
                 kind_label=KIND_LABELS,
-                campaigns=deps.notice_campaigns(ctx, record.incident.id if record else None))
+                campaigns=notice_deps.campaigns(ctx, record.incident.id if record else None))
 
 
 @router.get("/console/notices", include_in_schema=False)
@@ -146,7 +160,7 @@ def _check(request: Request) -> tuple[dict[str, str], dict[str, str], Chosen | N
         errors["incident"] = _("Choose the incident.")
         return values, errors, None
     needs = kind.fields if kind else ()
-    source = next((s for s in deps.ledger_sources(ctx) if s["key"] == values["source"]
+    source = next((s for s in notice_deps.ledger_sources(ctx) if s["key"] == values["source"]
                    and s["incident_id"] == values["incident"]), None)
     if "source" in needs and source is None:
         errors["source"] = _("Choose a ledger of this incident.")
@@ -198,7 +212,7 @@ def start(request: Request) -> Response:
         return _list_page(request, errors=errors, values=values, status=422)
     kind = KIND_BY_KEY[values["kind"]]
     campaign_id = kind.campaign_id(ctx, chosen)
-    known = {c["id"]: c for c in deps.notice_campaigns(ctx, chosen.record.incident.id)}
+    known = {c["id"]: c for c in notice_deps.campaigns(ctx, chosen.record.incident.id)}
     with _lock:
         busy = campaign_id in _progress
         # Enqueued already, or being enqueued: show it. One left "running" by a server that
@@ -228,6 +242,7 @@ STATUS_WORDS = {
     "temporary_failure": N_("Temporary failure, to retry"),
     "permanent_failure": N_("Permanent failure"), "technical_failure": N_("Technical failure"),
     "skipped": N_("Skipped"),
+    "cancelled": N_("Withdrawn before sending"),
 }
 
 
@@ -239,7 +254,7 @@ def show(campaign_id: str, request: Request) -> Response:
         progress = _progress.get(campaign_id)
         failed = _failed.get(campaign_id)
     try:
-        data = deps.notice_report(ctx, campaign_id)
+        data = notice_deps.report(ctx, campaign_id)
     except NotFound:
         if progress is None and failed is None:
             raise
@@ -248,7 +263,7 @@ def show(campaign_id: str, request: Request) -> Response:
     campaign = data["campaigns"][0] if data["campaigns"] else None
     record = deps.incident(ctx, campaign["incident_id"]) if campaign else None
     try:
-        rules, rules_error = deps.blast_radius(ctx, record), None
+        rules, rules_error = notice_deps.blast_radius(ctx, record), None
     except InputError as exc:
         rules, rules_error = [], str(exc)
     template = "console/notice_status.html" if request.headers.get("hx-request") else \

@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file.
 // 1. A form marked data-upload-progress sends its files with a progress bar.
 // 2. The error summary of a form sent back takes the focus, so a screen reader reads it first.
+// 3. A button marked data-print prints the page (hidden without this file: the browser's own
+//    print command does the same).
 // (htmx swaps replace only the content below the control the user operated: focus stays there,
 // and the new count is announced by an aria-live status line.)
 (function () {
@@ -39,6 +41,10 @@
     });
   }
   document.querySelectorAll("form[data-upload-progress]").forEach(withProgress);
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();
