@@ -103,7 +103,7 @@ def _drafts(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> An
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("awards", N_("Awards"),
+    Kind("awards", N_("Award notices"),
          N_("Tell every account with awards in a run's ledger what it gets."),
          ("source", "contacts"), _award_id, _awards),
     Kind("reminders", N_("Deadline reminders"),
