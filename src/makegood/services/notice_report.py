@@ -56,6 +56,8 @@ def _with_progress(uow: UnitOfWork, found: list[dict[str, Any]]) -> list[dict[st
 
 @dataclass(frozen=True, slots=True)
 class Outage:
+    """A window in which a service the map names was down (an outage, not a degradation)."""
+
     service: str
     start: datetime
     end: datetime
