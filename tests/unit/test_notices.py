@@ -162,7 +162,8 @@ AWARDS = {"title": "판교 데이터센터 화재", "timezone": "Asia/Seoul",
 
 def test_award_notice_in_korean_lists_each_award_from_the_ledger() -> None:
     message = render(NoticeKind.AWARD_GRANTED, "ko", AWARDS)
-    assert "카카오 T 프로 멤버십: 크레딧 7,550 KRW (장애 23시간 30분 반영)" in message.text
+    # money in won as the web pages say it (DOMAIN.md: Kakao T Pro, 7,550 credit)
+    assert "카카오 T 프로 멤버십: 크레딧 7,550원 (장애 23시간 30분 반영)" in message.text
     assert "멜론: 이용 기간 연장 3일" in message.text
     assert "2022-10-15 15:30 KST ~ 2022-10-20 23:00 KST" in message.text
     assert "<li>" in message.html
@@ -188,7 +189,10 @@ def test_decision_notice_says_the_amount() -> None:
     message = render(NoticeKind.DECISION, "ko", {"claim_id": "c9", "outcome": "approved",
                                                  "amount": "30000", "currency": "KRW"})
     assert "승인" in message.text
-    assert "30,000 KRW" in message.text
+    assert "30,000원" in message.text
+    english = render(NoticeKind.DECISION, "en", {"claim_id": "c9", "outcome": "approved",
+                                                 "amount": "30000", "currency": "KRW"})
+    assert "30,000 KRW" in english.text
 
 
 LINK = "https://claims.example.com/portal/track/" + "c" * 32 + "/" + "t" * 32

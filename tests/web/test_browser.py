@@ -246,7 +246,11 @@ def file_by_keyboard(page: Page, amount: str) -> tuple[str, str]:
     type_into(page, "#f-phone", "010-1234-5678")
     type_into(page, "#f-account_id", "acct-free")
     tab_to(page, "#f-service")
-    page.keyboard.type("messenger")  # a select takes typed letters
+    expect(page.locator("#f-service option[value=messenger]")).to_have_text("카카오톡")
+    for _ in range(page.locator("#f-service option").count()):  # a select takes arrow keys
+        if page.locator("#f-service").input_value() == "messenger":
+            break
+        page.keyboard.press("ArrowDown")
     expect(page.locator("#f-service")).to_have_value("messenger")
     type_into(page, "#f-start", "2022-10-15 16:00")
     type_into(page, "#f-end", "2022-10-15 20:00")

@@ -27,7 +27,7 @@ from makegood.domain.money import (
     format_quantity,
     to_decimal_places,
 )
-from makegood.domain.notice_text import service_name
+from makegood.domain.names import service_name
 from makegood.domain.windows import Window, format_duration, format_local, format_windows
 
 # Units a person reads in Korean; other units (currency codes, ids) are shown as written.

@@ -18,36 +18,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from makegood.domain import award_text
 from makegood.domain.money import format_amount
+from makegood.domain.names import kind_word, service_name
 from makegood.domain.notices import NoticeKind
 
 SMS_LIMIT = 140  # characters of a short notice; the rest is cut with an ellipsis
 
-# Names people know the 2022 services by; other services show their id.
-SERVICE_NAMES: Mapping[str, Mapping[str, str]] = {
-    "messenger": {"ko": "카카오톡", "en": "KakaoTalk"},
-    "partner_login": {"ko": "카카오 로그인", "en": "Kakao Login"},
-    "taxi": {"ko": "카카오 T 택시", "en": "Kakao T Taxi"},
-    "taxi_pro": {"ko": "카카오 T 프로 멤버십", "en": "Kakao T Pro membership"},
-    "driver_pro": {"ko": "대리운전 프로 멤버십", "en": "designated-driver Pro membership"},
-    "pay": {"ko": "카카오페이", "en": "KakaoPay"},
-    "webtoon": {"ko": "카카오웹툰", "en": "Kakao Webtoon"},
-    "page": {"ko": "카카오페이지", "en": "KakaoPage"},
-    "music": {"ko": "멜론", "en": "Melon"},
-    "emoticon_plus": {"ko": "이모티콘 플러스", "en": "Emoticon Plus"},
-    "chat_backup": {"ko": "톡서랍 플러스", "en": "Talk Drawer Plus"},
-    "kakao_mail": {"ko": "카카오메일", "en": "Kakao Mail"},
-    "daum_mail": {"ko": "다음메일", "en": "Daum Mail"},
-    "biz_channel": {"ko": "카카오톡 채널", "en": "KakaoTalk Channel"},
-}
-_KIND_WORDS = {
-    "extension": {"ko": "이용 기간 연장", "en": "extension"},
-    "credit": {"ko": "크레딧", "en": "credit"},
-    "refund": {"ko": "환불", "en": "refund"},
-    "cash": {"ko": "보상금", "en": "payment"},
-    "item": {"ko": "선물", "en": "gift"},
-    "review": {"ko": "개별 심사", "en": "individual review"},
-}
 _UNITS = {"day": {"ko": "일", "en": "days"}, "hour": {"ko": "시간", "en": "hours"}}
 
 _SUBJECT = {
@@ -140,11 +117,10 @@ class Message:
     short: str
 
 
-def service_name(service: str, language: str) -> str:
-    return SERVICE_NAMES.get(service, {}).get(language, service)
-
-
 def quantity(amount: Decimal | str, unit: str, language: str) -> str:
+    """``3일``, ``7,550원`` (as the web pages say it) / ``3 days``, ``7,550 KRW``."""
+    if language == "ko":
+        return award_text.quantity(Decimal(str(amount)), unit, "ko")
     value = format_amount(Decimal(str(amount)))
     if unit in _UNITS:
         word = _UNITS[unit][language]
@@ -152,11 +128,6 @@ def quantity(amount: Decimal | str, unit: str, language: str) -> str:
             word = "day"
         return f"{value}{word}" if language == "ko" else f"{value} {word}"
     return f"{value} {unit}"
-
-
-def kind_word(kind: str, language: str) -> str:
-    """``크레딧`` / ``credit``: an award kind as a person reads it."""
-    return _KIND_WORDS.get(kind, {}).get(language, kind)
 
 
 def award_line(award: Mapping[str, Any], language: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from makegood.domain.award_text import money, quantity, rounding, span, time_rounding
 from makegood.domain.money import format_amount
-from makegood.domain.notice_text import kind_word, service_name
+from makegood.domain.names import kind_word, service_name
 from makegood.domain.policy import Policy
 from makegood.domain.rules import (
     DayStep,

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from makegood.domain import notice_text, rule_text
+from makegood.domain import names, rule_text
 from makegood.domain.money import format_amount, format_quantity
 from makegood.domain.windows import format_duration
 from makegood.entrypoints.web import i18n, words
@@ -80,7 +80,7 @@ def environment(lang: str) -> Environment:
     env.globals["rule_words"] = lambda rule, policy=None: rule_text.describe(
         rule, lang, policy.currency if policy is not None else "")
     env.globals["policy_words"] = lambda policy: rule_text.policy_lines(policy, lang)
-    env.filters["service"] = lambda service: notice_text.service_name(str(service), lang)
+    env.filters["service"] = lambda service: names.service_name(str(service), lang)
     return env
 
 
