@@ -56,6 +56,17 @@ def test_demo_campaign_runs_and_its_report_shows_the_blast_radius(demo: Path, tm
     assert first.returncode == 0, first.stderr
     again = run(tmp_path, *args)
     assert " 0 notices enqueued (new)" in " ".join(again.stdout.split())
+    import getpass
+
+    import sqlalchemy as sa
+
+    db = sa.create_engine(f"sqlite:///{tmp_path / 'makegood.db'}")
+    with db.connect() as conn:  # who started and who resumed it, in the audit trail
+        started = conn.execute(sa.text("SELECT actor, action FROM audit_log WHERE entity = "
+                                       "'notice_campaign' ORDER BY id")).all()
+    db.dispose()
+    assert [tuple(r) for r in started] == [(f"cli:{getpass.getuser()}", "notices.campaign_started"),
+                                           (f"cli:{getpass.getuser()}", "notices.campaign_resumed")]
     worker = run(tmp_path, "notify", "run", "--out", "sent",
                  "--as-of", "2022-10-17T12:00:00+09:00")
     assert worker.returncode == 0, worker.stderr

@@ -125,6 +125,8 @@ def test_a_campaign_started_twice_is_shown_not_sent_twice(case: Web) -> None:
     assert again.headers["location"] == f"/console/notices/{campaign_id}?again=1"  # type: ignore[attr-defined]
     page = case.client.get(again.headers["location"]).text  # type: ignore[attr-defined]
     assert "이미 시작한 캠페인" in page
+    assert "시작한 사람</dt><dd>admin, " in page  # the audit trail's actor, once
+    assert page.count("시작한 사람</dt>") == 1
     from makegood.adapters.db.repository import UnitOfWork
 
     with UnitOfWork(case.engine) as uow:

@@ -58,6 +58,9 @@ def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
     return f"{kind[:6]}-{digest}"
 
 
+SYSTEM_ACTOR = "system"  # who starts a campaign when no person is named
+
+
 def award_campaign_id(incident_id: str, run_id: str) -> str:
     """One award campaign per incident and run: starting it again resumes it."""
     return campaign_id_for("awards", incident_id, run_id)
@@ -122,14 +125,15 @@ def _contacts_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: str,
                    contacts: Path, now: datetime, batch_rows: int = 500_000,
-                   progress: Progress | None = None, threads: int = 2) -> CampaignResult:
+                   progress: Progress | None = None, threads: int = 2,
+                   actor: str = SYSTEM_ACTOR) -> CampaignResult:
     """Enqueue one ``award_granted`` notice per account of the ledger that has a contact."""
     started = time.perf_counter()
     if not ledger.is_file():
         raise DataError("the ledger file does not exist", file=str(ledger))
     campaign_id = award_campaign_id(incident.id, run_id)
     try:
-        fresh = _start(engine, incident, campaign_id, run_id, ledger, now)
+        fresh = _start(engine, incident, campaign_id, run_id, ledger, now, actor)
     except sa.exc.IntegrityError:
         raise Conflict(f"campaign {campaign_id} is being started by another process; run it "
                        "again when that one ends (it resumes)") from None
@@ -152,16 +156,28 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
 
 
+def _begin(uow: UnitOfWork, *, campaign_id: str, kind: str, incident_id: str,
+           run_id: str | None, source: str, actor: str, now: datetime) -> bool:
+    """Record the campaign (or its resumption) and who started it, in the audit trail."""
+    fresh = uow.outbox.start_campaign(campaign_id=campaign_id, kind=kind, incident_id=incident_id,
+                                      run_id=run_id, source=source, now=now)
+    uow.audit.record(actor=actor, action="notices.campaign_started" if fresh
+                     else "notices.campaign_resumed", entity="notice_campaign",
+                     entity_id=campaign_id, before=None,
+                     after={"kind": kind, "incident_id": incident_id, "run_id": run_id,
+                            "source": source}, now=now)
+    return fresh
+
+
 def _start(engine: Engine, incident: Incident, campaign_id: str, run_id: str, ledger: Path,
-           now: datetime) -> bool:
+           now: datetime, actor: str) -> bool:
     with UnitOfWork(engine) as uow:
         if uow.incidents.get(incident.id) is None:
             raise InputError(f"incident {incident.id!r} is not in the database; load it first "
                              "(makegood db load or makegood notify campaign --incident)",
                              field="incident")
-        fresh = uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards",
-                                          incident_id=incident.id, run_id=run_id,
-                                          source=str(ledger), now=now)
+        fresh = _begin(uow, campaign_id=campaign_id, kind="awards", incident_id=incident.id,
+                       run_id=run_id, source=str(ledger), actor=actor, now=now)
         uow.commit()
     return fresh
 
@@ -219,16 +235,16 @@ def _enqueue(con: duckdb.DuckDBPyConnection, engine: Engine, incident: Incident,
 
 
 def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
-                      horizon: timedelta = timedelta(days=7)) -> CampaignResult:
+                      horizon: timedelta = timedelta(days=7),
+                      actor: str = SYSTEM_ACTOR) -> CampaignResult:
     """Remind every claimant asked for information whose cure deadline is within ``horizon``."""
     started = time.perf_counter()
     campaign_id = reminder_campaign_id(incident_id, now)
     with UnitOfWork(engine) as uow:
         record = uow.incidents.get_or_raise(incident_id)
-        uow.outbox.start_campaign(campaign_id=campaign_id, kind="reminders",
-                                  incident_id=incident_id, run_id=None,
-                                  source=f"cure deadlines before {now + horizon:%Y-%m-%d %H:%M}"
-                                         " UTC", now=now)
+        _begin(uow, campaign_id=campaign_id, kind="reminders", incident_id=incident_id,
+               run_id=None, source=f"cure deadlines before {now + horizon:%Y-%m-%d %H:%M} UTC",
+               actor=actor, now=now)
         waiting = [c for c in uow.claims.all_(incident_id)
                    if c.status.value == "info_requested" and c.cure_deadline is not None
                    and now <= c.cure_deadline < now + horizon]
@@ -249,7 +265,7 @@ def reminder_campaign(*, engine: Engine, incident_id: str, now: datetime,
 
 
 def draft_reminder_campaign(*, engine: Engine, cipher: Cipher, incident_id: str,
-                            now: datetime) -> CampaignResult:
+                            now: datetime, actor: str = SYSTEM_ACTOR) -> CampaignResult:
     """Remind everyone who started a claim on the portal and has not submitted it: one
     ``draft_reminder`` per saved draft of the incident that is not expired and has a contact,
     with its resume link sealed and the intake deadline when the incident has one."""
@@ -262,9 +278,8 @@ def draft_reminder_campaign(*, engine: Engine, cipher: Cipher, incident_id: str,
             raise InputError(f"incident {incident_id!r} stopped taking claims at "
                              f"{closes.isoformat()}; a reminder to finish a claim would come "
                              "too late", field="incident")
-        uow.outbox.start_campaign(campaign_id=campaign_id, kind="drafts",
-                                  incident_id=incident_id, run_id=None,
-                                  source="saved claim forms not submitted", now=now)
+        _begin(uow, campaign_id=campaign_id, kind="drafts", incident_id=incident_id,
+               run_id=None, source="saved claim forms not submitted", actor=actor, now=now)
         drafts = Drafts(uow.conn).reachable(incident_id, now)
         batch = []
         for draft in drafts:

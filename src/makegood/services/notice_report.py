@@ -30,6 +30,10 @@ def report(uow: UnitOfWork, *, campaign_id: str | None = None,
             c for c in uow.outbox.campaigns()
             if (campaign_id is None or c["id"] == campaign_id)
             and (incident_id is None or c["incident_id"] == incident_id)])
+        # Who started (and resumed) the campaign, from the audit trail.
+        data["starts"] = [{"at": a.at, "actor": a.actor, "resumed": a.action.endswith("resumed")}
+                          for a in uow.audit.of("notice_campaign", campaign_id)] \
+            if campaign_id is not None else []
     return data
 
 

@@ -67,6 +67,16 @@ def _as_of_clock(as_of: str | None) -> Any:
     return lambda: start + (_now() - wall)
 
 
+def _actor() -> str:
+    """Who starts a campaign from the command line, for the audit trail: the login name."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return "cli"
+
+
 @campaign_app.command("awards")
 @handles_errors
 def campaign_awards(
@@ -98,7 +108,7 @@ def campaign_awards(
         with console.status("enqueuing notices") as status:
             result = award_campaign(
                 engine=engine, incident=the_incident, ledger=ledger, run_id=run_id,
-                contacts=contacts, now=now,
+                contacts=contacts, now=now, actor=_actor(),
                 progress=lambda done, new: status.update(
                     f"{done:,} accounts read, {new:,} notices enqueued"))
     finally:
@@ -120,7 +130,7 @@ def campaign_reminders(
     engine = _engine()
     try:
         result = reminder_campaign(engine=engine, incident_id=incident_id, now=_now(),
-                                   horizon=timedelta(days=within_days))
+                                   horizon=timedelta(days=within_days), actor=_actor())
     finally:
         engine.dispose()
     console.print(f"campaign {result.campaign_id}: {result.accounts:,} claims waiting for "
@@ -140,7 +150,7 @@ def campaign_drafts(
     engine = _engine()
     try:
         result = draft_reminder_campaign(engine=engine, cipher=bootstrap.cipher(config),
-                                         incident_id=incident_id, now=_now())
+                                         incident_id=incident_id, now=_now(), actor=_actor())
     finally:
         engine.dispose()
     console.print(f"campaign {result.campaign_id}: {result.accounts:,} saved claims not "

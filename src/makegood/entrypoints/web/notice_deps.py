@@ -60,21 +60,24 @@ def ledger_sources(ctx: Context) -> list[dict[str, Any]]:
 
 
 def award_campaign(ctx: Context, *, record: IncidentRecord, ledger: str, run_id: str,
-                   contacts: Path, progress: Progress) -> CampaignResult:
+                   contacts: Path, progress: Progress, actor: str) -> CampaignResult:
     from makegood.services.notice_campaigns import award_campaign as start
 
     return start(engine=ctx.engine, incident=record.incident, ledger=Path(ledger),
-                 run_id=run_id, contacts=contacts, now=ctx.clock(), progress=progress)
+                 run_id=run_id, contacts=contacts, now=ctx.clock(), progress=progress,
+                 actor=actor)
 
 
-def reminder_campaign(ctx: Context, *, incident_id: str, days: int) -> CampaignResult:
+def reminder_campaign(ctx: Context, *, incident_id: str, days: int, actor: str
+                      ) -> CampaignResult:
     from makegood.services.notice_campaigns import reminder_campaign as start
 
     return start(engine=ctx.engine, incident_id=incident_id, now=ctx.clock(),
-                 horizon=timedelta(days=days))
+                 horizon=timedelta(days=days), actor=actor)
 
 
-def draft_reminder_campaign(ctx: Context, *, incident_id: str) -> CampaignResult:
+def draft_reminder_campaign(ctx: Context, *, incident_id: str, actor: str) -> CampaignResult:
     from makegood.services.notice_campaigns import draft_reminder_campaign as start
 
-    return start(engine=ctx.engine, cipher=ctx.cipher, incident_id=incident_id, now=ctx.clock())
+    return start(engine=ctx.engine, cipher=ctx.cipher, incident_id=incident_id, now=ctx.clock(),
+                 actor=actor)

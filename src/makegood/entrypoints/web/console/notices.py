@@ -52,6 +52,7 @@ class Chosen:
     source: dict[str, Any] | None
     contacts: Path | None
     days: int
+    actor: str  # the staff member who starts it (the audit trail's actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,8 @@ def _awards(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> An
     assert c.source is not None  # the form requires it
     assert c.contacts is not None  # and this
     return notice_deps.award_campaign(ctx, record=c.record, ledger=str(c.source["ledger"]),
-                               run_id=str(c.source["run_id"]), contacts=c.contacts,
-                               progress=progress)
+                                      run_id=str(c.source["run_id"]), contacts=c.contacts,
+                                      progress=progress, actor=c.actor)
 
 
 def _reminder_id(ctx: Context, c: Chosen) -> str:
@@ -89,7 +90,8 @@ def _reminder_id(ctx: Context, c: Chosen) -> str:
 
 
 def _reminders(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
-    return notice_deps.reminder_campaign(ctx, incident_id=c.record.incident.id, days=c.days)
+    return notice_deps.reminder_campaign(ctx, incident_id=c.record.incident.id, days=c.days,
+                                         actor=c.actor)
 
 
 def _draft_id(ctx: Context, c: Chosen) -> str:
@@ -99,7 +101,8 @@ def _draft_id(ctx: Context, c: Chosen) -> str:
 
 
 def _drafts(ctx: Context, c: Chosen, progress: Callable[[int, int], None]) -> Any:
-    return notice_deps.draft_reminder_campaign(ctx, incident_id=c.record.incident.id)
+    return notice_deps.draft_reminder_campaign(ctx, incident_id=c.record.incident.id,
+                                               actor=c.actor)
 
 
 KINDS: tuple[Kind, ...] = (
@@ -181,7 +184,8 @@ def _check(request: Request) -> tuple[dict[str, str], dict[str, str], Chosen | N
                 n=MAX_DAYS)
     if errors:
         return values, errors, None
-    return values, errors, Chosen(deps.incident(ctx, values["incident"]), source, contacts, days)
+    return values, errors, Chosen(deps.incident(ctx, values["incident"]), source, contacts, days,
+                                  deps.staff(request).username)
 
 
 def _work(ctx: Context, kind: Kind, chosen: Chosen, campaign_id: str) -> None:
@@ -259,7 +263,7 @@ def show(campaign_id: str, request: Request) -> Response:
         if progress is None and failed is None:
             raise
         data = {"campaigns": [], "delivered": [], "attempts": [], "skipped": [],
-                "fallbacks_taken": 0, "notices": 0}
+                "fallbacks_taken": 0, "notices": 0, "starts": []}
     campaign = data["campaigns"][0] if data["campaigns"] else None
     record = deps.incident(ctx, campaign["incident_id"]) if campaign else None
     try:
@@ -272,4 +276,4 @@ def show(campaign_id: str, request: Request) -> Response:
                 progress=progress, failed=failed, record=record, rules=rules,
                 rules_error=rules_error, charts=_charts(request, data), status_words=STATUS_WORDS,
                 again=request.query_params.get("again") == "1", kind_label=KIND_LABELS,
-                as_of=ctx.settings.notify_as_of)
+                as_of=ctx.settings.notify_as_of, starts=data.get("starts", []))
