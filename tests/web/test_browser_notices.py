@@ -102,8 +102,8 @@ def test_an_operator_starts_the_award_campaign_and_sees_delivery_and_the_blast_r
     assert number(page, "#n-blast") > 0
     assert number(page, "#n-fallbacks") > 0
     report = page.locator("#notice-status table")
-    expect(report.nth(3)).to_contain_text("blast radius: kakao_mail down")
-    expect(report.nth(3)).to_contain_text("blast radius: biz_channel down")
+    expect(report.nth(3)).to_contain_text("장애 범위: 카카오메일(kakao_mail) 중단")
+    expect(report.nth(3)).to_contain_text("장애 범위: 카카오톡 채널(biz_channel) 중단")
     rules = page.locator("section[aria-labelledby=radius] table")
     expect(rules).to_contain_text("kakao.com 메일")
     expect(rules).to_contain_text("kakao_mail: 2022-10-15 15:30 KST – 2022-10-18 09:00 KST")

@@ -105,8 +105,8 @@ def test_a_supervisor_starts_the_award_campaign_and_the_report_shows_delivery_an
     assert 'id="n-delivered">3<' in page  # push, SMS after AlimTalk, naver.com mail
     assert 'id="n-fallbacks">1<' in page  # SMS, the second step of A2's chain
     assert 'id="n-blast">2<' in page  # A2's AlimTalk, A3's kakao.com mail
-    assert "blast radius: biz_channel down" in page
-    assert "blast radius: kakao_mail down" in page
+    assert "장애 범위: 카카오톡 채널(biz_channel) 중단" in page
+    assert "장애 범위: 카카오메일(kakao_mail) 중단" in page
     assert "kakao.com" in page
     assert "kakao_mail" in page
     listing = case.client.get("/console/notices").text
@@ -218,3 +218,15 @@ def test_a_draft_reminder_campaign_reaches_a_saved_claim_form(case: Web) -> None
     assert r.status_code == 303, r.text  # type: ignore[attr-defined]
     page = wait_enqueued(case, r.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
     assert "계정 1개, 새 안내 1건" in page
+
+
+def test_skip_reasons_read_in_the_readers_language() -> None:
+    from makegood.entrypoints.web.render import skip_reason
+
+    assert skip_reason("blast radius: biz_channel, messenger down", "ko") == \
+        "장애 범위: 카카오톡 채널(biz_channel), 카카오톡(messenger) 중단"
+    assert skip_reason("blast radius: kakao_mail down", "en") == \
+        "blast radius: Kakao Mail (kakao_mail) down"
+    assert skip_reason("blast radius: broadband down", "ko") == "장애 범위: broadband 중단"
+    assert skip_reason("circuit open", "ko").startswith("차단기 열림")
+    assert skip_reason("something new", "ko") == "something new"

@@ -81,7 +81,24 @@ def environment(lang: str) -> Environment:
         rule, lang, policy.currency if policy is not None else "")
     env.globals["policy_words"] = lambda policy: rule_text.policy_lines(policy, lang)
     env.filters["service"] = lambda service: names.service_name(str(service), lang)
+    env.filters["skip_reason"] = lambda reason: skip_reason(str(reason), lang)
     return env
+
+
+def skip_reason(reason: str, lang: str) -> str:
+    """A skipped step's reason in the reader's words: ``장애 범위: 카카오톡 채널(biz_channel)
+    중단``; a reason it does not know is shown as the worker wrote it."""
+    translate = i18n.gettext_for(lang).gettext
+    prefix, suffix = "blast radius: ", " down"
+    if reason.startswith(prefix) and reason.endswith(suffix):
+        ids = [s.strip() for s in reason[len(prefix):-len(suffix)].split(",") if s.strip()]
+        gap = "" if lang == "ko" else " "
+        named = [f"{names.service_name(i, lang)}{gap}({i})" if names.service_name(i, lang) != i
+                 else i for i in ids]
+        return translate(words.SKIP_REASONS["blast radius"]).format(services=", ".join(named))
+    if reason == "circuit open":
+        return translate(words.SKIP_REASONS["circuit open"])
+    return reason
 
 
 def gettext(request: Request) -> Any:

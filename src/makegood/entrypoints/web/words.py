@@ -108,3 +108,7 @@ AWARD_KINDS = {"extension": N_("free extension"), "credit": N_("credit"), "cash"
 
 UNITS = {"day": N_("{amount} days"), "hour": N_("{amount} hours"),
          "KRW": N_("{amount} won"), "in-app cash": N_("{amount} in-app cash")}
+
+# Why the worker skipped a step of a notice's chain (services.notices writes these reasons).
+SKIP_REASONS = {"blast radius": N_("blast radius: {services} down"),
+                "circuit open": N_("circuit open: the channel failed too often in a row")}
