@@ -134,6 +134,19 @@ def test_the_payout_account_is_masked_for_staff(web: Web) -> None:
     assert "********6789" in page
 
 
+def test_verification_checks_read_in_the_readers_language(web: Web) -> None:
+    claim_id, _token = file_claim(web)
+    web.login("rev")
+    page = web.client.get(f"/console/claims/{claim_id}").text
+    assert "검증: 검증됨" in page or "검증: 주의" in page
+    assert "<td>계정</td>" in page
+    assert "계정을 찾았습니다" in page or "기록에서 이 계정을 찾지 못했습니다" in page
+    english = web.client.get(f"/console/claims/{claim_id}",
+                             headers={"Accept-Language": "en"}).text
+    assert "<td>account</td>" in english
+    assert "We found your account." in english or "We could not find this account" in english
+
+
 def test_dashboard_draws_charts_with_their_figures(web: Web) -> None:
     file_claim(web)
     web.login("rev")

@@ -74,6 +74,10 @@ CHECKS = {
     "LOSS_REVIEW": N_("Your loss is above the brackets and will be reviewed individually."),
 }
 
+CHECK_NAMES = {"account": N_("account"), "service": N_("service held"),
+               "overlap": N_("outage overlap"), "paid": N_("paid or free"),
+               "ledger": N_("automatic compensation"), "loss": N_("sales loss")}
+
 OUTCOMES = {"pass": N_("passed"), "fail": N_("did not pass"), "info": N_("for information")}
 
 REASONS = {
