@@ -81,6 +81,44 @@ def test_award_campaign_enqueues_one_notice_per_account_and_a_rerun_adds_nothing
     assert rows[1]["phone"] is None  # an empty cell is no contact point
 
 
+def test_a_campaign_another_process_is_enqueuing_is_not_started_twice(
+        db_engine: Engine, tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from makegood.adapters.db.notice_tables import notice_campaigns
+    from makegood.domain.errors import Conflict
+    from makegood.services.notice_campaigns import award_campaign_id, live_progress
+
+    incident = put_2022_incident(db_engine)
+    ledger = write_ledger(tmp_path / "ledger.parquet", ["A1", "A2"])
+    contacts = write_contacts(tmp_path / "contacts.csv", [("A1", "a@b.kr", "", "ko"),
+                                                          ("A2", "c@d.kr", "", "ko")])
+    campaign_id = award_campaign_id(incident.id, "run-1")
+    with UnitOfWork(db_engine) as uow:  # another process started it and is at work
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards", incident_id=incident.id,
+                                  run_id="run-1", source=str(ledger), now=NOW)
+        uow.outbox.heartbeat(campaign_id, read=1234, new=1000)
+        uow.commit()
+    with UnitOfWork(db_engine) as uow:
+        assert live_progress(uow.outbox.campaign(campaign_id)) == (1234, 1000)
+    with pytest.raises(Conflict, match="being enqueued by another process"):
+        award_campaign(engine=db_engine, incident=incident, ledger=ledger, run_id="run-1",
+                       contacts=contacts, now=NOW)
+    assert _rows(db_engine) == []
+    # It falls silent (killed): after a minute it is interrupted and starting it resumes it.
+    with db_engine.begin() as conn:
+        conn.execute(notice_campaigns.update().values(
+            heartbeat_at=datetime.now(UTC) - timedelta(minutes=2)))
+    with UnitOfWork(db_engine) as uow:
+        assert live_progress(uow.outbox.campaign(campaign_id)) is None
+    result = award_campaign(engine=db_engine, incident=incident, ledger=ledger, run_id="run-1",
+                            contacts=contacts, now=NOW)
+    assert result.enqueued == 2
+    with UnitOfWork(db_engine) as uow:
+        done = uow.outbox.campaign(campaign_id)
+    assert (done["status"], done["heartbeat_at"], live_progress(done)) == ("enqueued", None, None)
+
+
 def test_contacts_with_an_unknown_language_are_refused_with_the_row(
         db_engine: Engine, tmp_path: Path) -> None:
     incident = put_2022_incident(db_engine)

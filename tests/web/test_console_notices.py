@@ -183,6 +183,43 @@ def test_a_reminder_campaign_starts_from_the_same_form(case: Web) -> None:
     assert "remind-" in page
 
 
+def test_a_campaign_another_process_is_enqueuing_shows_its_progress_and_is_not_restarted(
+        case: Web) -> None:
+    """Another server worker (or the command line) is enqueuing it: every process shows the
+    progress from the campaign's heartbeat; once the heartbeat stops it is interrupted."""
+    from datetime import UTC, datetime, timedelta
+
+    from makegood.adapters.db.notice_tables import notice_campaigns
+    from makegood.adapters.db.repository import UnitOfWork
+    from makegood.services.notice_campaigns import award_campaign_id
+
+    campaign_id = award_campaign_id("kakao-2022-10-15", "run-2022-a")
+    with UnitOfWork(case.engine) as uow:
+        uow.outbox.start_campaign(campaign_id=campaign_id, kind="awards",
+                                  incident_id="kakao-2022-10-15", run_id="run-2022-a",
+                                  source="awards.csv", now=AS_OF)
+        uow.outbox.heartbeat(campaign_id, read=1234, new=1000)
+        uow.commit()
+    case.login("sup1")
+    page = case.client.get(f"/console/notices/{campaign_id}").text
+    assert "계정 1,234개를 읽고 안내 1,000건을 등록했습니다" in page
+    assert 'hx-get="/console/notices/' in page  # it keeps polling
+    r = start(case)
+    assert r.headers["location"] == f"/console/notices/{campaign_id}?again=1"  # type: ignore[attr-defined]
+    with UnitOfWork(case.engine) as uow:
+        assert uow.outbox.report(campaign_id=campaign_id)["notices"] == 0  # nothing started
+    with case.engine.begin() as conn:
+        conn.execute(notice_campaigns.update().values(
+            heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)))
+    page = case.client.get(f"/console/notices/{campaign_id}").text
+    assert "1,234" not in page
+    resumed = start(case)
+    assert resumed.headers["location"] == f"/console/notices/{campaign_id}"  # type: ignore[attr-defined]
+    wait_enqueued(case, campaign_id)
+    with UnitOfWork(case.engine) as uow:
+        assert uow.outbox.report(campaign_id=campaign_id)["notices"] == 4
+
+
 def test_an_unknown_campaign_is_not_found(case: Web) -> None:
     case.login("rev")
     assert case.client.get("/console/notices/awards-0000").status_code == 404

@@ -17,14 +17,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -34,7 +36,7 @@ from sqlalchemy.engine import Engine
 from makegood.adapters.db.notice_bulk import insert_batch
 from makegood.adapters.db.repository import UnitOfWork
 from makegood.adapters.db.web_store import Drafts
-from makegood.domain.errors import Conflict, DataError, InputError
+from makegood.domain.errors import Conflict, DataError, InputError, NotFound
 from makegood.domain.incident import Incident
 from makegood.domain.notices import Contact, NoticeKind
 from makegood.services.notice_events import claim_notice, draft_account, draft_reminder_notice
@@ -59,6 +61,7 @@ def campaign_id_for(kind: str, incident_id: str, event: str) -> str:
 
 
 SYSTEM_ACTOR = "system"  # who starts a campaign when no person is named
+HEARTBEAT_STALE = timedelta(seconds=60)  # a running campaign silent this long was interrupted
 
 
 def award_campaign_id(incident_id: str, run_id: str) -> str:
@@ -137,18 +140,26 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     except sa.exc.IntegrityError:
         raise Conflict(f"campaign {campaign_id} is being started by another process; run it "
                        "again when that one ends (it resumes)") from None
-    con = duckdb.connect(config={"threads": threads})
     try:
-        _contacts_view(con, contacts)
-        accounts, enqueued, without = _enqueue(con, engine, incident, ledger, run_id,
-                                               campaign_id, now, fresh, batch_rows, progress)
-    except duckdb.Error as exc:
-        raise DataError(f"cannot read the ledger or contacts: {exc}", file=str(ledger)) from None
-    except sa.exc.IntegrityError:
-        raise Conflict(f"campaign {campaign_id} is being enqueued by another process; run it "
-                       "again when that one ends (it resumes)") from None
-    finally:
-        con.close()
+        con = duckdb.connect(config={"threads": threads})
+        try:
+            _contacts_view(con, contacts)
+            accounts, enqueued, without = _enqueue(con, engine, incident, ledger, run_id,
+                                                   campaign_id, now, fresh, batch_rows,
+                                                   _Heartbeat(engine, campaign_id, progress))
+        except duckdb.Error as exc:
+            raise DataError(f"cannot read the ledger or contacts: {exc}",
+                            file=str(ledger)) from None
+        except sa.exc.IntegrityError:
+            raise Conflict(f"campaign {campaign_id} is being enqueued by another process; run "
+                           "it again when that one ends (it resumes)") from None
+        finally:
+            con.close()
+    except BaseException:  # stopped: no longer shown as being enqueued; starting it resumes
+        with contextlib.suppress(Exception), UnitOfWork(engine) as uow:  # the first error wins
+            uow.outbox.heartbeat(campaign_id, read=0, new=0, alive=False)
+            uow.commit()
+        raise
     with UnitOfWork(engine) as uow:
         uow.outbox.finish_campaign(campaign_id, accounts=accounts, enqueued=enqueued,
                                    without_contact=without, now=now)
@@ -156,9 +167,48 @@ def award_campaign(*, engine: Engine, incident: Incident, ledger: Path, run_id: 
     return CampaignResult(campaign_id, accounts, enqueued, without, time.perf_counter() - started)
 
 
+class _Heartbeat:
+    """The enqueue's progress, passed on to ``progress`` and written to the campaign's row at
+    most once a second, so every process sees it and none starts the campaign again."""
+
+    def __init__(self, engine: Engine, campaign_id: str, progress: Progress | None) -> None:
+        self.engine, self.campaign_id, self.progress = engine, campaign_id, progress
+        self.last = time.monotonic()
+
+    def __call__(self, read: int, new: int) -> None:
+        if self.progress is not None:
+            self.progress(read, new)
+        if time.monotonic() - self.last >= 1.0:
+            self.last = time.monotonic()
+            with UnitOfWork(self.engine) as uow:
+                uow.outbox.heartbeat(self.campaign_id, read=read, new=new)
+                uow.commit()
+
+
+def live_progress(campaign: dict[str, Any], *, at: datetime | None = None
+                  ) -> tuple[int, int] | None:
+    """(accounts read, notices enqueued) of a campaign some process is enqueuing now (its
+    heartbeat younger than :data:`HEARTBEAT_STALE`); ``None`` when none is: finished, or
+    interrupted (a crash, a stopped server) and waiting to be started again."""
+    beat = campaign.get("heartbeat_at")
+    if campaign.get("status") != "running" or beat is None:
+        return None
+    if (at or datetime.now(UTC)) - beat > HEARTBEAT_STALE:
+        return None
+    return int(campaign.get("read_so_far") or 0), int(campaign.get("new_so_far") or 0)
+
+
 def _begin(uow: UnitOfWork, *, campaign_id: str, kind: str, incident_id: str,
            run_id: str | None, source: str, actor: str, now: datetime) -> bool:
-    """Record the campaign (or its resumption) and who started it, in the audit trail."""
+    """Record the campaign (or its resumption) and who started it, in the audit trail; a
+    campaign another process is enqueuing right now is a conflict."""
+    try:
+        current = uow.outbox.campaign(campaign_id)
+    except NotFound:
+        current = None
+    if current is not None and live_progress(current) is not None:
+        raise Conflict(f"campaign {campaign_id} is being enqueued by another process; it "
+                       "shows its progress on the console")
     fresh = uow.outbox.start_campaign(campaign_id=campaign_id, kind=kind, incident_id=incident_id,
                                       run_id=run_id, source=source, now=now)
     uow.audit.record(actor=actor, action="notices.campaign_started" if fresh

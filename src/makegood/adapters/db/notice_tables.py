@@ -25,6 +25,10 @@ notice_campaigns = sa.Table(
     sa.Column("without_contact", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # While enqueuing: the wall-clock time of the last sign of life and how far it got.
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
+    sa.Column("read_so_far", sa.Integer, nullable=True),
+    sa.Column("new_so_far", sa.Integer, nullable=True),
 )
 
 notices = sa.Table(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -261,21 +261,30 @@ class Outbox:
         """Record a campaign; ``False`` when it exists (a re-run or a resume)."""
         exists = self.conn.execute(sa.select(notice_campaigns.c.id).where(
             notice_campaigns.c.id == campaign_id)).first()
+        beat = {"heartbeat_at": datetime.now(UTC), "read_so_far": 0, "new_so_far": 0}
         if exists is not None:
             self.conn.execute(notice_campaigns.update().where(notice_campaigns.c.id == campaign_id)
-                              .values(status="running", finished_at=None))
+                              .values(status="running", finished_at=None, **beat))
             return False
         self.conn.execute(notice_campaigns.insert().values(
             id=campaign_id, kind=kind, incident_id=incident_id, run_id=run_id, source=source,
-            status="running", accounts=0, enqueued=0, without_contact=0, created_at=now))
+            status="running", accounts=0, enqueued=0, without_contact=0, created_at=now, **beat))
         return True
+
+    def heartbeat(self, campaign_id: str, *, read: int, new: int, alive: bool = True) -> None:
+        """A running campaign's sign of life (wall-clock time, whatever the business clock);
+        ``alive=False``: it stopped (an error), so nobody waits for it."""
+        self.conn.execute(notice_campaigns.update().where(notice_campaigns.c.id == campaign_id)
+                          .values(heartbeat_at=datetime.now(UTC) if alive else None,
+                                  read_so_far=read, new_so_far=new))
 
     def finish_campaign(self, campaign_id: str, *, accounts: int, enqueued: int,
                         without_contact: int, now: datetime) -> None:
         c = notice_campaigns.c
         self.conn.execute(notice_campaigns.update().where(c.id == campaign_id).values(
             status="enqueued", accounts=accounts, enqueued=c.enqueued + enqueued,
-            without_contact=without_contact, finished_at=now))
+            without_contact=without_contact, finished_at=now, heartbeat_at=None,
+            read_so_far=None, new_so_far=None))
 
     def campaign(self, campaign_id: str) -> dict[str, Any]:
         row = self.conn.execute(sa.select(notice_campaigns).where(

@@ -6,7 +6,8 @@ Supervisors and admins start campaigns (:attr:`Permission.SUPERVISE`: telling ev
 customer is an operation on the whole incident, as a bulk import is); every staff member reads
 them. A campaign's id follows from its inputs (incident and run, or incident and day), so a
 campaign started twice is shown, not enqueued twice. Enqueuing runs in a thread of the server,
-its progress in memory, as a compensation run does (:mod:`.runs`); the delivery worker
+as a compensation run does (:mod:`.runs`); its progress is in this process's memory and in the
+campaign's heartbeat (so another worker, or the command line, shows it too); the delivery worker
 (``makegood notify run``, or ``makegood serve`` with MAKEGOOD_NOTIFY_CONFIG) sends the notices.
 Contacts are named by a path under the data directory, as a run's accounts are.
 """
@@ -217,8 +218,12 @@ def start(request: Request) -> Response:
     kind = KIND_BY_KEY[values["kind"]]
     campaign_id = kind.campaign_id(ctx, chosen)
     known = {c["id"]: c for c in notice_deps.campaigns(ctx, chosen.record.incident.id)}
+    from makegood.services.notice_campaigns import live_progress
+
     with _lock:
-        busy = campaign_id in _progress
+        # Being enqueued by this process, or by another (a server worker, the command line).
+        busy = campaign_id in _progress or (
+            campaign_id in known and live_progress(known[campaign_id]) is not None)
         # Enqueued already, or being enqueued: show it. One left "running" by a server that
         # stopped, or one that failed, starts again and resumes where it stopped.
         if busy or known.get(campaign_id, {}).get("status") == "enqueued":
@@ -265,6 +270,12 @@ def show(campaign_id: str, request: Request) -> Response:
         data = {"campaigns": [], "delivered": [], "attempts": [], "skipped": [],
                 "fallbacks_taken": 0, "notices": 0, "starts": []}
     campaign = data["campaigns"][0] if data["campaigns"] else None
+    if progress is None and campaign is not None:
+        from makegood.services.notice_campaigns import live_progress
+
+        live = live_progress(campaign)  # another process (or a later start) is enqueuing it
+        if live is not None:
+            progress, failed = live, None
     record = deps.incident(ctx, campaign["incident_id"]) if campaign else None
     try:
         rules, rules_error = notice_deps.blast_radius(ctx, record), None
