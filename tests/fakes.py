@@ -189,7 +189,7 @@ class Staff(_Repo):
     def add(self, *, username: str, password_hash: str, role: str, now: datetime) -> int:
         if self.get_by_name(username) is not None:
             raise Conflict(f"a staff user {username!r} already exists")
-        from makegood.domain.claims import Role
+        from makegood.domain.staff import Role
 
         user_id = len(self.s.staff) + 1
         self.s.staff[user_id] = StaffAccount(user_id, username, password_hash, Role(role), True,

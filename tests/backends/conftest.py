@@ -141,7 +141,7 @@ def api(db_engine: Engine, tmp_path: Path) -> Iterator[Api]:
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.tables import load_accounts, resolve
     from makegood.config import Settings
-    from makegood.domain.claims import Role
+    from makegood.domain.staff import Role
     from makegood.entrypoints.api.app import create_app
     from makegood.services import staff
 

@@ -26,10 +26,10 @@ from makegood.adapters.db.payout_store import PayoutUnitOfWork
 from makegood.adapters.db.repository import UnitOfWork
 from makegood.adapters.payouts import bank_sim
 from makegood.adapters.payouts.details import NoNameCheck
-from makegood.domain.claims import Role
 from makegood.domain.errors import Conflict
 from makegood.domain.payout_batches import BatchStatus
 from makegood.domain.payouts import Method, check_invariants
+from makegood.domain.staff import Role
 from makegood.services import payout_batches, payout_files, payouts, staff
 
 from .claims_data import INCIDENT

@@ -19,9 +19,9 @@ from makegood.adapters.payouts import bank_sim, sepa
 from makegood.adapters.payouts.details import RegisterNameCheck
 from makegood.adapters.payouts.lines import Originator
 from makegood.adapters.payouts.report import write_report
-from makegood.domain.claims import Role
 from makegood.domain.errors import Conflict, InputError, PermissionDenied
 from makegood.domain.payouts import Method
+from makegood.domain.staff import Role
 from makegood.services import payout_batches, payout_files, payout_report, payouts, staff
 from makegood.services.staff import StaffUser
 

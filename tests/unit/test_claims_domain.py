@@ -14,25 +14,21 @@ from makegood.domain.claims import (
     ClaimantKind,
     IntakeClosed,
     LegalBasis,
-    Permission,
-    Role,
-    SalesReport,
     Stage,
     Status,
-    allowed,
-    assess_loss,
     check_appeal,
     check_intake,
     decision_stage,
     legal_basis,
     mask_account,
     status_after,
-    verify,
 )
 from makegood.domain.errors import Conflict, InputError
 from makegood.domain.evidence import sniff_evidence
 from makegood.domain.policy import load_policy
 from makegood.domain.rules import LossBrackets
+from makegood.domain.staff import Permission, Role, allowed
+from makegood.domain.verification import SalesReport, assess_loss, verify
 from makegood.domain.windows import Window
 from makegood.services.claims import ClaimInput, validate
 

@@ -17,8 +17,9 @@ from tests.fakes import FakeStore
 
 from makegood.adapters.db.crypto import Cipher, load_key
 from makegood.adapters.tables import load_accounts, resolve
-from makegood.domain.claims import Action, Category, ClaimantKind, Role, Status
+from makegood.domain.claims import Action, Category, ClaimantKind, Status
 from makegood.domain.errors import InputError
+from makegood.domain.staff import Role
 from makegood.services import claims, staff
 
 NOW = datetime(2022, 10, 20, 1, 0, tzinfo=UTC)

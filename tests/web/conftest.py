@@ -41,7 +41,7 @@ def load_case(engine: Engine, root: Path, clock: Clock) -> None:
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.db.web_store import Contacts
     from makegood.adapters.tables import load_accounts, resolve
-    from makegood.domain.claims import Role
+    from makegood.domain.staff import Role
     from makegood.services import staff
 
     (root / "subscriptions.csv").write_text(SUBSCRIPTIONS, encoding="utf-8")

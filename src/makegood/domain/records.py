@@ -12,18 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from makegood.domain.claims import (
-    Action,
-    Category,
-    Check,
-    ClaimantKind,
-    Role,
-    SalesReport,
-    Stage,
-    Status,
-)
+from makegood.domain.claims import Action, Category, ClaimantKind, Stage, Status
 from makegood.domain.incident import Incident
 from makegood.domain.policy import Policy
+from makegood.domain.staff import Role
+from makegood.domain.verification import Check, SalesReport
 
 
 @dataclass(frozen=True, slots=True)

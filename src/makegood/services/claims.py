@@ -21,9 +21,7 @@ from makegood.adapters.db.crypto import new_token, token_hash
 from makegood.domain.claims import (
     Category,
     ClaimantKind,
-    SalesReport,
     Status,
-    Verification,
     check_answer,
     check_appeal,
     check_claimed_period,
@@ -45,6 +43,7 @@ from makegood.domain.records import (
     IncidentRecord,
     Message,
 )
+from makegood.domain.verification import SalesReport, Verification
 from makegood.domain.windows import Window
 from makegood.services.notice_events import claim_notice, seal, track_path
 from makegood.services.ports import Cipher, EvidenceStore, LedgerReader, UnitOfWork

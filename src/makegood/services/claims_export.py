@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from makegood.domain.claims import LegalBasis, Permission, Status, legal_basis
+from makegood.domain.claims import LegalBasis, Status, legal_basis
+from makegood.domain.staff import Permission
 from makegood.services.ports import UnitOfWork
 from makegood.services.staff import StaffUser
 

@@ -19,9 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from makegood.domain.accounts import WeeklySales
-from makegood.domain.claims import Category, ClaimantKind, Permission, SalesReport, parse_week
+from makegood.domain.claims import Category, ClaimantKind, parse_week
 from makegood.domain.errors import InputError, MakegoodError
 from makegood.domain.money import to_decimal
+from makegood.domain.staff import Permission
+from makegood.domain.verification import SalesReport
 from makegood.domain.windows import parse_timestamp
 from makegood.services.claims import ClaimInput, submit
 from makegood.services.ports import Cipher, LedgerReader, UnitOfWork

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from makegood.adapters.db.payout_store import AwardRecord, Item, PayoutStore
 from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.domain import payouts as ledger
-from makegood.domain.claims import Permission
 from makegood.domain.errors import Conflict
 from makegood.domain.payout_batches import (
     Attempt,
@@ -31,6 +30,7 @@ from makegood.domain.payout_batches import (
     next_method,
 )
 from makegood.domain.payouts import Ledger, Method
+from makegood.domain.staff import Permission
 from makegood.services.staff import StaffUser
 
 

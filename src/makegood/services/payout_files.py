@@ -27,10 +27,10 @@ from makegood.adapters.payouts import bank_reports, csv_files, nacha, sepa
 from makegood.adapters.payouts.details import check_details
 from makegood.adapters.payouts.lines import Originator, PaymentLine
 from makegood.domain import payouts as ledger
-from makegood.domain.claims import Permission
 from makegood.domain.errors import Conflict, InputError
 from makegood.domain.payout_batches import BatchStatus
 from makegood.domain.payouts import Method
+from makegood.domain.staff import Permission
 from makegood.services.payout_batches import attempt_history
 from makegood.services.payouts import Cipher, NoPayoutNotices, PayoutNotices
 from makegood.services.staff import StaffUser

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from makegood.adapters.db import schema as t
 from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
-from makegood.domain.claims import Permission
 from makegood.domain.errors import NotFound
 from makegood.domain.payouts import ZERO, Ledger, account_totals, check_invariants, sums_by
+from makegood.domain.staff import Permission
 from makegood.services.staff import StaffUser
 
 MONEY_KINDS = ("cash", "refund")

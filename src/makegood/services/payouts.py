@@ -23,10 +23,10 @@ from makegood.adapters.db.payout_store import AwardRecord, Item, PayeeRecord, Pa
 from makegood.adapters.db.payout_store import PayoutUnitOfWork as UoW
 from makegood.adapters.payouts.details import NameCheck, check_details
 from makegood.domain import payouts as ledger
-from makegood.domain.claims import Permission
 from makegood.domain.errors import Conflict, InputError
 from makegood.domain.incident import nfc
 from makegood.domain.payouts import Ledger, Method
+from makegood.domain.staff import Permission
 from makegood.services.staff import StaffUser
 
 DEFAULT_METHOD = {"EUR": Method.SEPA, "USD": Method.NACHA, "KRW": Method.KR_BULK}

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from makegood.domain.accounts import Account, Subscription
-from makegood.domain.claims import LedgerLine
 from makegood.domain.incident import Incident
 from makegood.domain.notices import NewNotice
 from makegood.domain.policy import Policy
@@ -44,6 +43,7 @@ from makegood.domain.records import (
     StaffAccount,
 )
 from makegood.domain.rules import Calendars
+from makegood.domain.verification import LedgerLine
 
 if TYPE_CHECKING:
     from makegood.adapters.ledger import Progress, RunResult

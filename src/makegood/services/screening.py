@@ -31,9 +31,9 @@ from makegood.adapters.screening.engine import (
     keys_of,
     screen_columns,
 )
-from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, NotFound
 from makegood.domain.screening import DEDUCTIONS, mailbox, screen
+from makegood.domain.staff import Permission
 from makegood.domain.triage import Label
 from makegood.services.ports import Cipher, UnitOfWork
 from makegood.services.staff import StaffUser

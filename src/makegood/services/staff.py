@@ -16,16 +16,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from makegood.adapters.db.crypto import new_token, token_hash
 from makegood.domain.accounts import Account
 from makegood.domain.claims import (
-    SIGN_IN_WINDOW_SECONDS,
     Action,
     DenyReason,
-    Permission,
-    Role,
     Stage,
-    allowed,
     check_second_approval,
     decision_stage,
-    sign_in_wait,
     status_after,
 )
 from makegood.domain.errors import (
@@ -47,6 +42,7 @@ from makegood.domain.records import (
     Message,
     StaffAccount,
 )
+from makegood.domain.staff import SIGN_IN_WINDOW_SECONDS, Permission, Role, allowed, sign_in_wait
 from makegood.services.notice_events import decision_notice
 from makegood.services.ports import LedgerReader, UnitOfWork
 from makegood.services.verification import read_ledger, verify_claim
@@ -110,7 +106,7 @@ def login(*, uow: UnitOfWork, username: str, password: str, now: datetime, hours
     A known name with a wrong password and an unknown name take the same time (the password is
     hashed either way) and get the same answer. Every failure is audited; after
     :data:`~makegood.domain.claims.FREE_SIGN_IN_FAILURES` within the window, further attempts on
-    that name wait, with a doubling back-off (:func:`~makegood.domain.claims.sign_in_wait`).
+    that name wait, with a doubling back-off (:func:`~makegood.domain.staff.sign_in_wait`).
     """
     name = nfc(username)[:100]
     if any(ord(c) < 32 for c in name):  # the same answer on every database (PostgreSQL refuses NUL)

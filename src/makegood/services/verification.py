@@ -1,6 +1,6 @@
 """Verification of a claim against the facts we hold: accounts, windows, the ledger, the policy.
 
-The checks themselves are pure (:func:`makegood.domain.claims.verify`); this module gathers the
+The checks themselves are pure (:func:`makegood.domain.verification.verify`); this module gathers the
 facts through the unit of work and the ledger reader, which is a port (tests pass a fake).
 """
 
@@ -10,17 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from makegood.domain.accounts import Subscription
-from makegood.domain.claims import (
-    Category,
-    ClaimantKind,
-    LedgerLine,
-    SalesReport,
-    Verification,
-    verify,
-)
+from makegood.domain.claims import Category, ClaimantKind
 from makegood.domain.incident import Severity
 from makegood.domain.records import IncidentRecord
 from makegood.domain.rules import LossBrackets
+from makegood.domain.verification import LedgerLine, SalesReport, Verification, verify
 from makegood.domain.windows import Window
 from makegood.services.ports import LedgerReader, UnitOfWork
 

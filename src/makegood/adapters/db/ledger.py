@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from makegood.domain.claims import LedgerLine
 from makegood.domain.errors import DataError
+from makegood.domain.verification import LedgerLine
 
 COLUMNS = ("account_id", "subscription_id", "service", "rule_id", "kind", "amount", "unit", "code")
 

@@ -12,17 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from makegood.domain.accounts import WeeklySales
-from makegood.domain.claims import (
-    Action,
-    Category,
-    Check,
-    ClaimantKind,
-    Outcome,
-    Role,
-    SalesReport,
-    Stage,
-    Status,
-)
+from makegood.domain.claims import Action, Category, ClaimantKind, Stage, Status
 from makegood.domain.records import (
     AuditEntry,
     Claim,
@@ -33,6 +23,8 @@ from makegood.domain.records import (
     Message,
     StaffAccount,
 )
+from makegood.domain.staff import Role
+from makegood.domain.verification import Check, Outcome, SalesReport
 
 CLAIM_COLUMNS = (
     "id", "incident_id", "claimant_kind", "name", "email", "phone", "account_id", "service",

@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from makegood.adapters.db.intake_pg import RefusedValue, Unavailable
 from makegood.domain.accounts import WeeklySales
-from makegood.domain.claims import SalesReport
 from makegood.domain.errors import MakegoodError
+from makegood.domain.verification import SalesReport
 from makegood.entrypoints.api import errors, schemas
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.api.guard import is_json, json_problem

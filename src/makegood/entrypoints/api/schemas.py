@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from makegood.domain.claims import Action, Category, ClaimantKind, DenyReason, Role, parse_amount
+from makegood.domain.claims import Action, Category, ClaimantKind, DenyReason, parse_amount
 from makegood.domain.errors import InputError
+from makegood.domain.staff import Role
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 

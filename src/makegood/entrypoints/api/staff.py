@@ -14,9 +14,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from makegood.adapters.tables import load_accounts, resolve
-from makegood.domain.claims import Category, Permission, Status
+from makegood.domain.claims import Category, Status
 from makegood.domain.errors import InputError, NotFound
 from makegood.domain.records import ClaimFilter
+from makegood.domain.staff import Permission
 from makegood.entrypoints.api import schemas, views
 from makegood.entrypoints.api.deps import Context, client_address, context, current_staff
 from makegood.services import claims_import, screening

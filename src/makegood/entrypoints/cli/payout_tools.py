@@ -67,8 +67,8 @@ def simulate_bank(batch: Annotated[str, typer.Argument()], as_user: AsUser,
     from makegood.adapters.db.payout_store import PayoutUnitOfWork
     from makegood.adapters.ledger import atomic_path
     from makegood.adapters.payouts import bank_sim
-    from makegood.domain.claims import Permission
     from makegood.domain.errors import InputError
+    from makegood.domain.staff import Permission
 
     failures = {}
     for spec in fail or []:
@@ -116,7 +116,7 @@ def demo_payees(incident: IncidentOpt, as_user: AsUser,
     from makegood.adapters.db.payout_store import PayoutUnitOfWork
     from makegood.adapters.ledger import atomic_path
     from makegood.adapters.payouts import bank_sim
-    from makegood.domain.claims import Permission
+    from makegood.domain.staff import Permission
 
     engine = ps.engine()
     try:

@@ -229,7 +229,7 @@ def unclaimed(incident: IncidentOpt, as_user: AsUser,
 def list_batches(as_user: AsUser, incident: Annotated[str | None, typer.Option()] = None) -> None:
     """The batches and their state."""
     from makegood.adapters.db.payout_store import PayoutUnitOfWork
-    from makegood.domain.claims import Permission
+    from makegood.domain.staff import Permission
 
     engine = ps.engine()
     try:

@@ -234,8 +234,8 @@ def users_add(
         help="The password (default: MAKEGOOD_PASSWORD, else asked for).")] = None,
 ) -> None:
     """Add a staff user (argon2id password hash)."""
-    from makegood.domain.claims import Role
     from makegood.domain.errors import InputError
+    from makegood.domain.staff import Role
     from makegood.services import staff
 
     if role not in ROLES:

@@ -78,8 +78,8 @@ def prepare(root: Path = DEMO_DIR) -> dict[str, str]:
     from makegood.adapters.db.repository import UnitOfWork
     from makegood.adapters.db.web_store import Contacts
     from makegood.adapters.tables import load_accounts, resolve
-    from makegood.domain.claims import Role
     from makegood.domain.errors import Conflict
+    from makegood.domain.staff import Role
     from makegood.entrypoints.cli.compensate import demo
     from makegood.services import staff
 

@@ -23,10 +23,11 @@ from makegood.adapters.db.repository import stored_policy
 from makegood.adapters.db.web_store import Contacts, Runs
 from makegood.adapters.pdf_preview import NoPreview, Preview, first_page
 from makegood.domain.awards import Award
-from makegood.domain.claims import Action, DenyReason, Role
+from makegood.domain.claims import Action, DenyReason
 from makegood.domain.errors import NotFound, PermissionDenied
 from makegood.domain.policy import Policy
 from makegood.domain.records import ClaimFilter, IncidentRecord
+from makegood.domain.staff import Role
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web.security import STAFF_COOKIE, LoginRequired
 from makegood.services import claims as claims_service
@@ -360,7 +361,7 @@ CLAIM_FACTS = (t.claims.c.created_at, t.claims.c.category, t.claims.c.service,
 
 def claim_facts(ctx: Context, me: StaffUser, incident_id: str | None) -> list[dict[str, Any]]:
     """The few columns the dashboard counts, for every claim of the incident."""
-    from makegood.domain.claims import Permission
+    from makegood.domain.staff import Permission
 
     me.require(Permission.READ)
     query = sa.select(*CLAIM_FACTS)

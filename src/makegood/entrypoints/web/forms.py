@@ -17,9 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from makegood.domain.accounts import WeeklySales
-from makegood.domain.claims import Category, ClaimantKind, IntakeClosed, SalesReport, check_payout
+from makegood.domain.claims import Category, ClaimantKind, IntakeClosed, check_payout
 from makegood.domain.errors import InputError
 from makegood.domain.incident import nfc
+from makegood.domain.verification import SalesReport
 from makegood.entrypoints.web.words import N_
 from makegood.services.claims import ClaimInput
 

@@ -1,6 +1,6 @@
 """The one batch plan: a policy and an incident compiled once, run by every batch engine.
 
-The reference (``domain/compensation.py`` + ``domain/rules.py``) is the truth; the plan says the
+The reference (``domain/compensation.py`` + ``domain/rules/``) is the truth; the plan says the
 same things in SQL that DuckDB and Spark both run, split where each part is exact:
 
 * **Time in SQL, as integers.** The incident's merged windows for each (rule, service) are

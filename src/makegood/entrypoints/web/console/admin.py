@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from makegood.domain.claims import Permission, Role
 from makegood.domain.errors import Conflict, InputError, NotFound
+from makegood.domain.staff import Permission, Role
 from makegood.entrypoints.api.exports import MEDIA, Format, render
 from makegood.entrypoints.web import deps
 from makegood.entrypoints.web.render import gettext, page

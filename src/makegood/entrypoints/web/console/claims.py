@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from makegood.adapters.pdf_preview import NoPreview
-from makegood.domain.claims import Action, Category, DenyReason, Permission, Status, allowed
+from makegood.domain.claims import Action, Category, DenyReason, Status
 from makegood.domain.errors import Conflict, InputError, NotFound, PermissionDenied
 from makegood.domain.records import ClaimFilter
+from makegood.domain.staff import Permission, allowed
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.api.staff import attachment_headers
 from makegood.entrypoints.web import deps, words

@@ -24,9 +24,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, MakegoodError, NotFound
 from makegood.domain.records import IncidentRecord
+from makegood.domain.staff import Permission
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps, notice_deps, svg
 from makegood.entrypoints.web.console.dashboard import chosen_incident

@@ -22,8 +22,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from makegood.domain.claims import Permission
 from makegood.domain.errors import InputError, MakegoodError, NotFound
+from makegood.domain.staff import Permission
 from makegood.entrypoints.api.deps import Context
 from makegood.entrypoints.web import deps
 from makegood.entrypoints.web.render import gettext, page
